@@ -1,0 +1,45 @@
+from rest_framework import serializers
+
+from ..models import Department, Membership, Region, ServiceLocation
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Region
+        fields = ["code", "name", "level", "parent"]
+
+
+class ServiceLocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ServiceLocation
+        fields = ["name", "address", "windows", "opening_hours", "phone"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    url = serializers.URLField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = Department
+        fields = ["code", "name", "kind", "region", "region_name", "phone", "complaint_phone",
+                  "address", "url"]
+
+
+class DepartmentDetailSerializer(DepartmentSerializer):
+    locations = ServiceLocationSerializer(many=True, read_only=True)
+
+    class Meta(DepartmentSerializer.Meta):
+        fields = [*DepartmentSerializer.Meta.fields, "description", "locations"]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    user_name = serializers.CharField(source="user.real_name", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "user_name", "department", "role", "created_at"]

@@ -1,0 +1,157 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from zheliban.core.models import TimeStampedModel
+
+region_code_validator = RegexValidator(
+    r"^\d{6}$", _("A region code has exactly six digits."), code="region_code_format"
+)
+
+
+class Region(models.Model):
+    """An administrative division with its 6-digit code (GB/T 2260)."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        COUNTY = "county", _("County or district")
+
+    code = models.CharField(_("code"), max_length=6, unique=True,
+                            validators=[region_code_validator])
+    name = models.CharField(_("name"), max_length=50)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    parent = models.ForeignKey("self", verbose_name=_("parent region"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"),
+                                   name="region_code_six_digits"),
+            models.CheckConstraint(
+                condition=Q(level="province", parent__isnull=True)
+                | (~Q(level="province") & Q(parent__isnull=False)),
+                name="region_parent_matches_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(TimeStampedModel):
+    """An implementing body in a region: its public page is its "shop"."""
+
+    class Kind(models.TextChoices):
+        PUBLIC_SECURITY = "gongan", _("Public security")
+        HEALTH = "weijian", _("Health")
+        HUMAN_RESOURCES = "renshe", _("Human resources and social security")
+        MEDICAL_INSURANCE = "yibao", _("Medical insurance")
+        MARKET_REGULATION = "shichang", _("Market regulation")
+        TAXATION = "shuiwu", _("Taxation")
+        CIVIL_AFFAIRS = "minzheng", _("Civil affairs")
+        NATURAL_RESOURCES = "ziran", _("Natural resources")
+        HOUSING = "zhujian", _("Housing and urban-rural development")
+        ECOLOGY = "shengtai", _("Ecology and environment")
+        TRANSPORT = "jiaotong", _("Transport")
+        EDUCATION = "jiaoyu", _("Education")
+        COMMERCE = "shangwu", _("Commerce")
+        SERVICE_CENTRE = "zhengwu", _("Government service centre")
+        OTHER = "other", _("Other")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True,
+                            help_text=_("Stable identifier used in addresses and the API."))
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
+                               related_name="departments")
+    phone = models.CharField(_("service phone"), max_length=40, blank=True)
+    complaint_phone = models.CharField(_("complaint phone"), max_length=40, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["region__code", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="department_unique_name"),
+        ]
+        indexes = [models.Index(fields=["kind", "region"], name="department_kind_region_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("departments:shop", kwargs={"code": self.code})
+
+
+class Membership(TimeStampedModel):
+    """A member of staff working for a department in one role."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", _("Clerk")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        DISPATCHER = "dispatcher", _("Dispatcher")
+        ADMIN = "admin", _("Department administrator")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.CASCADE, related_name="memberships")
+    department = models.ForeignKey(Department, verbose_name=_("department"),
+                                   on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        ordering = ["department__code", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "department", "role"],
+                                    name="membership_unique_role"),
+        ]
+        indexes = [models.Index(fields=["user", "role"], name="membership_user_role_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.department} · {self.get_role_display()}"
+
+
+class ServiceLocation(TimeStampedModel):
+    """A place where a department receives citizens (办事地点): hall, windows, opening hours."""
+
+    department = models.ForeignKey(Department, verbose_name=_("department"),
+                                   on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200)
+    windows = models.CharField(_("windows"), max_length=100, blank=True,
+                               help_text=_("For example: windows 12-15, 2nd floor."))
+    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("service location")
+        verbose_name_plural = _("service locations")
+        ordering = ["department_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "name"], name="location_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceLocationUserPermission(UserObjectPermissionBase):
+    """One location shared with one named person outside its department (django-guardian)."""
+
+    content_object = models.ForeignKey(ServiceLocation, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("shared service location")
+        verbose_name_plural = _("shared service locations")

@@ -1,0 +1,43 @@
+"""Reads of departments that pages, admin and the API share."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from .models import Department, Membership, Region, ServiceLocation
+from .scoping import scope_queryset
+
+
+def region_list() -> QuerySet[Region]:
+    return Region.objects.select_related("parent").order_by("code")
+
+
+def department_list_public(*, region_code: str | None = None) -> QuerySet[Department]:
+    qs = Department.objects.filter(is_active=True).select_related("region")
+    if region_code:
+        qs = qs.filter(region__code=region_code)
+    return qs.order_by("region__code", "kind", "name")
+
+
+def department_get_public(*, code: str) -> Department:
+    """A department's shop, with its locations; 404 for an unknown or inactive code."""
+    qs = Department.objects.filter(is_active=True).select_related("region", "region__parent")
+    qs = qs.prefetch_related(
+        Prefetch("locations", queryset=ServiceLocation.objects.order_by("name"))
+    ).annotate(location_count=Count("locations", distinct=True))
+    return get_object_or_404(qs, code=code)
+
+
+def region_departments_grouped() -> list[tuple[Region, list[Department]]]:
+    """Every active department grouped under its region, in two queries."""
+    regions = {r.pk: (r, []) for r in Region.objects.order_by("code")}
+    for department in Department.objects.filter(is_active=True).order_by("kind", "name"):
+        regions[department.region_id][1].append(department)
+    return [entry for entry in regions.values() if entry[1]]
+
+
+def membership_list_for_user(*, user) -> QuerySet[Membership]:
+    """The memberships a member of staff may see: those of their own departments."""
+    qs = Membership.objects.select_related("user", "department", "department__region")
+    return scope_queryset(qs, user).order_by("department__code", "role", "user__username")

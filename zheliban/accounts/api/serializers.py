@@ -1,0 +1,23 @@
+from rest_framework import serializers
+
+from ..models import User
+
+
+class MeSerializer(serializers.ModelSerializer):
+    id_number = serializers.CharField(source="id_number_masked", read_only=True)
+    credit_code = serializers.CharField(source="credit_code_masked", read_only=True)
+    phone = serializers.CharField(source="phone_masked", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["username", "kind", "real_name", "id_number", "credit_code", "phone"]
+        read_only_fields = fields
+
+
+class RegistrationSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[User.Kind.CITIZEN, User.Kind.ENTERPRISE])
+    real_name = serializers.CharField(max_length=100)
+    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    credit_code = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=20)
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("accounts/register/", views.RegisterView.as_view(), name="accounts-register"),
+]

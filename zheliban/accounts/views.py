@@ -1,0 +1,45 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from . import services
+from .forms import LoginForm, RegistrationForm
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_register(
+                kind=data["kind"], real_name=data["real_name"], phone=data["phone"],
+                password=data["password"], id_number=data["id_number"],
+                credit_code=data["credit_code"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            login(request, user, backend="zheliban.accounts.backends.LoginBackend")
+            messages.success(request, _("Welcome. Your account is ready."))
+            return redirect("accounts:profile")
+    return render(request, "accounts/register.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def profile(request):
+    return render(request, "accounts/profile.html", {"account": request.user})

@@ -1,0 +1,72 @@
+"""Shared REST plumbing: one pagination and one error shape for every endpoint."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ErrorSerializer(serializers.Serializer):
+    """``{"error": {"code": ..., "message": ..., "fields": {field: [messages]}}}``"""
+
+    class _Error(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                       required=False)
+
+    error = _Error()
+
+
+def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        detail = {
+            field: [exceptions.ErrorDetail(str(e.message % (e.params or {})), code=e.code or "invalid")
+                    for e in errors]
+            for field, errors in exc.error_dict.items()
+        }
+    else:
+        detail = [exceptions.ErrorDetail(str(e.message % (e.params or {})), code=e.code or "invalid")
+                  for e in exc.error_list]
+    return exceptions.ValidationError(detail)
+
+
+def _first(detail):
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first(value)
+    if isinstance(detail, list) and detail:
+        return _first(detail[0])
+    return detail
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = _django_validation_to_drf(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    first = _first(detail)
+    error = {
+        "code": getattr(first, "code", None) or getattr(exc, "default_code", "error"),
+        "message": str(first) if first is not None else str(exc),
+    }
+    if isinstance(detail, dict) and isinstance(exc, exceptions.ValidationError):
+        error["fields"] = {
+            key: [str(v) for v in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
+    return Response({"error": error}, status=response.status_code, headers=response.headers)

@@ -1,0 +1,46 @@
+"""Liveness of the pieces a web node depends on."""
+
+from __future__ import annotations
+
+import time
+
+from celery import current_app
+from django.conf import settings
+from django.db import connection
+
+_BROKER_MEMO: dict[str, tuple[float, str]] = {}
+BROKER_MEMO_SECONDS = 5.0
+
+
+def database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        return "unreachable"
+    return "ok"
+
+
+def broker_status(*, use_memo: bool = True) -> str:
+    """``ok``, ``unreachable``, or ``eager`` when tasks run in-process without a broker.
+
+    The answer is kept for a few seconds per process, so a load balancer polling every node
+    does not open a broker connection per poll.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    url = current_app.conf.broker_url
+    now = time.monotonic()
+    if use_memo and url in _BROKER_MEMO and now - _BROKER_MEMO[url][0] < BROKER_MEMO_SECONDS:
+        return _BROKER_MEMO[url][1]
+    try:
+        with current_app.connection_for_write(
+            connect_timeout=settings.HEALTHZ_BROKER_TIMEOUT
+        ) as conn:
+            conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
+        status = "ok"
+    except Exception:
+        status = "unreachable"
+    _BROKER_MEMO[url] = (now, status)
+    return status

@@ -1,0 +1,17 @@
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo province (idempotent): regions, departments, people, data."
+
+    def handle(self, *args, **options):
+        # Each app seeds its own part through a ``seed_demo`` hook on its AppConfig, ground floor
+        # first, so no app needs to import a higher one.
+        with transaction.atomic():
+            for config in apps.get_app_configs():
+                hook = getattr(config, "seed_demo", None)
+                if hook is not None:
+                    hook(stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo province ready."))

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from . import views
+
+api_v1 = [
+    path("", views.api_root, name="root"),
+    path("", include("zheliban.accounts.api.urls")),
+    path("", include("departments.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("elder-mode/", views.elder_mode, name="elder-mode"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("accounts/", include("zheliban.accounts.urls")),
+    path("departments/", include("departments.urls")),
+    path("services/", include("catalog.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+]
+

@@ -1,0 +1,76 @@
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from catalog.life_events import LIFE_EVENTS
+from zheliban.core.health import broker_status, database_status
+from zheliban.core.middleware import ELDER_COOKIE
+
+
+@require_GET
+def home(request):
+    return render(request, "home.html", {"life_events": LIFE_EVENTS})
+
+
+@require_POST
+def elder_mode(request):
+    """Turn elder mode on or off and go back where the visitor was."""
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "/"
+    response = redirect(target)
+    if request.POST.get("on") == "1":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=request.is_secure(), httponly=True)
+    else:
+        response.delete_cookie(ELDER_COOKIE, samesite="Lax")
+    return response
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 while the database answers (``degraded`` if only the broker is down), else 503."""
+    database = database_status()
+    broker = broker_status()
+    if database != "ok":
+        status = "down"
+    elif broker == "unreachable":
+        status = "degraded"
+    else:
+        status = "ok"
+    return JsonResponse({"status": status, "database": database, "broker": broker},
+                        status=200 if database == "ok" else 503)
+
+
+@extend_schema(
+    operation_id="api_root", tags=["meta"],
+    responses={200: OpenApiResponse(inline_serializer(
+        "ApiRoot", {"name": serializers.CharField(), "version": serializers.CharField(),
+                    "endpoints": serializers.DictField(child=serializers.URLField())}))},
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_root(request, format=None):
+    names = {
+        "regions": "api:region-list",
+        "departments": "api:department-list",
+        "me": "api:me",
+        "register": "api:accounts-register",
+        "staff_memberships": "api:membership-list",
+        "schema": "schema",
+        "docs": "swagger-ui",
+    }
+    return Response({
+        "name": "Zheliban",
+        "version": "v1",
+        "endpoints": {key: reverse(name, request=request) for key, name in names.items()},
+    })
