@@ -9,5 +9,8 @@ def search(request):
     event = next((e for e in LIFE_EVENTS if e.slug == request.GET.get("event")), None)
     if event and not query:
         query = event.keywords
-    return render(request, "catalog/search.html",
-                  {"query": query, "event": event, "results": [], "life_events": LIFE_EVENTS})
+    return render(
+        request,
+        "catalog/search.html",
+        {"query": query, "event": event, "results": [], "life_events": LIFE_EVENTS},
+    )

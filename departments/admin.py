@@ -17,18 +17,22 @@ class DepartmentScopedAdmin(admin.ModelAdmin):
     shared_model = None
 
     def scope(self, request, queryset):
-        return scope_queryset(queryset, request.user, department_field=self.department_field,
-                              shared_model=self.shared_model)
+        return scope_queryset(
+            queryset,
+            request.user,
+            department_field=self.department_field,
+            shared_model=self.shared_model,
+        )
 
     def get_queryset(self, request):
         return self.scope(request, super().get_queryset(request))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "department":
-            kwargs["queryset"] = scope_queryset(Department.objects.all(), request.user,
-                                                department_field="pk")
+            kwargs["queryset"] = scope_queryset(
+                Department.objects.all(), request.user, department_field="pk"
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
 
 
 @admin.register(Region)
@@ -79,8 +83,11 @@ class DepartmentAdmin(DepartmentScopedAdmin):
             raise PermissionDenied
         editable = {"name", "phone", "complaint_phone", "address", "description", "is_active"}
         services.department_update(
-            actor=request.user, department=obj,
-            fields={name: form.cleaned_data[name] for name in form.changed_data if name in editable},
+            actor=request.user,
+            department=obj,
+            fields={
+                name: form.cleaned_data[name] for name in form.changed_data if name in editable
+            },
         )
 
 
@@ -115,8 +122,9 @@ class MembershipAdmin(DepartmentScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            saved = services.membership_grant(actor=request.user, user=obj.user,
-                                              department=obj.department, role=obj.role)
+            saved = services.membership_grant(
+                actor=request.user, user=obj.user, department=obj.department, role=obj.role
+            )
         except ValidationError as exc:
             raise PermissionDenied(exc.messages[0]) from exc
         obj.pk = saved.pk

@@ -9,17 +9,31 @@ class DepartmentsConfig(AppConfig):
     # Model permissions each staff role carries, by app. Higher apps declare their own in the
     # same attribute of their AppConfig; the role backend gathers them all.
     role_permissions = {
-        "clerk": {"departments.view_department", "departments.view_servicelocation",
-                  "departments.view_membership"},
+        "clerk": {
+            "departments.view_department",
+            "departments.view_servicelocation",
+            "departments.view_membership",
+        },
         "dispatcher": {"departments.view_department", "departments.view_servicelocation"},
-        "supervisor": {"departments.view_department", "departments.view_servicelocation",
-                       "departments.change_servicelocation", "departments.view_membership"},
-        "admin": {"departments.view_department", "departments.change_department",
-                  "departments.view_servicelocation", "departments.add_servicelocation",
-                  "departments.change_servicelocation", "departments.delete_servicelocation",
-                  "departments.view_membership", "departments.add_membership",
-                  "departments.change_membership", "departments.delete_membership",
-                  "accounts.view_user"},
+        "supervisor": {
+            "departments.view_department",
+            "departments.view_servicelocation",
+            "departments.change_servicelocation",
+            "departments.view_membership",
+        },
+        "admin": {
+            "departments.view_department",
+            "departments.change_department",
+            "departments.view_servicelocation",
+            "departments.add_servicelocation",
+            "departments.change_servicelocation",
+            "departments.delete_servicelocation",
+            "departments.view_membership",
+            "departments.add_membership",
+            "departments.change_membership",
+            "departments.delete_membership",
+            "accounts.view_user",
+        },
     }
 
     def seed_demo(self, *, stdout):

@@ -22,8 +22,9 @@ class RolePermissionBackend(BaseBackend):
         if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
             return frozenset()
         if not hasattr(user_obj, self.cache_attr):
-            roles = set(Membership.objects.filter(user_id=user_obj.pk)
-                        .values_list("role", flat=True))
+            roles = set(
+                Membership.objects.filter(user_id=user_obj.pk).values_list("role", flat=True)
+            )
             setattr(user_obj, self.cache_attr, permissions_for_roles(roles))
         return getattr(user_obj, self.cache_attr)
 

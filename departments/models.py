@@ -21,20 +21,28 @@ class Region(models.Model):
         CITY = "city", _("City")
         COUNTY = "county", _("County or district")
 
-    code = models.CharField(_("code"), max_length=6, unique=True,
-                            validators=[region_code_validator])
+    code = models.CharField(
+        _("code"), max_length=6, unique=True, validators=[region_code_validator]
+    )
     name = models.CharField(_("name"), max_length=50)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
-    parent = models.ForeignKey("self", verbose_name=_("parent region"), null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
 
     class Meta:
         verbose_name = _("region")
         verbose_name_plural = _("regions")
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"),
-                                   name="region_code_six_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6}$"), name="region_code_six_digits"
+            ),
             models.CheckConstraint(
                 condition=Q(level="province", parent__isnull=True)
                 | (~Q(level="province") & Q(parent__isnull=False)),
@@ -66,12 +74,17 @@ class Department(TimeStampedModel):
         SERVICE_CENTRE = "zhengwu", _("Government service centre")
         OTHER = "other", _("Other")
 
-    code = models.SlugField(_("code"), max_length=40, unique=True,
-                            help_text=_("Stable identifier used in addresses and the API."))
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        help_text=_("Stable identifier used in addresses and the API."),
+    )
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
-    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
-                               related_name="departments")
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="departments"
+    )
     phone = models.CharField(_("service phone"), max_length=40, blank=True)
     complaint_phone = models.CharField(_("complaint phone"), max_length=40, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -103,10 +116,18 @@ class Membership(TimeStampedModel):
         DISPATCHER = "dispatcher", _("Dispatcher")
         ADMIN = "admin", _("Department administrator")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
-                             on_delete=models.CASCADE, related_name="memberships")
-    department = models.ForeignKey(Department, verbose_name=_("department"),
-                                   on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
     class Meta:
@@ -114,8 +135,9 @@ class Membership(TimeStampedModel):
         verbose_name_plural = _("staff memberships")
         ordering = ["department__code", "role", "user__username"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "department", "role"],
-                                    name="membership_unique_role"),
+            models.UniqueConstraint(
+                fields=["user", "department", "role"], name="membership_unique_role"
+            ),
         ]
         indexes = [models.Index(fields=["user", "role"], name="membership_user_role_idx")]
 
@@ -126,12 +148,17 @@ class Membership(TimeStampedModel):
 class ServiceLocation(TimeStampedModel):
     """A place where a department receives citizens (办事地点): hall, windows, opening hours."""
 
-    department = models.ForeignKey(Department, verbose_name=_("department"),
-                                   on_delete=models.CASCADE, related_name="locations")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.CASCADE, related_name="locations"
+    )
     name = models.CharField(_("name"), max_length=100)
     address = models.CharField(_("address"), max_length=200)
-    windows = models.CharField(_("windows"), max_length=100, blank=True,
-                               help_text=_("For example: windows 12-15, 2nd floor."))
+    windows = models.CharField(
+        _("windows"),
+        max_length=100,
+        blank=True,
+        help_text=_("For example: windows 12-15, 2nd floor."),
+    )
     opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
 

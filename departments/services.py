@@ -16,9 +16,11 @@ User = get_user_model()
 def _require_department_admin(*, actor, department: Department) -> None:
     if actor.is_superuser:
         return
-    if not member_department_ids(actor, roles=[Membership.Role.ADMIN]).filter(
-        department_id=department.pk
-    ).exists():
+    if (
+        not member_department_ids(actor, roles=[Membership.Role.ADMIN])
+        .filter(department_id=department.pk)
+        .exists()
+    ):
         raise PermissionDenied(_("Only this department's administrators may do this."))
 
 
@@ -28,11 +30,17 @@ def membership_grant(*, actor, user, department: Department, role: str) -> Membe
     if role not in Membership.Role.values:
         raise ValidationError({"role": ValidationError(_("Unknown role."), code="role_invalid")})
     if user.kind != User.Kind.STAFF:
-        raise ValidationError({"user": ValidationError(
-            _("Only staff accounts can hold a department role."), code="not_staff")})
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    _("Only staff accounts can hold a department role."), code="not_staff"
+                )
+            }
+        )
     with transaction.atomic():
         membership, _created = Membership.objects.get_or_create(
-            user=user, department=department, role=role)
+            user=user, department=department, role=role
+        )
         if not user.is_staff:
             User.objects.filter(pk=user.pk).update(is_staff=True)
     return membership
@@ -49,8 +57,11 @@ def department_update(*, actor, department: Department, fields: dict) -> Departm
     editable = {"name", "phone", "complaint_phone", "address", "description", "is_active"}
     unknown = set(fields) - editable
     if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))}, code="field_readonly")
+        raise ValidationError(
+            _("These fields cannot be changed here: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))},
+            code="field_readonly",
+        )
     for name, value in fields.items():
         setattr(department, name, value)
     department.full_clean()
@@ -60,13 +71,20 @@ def department_update(*, actor, department: Department, fields: dict) -> Departm
 
 def service_location_save(*, actor, location: ServiceLocation) -> ServiceLocation:
     """Create or change a service location of a department the actor may manage."""
-    allowed = actor.is_superuser or member_department_ids(
-        actor, roles=[Membership.Role.ADMIN, Membership.Role.SUPERVISOR]
-    ).filter(department_id=location.department_id).exists()
+    allowed = (
+        actor.is_superuser
+        or member_department_ids(actor, roles=[Membership.Role.ADMIN, Membership.Role.SUPERVISOR])
+        .filter(department_id=location.department_id)
+        .exists()
+    )
     if not allowed and location.pk:
-        allowed = in_scope(location, actor, shared_model=ServiceLocationUserPermission,
-                           shared_codenames=["change_servicelocation"],
-                           roles=[Membership.Role.ADMIN, Membership.Role.SUPERVISOR])
+        allowed = in_scope(
+            location,
+            actor,
+            shared_model=ServiceLocationUserPermission,
+            shared_codenames=["change_servicelocation"],
+            roles=[Membership.Role.ADMIN, Membership.Role.SUPERVISOR],
+        )
     if not allowed:
         raise PermissionDenied(_("You may not change this department's service locations."))
     location.full_clean()

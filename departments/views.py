@@ -9,5 +9,6 @@ def shop(request, code: str):
 
 
 def directory(request):
-    return render(request, "departments/directory.html",
-                  {"groups": selectors.region_departments_grouped()})
+    return render(
+        request, "departments/directory.html", {"groups": selectors.region_departments_grouped()}
+    )

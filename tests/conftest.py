@@ -22,8 +22,9 @@ def require(condition: bool, reason: str) -> None:
 def tcp_open(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1",
-                                       parsed.port or default_port), timeout=1):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -31,8 +32,10 @@ def tcp_open(url: str, default_port: int) -> bool:
 
 @pytest.fixture
 def postgres_required():
-    require(settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-            "needs PostgreSQL: set DATABASE_URL")
+    require(
+        settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "needs PostgreSQL: set DATABASE_URL",
+    )
 
 
 @pytest.fixture
@@ -46,8 +49,10 @@ def broker_url():
 @pytest.fixture
 def chromium_path():
     path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    require(os.path.exists(path) or shutil.which("chromium") is not None,
-            "needs Debian's chromium at /usr/bin/chromium")
+    require(
+        os.path.exists(path) or shutil.which("chromium") is not None,
+        "needs Debian's chromium at /usr/bin/chromium",
+    )
     return path if os.path.exists(path) else shutil.which("chromium")
 
 

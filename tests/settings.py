@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 
-from zheliban.settings import *  # noqa: E402,F403
-from zheliban.settings import STORAGES  # noqa: E402
+from zheliban.settings import *  # noqa: F403
+from zheliban.settings import STORAGES
 
 # Tests run over plain HTTP (test client, live server): cookies must travel without TLS.
 SECURE_SSL_REDIRECT = False

@@ -25,3 +25,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
+
+handler404 = "zheliban.views.page_not_found"
+handler500 = "zheliban.views.server_error"

@@ -1,6 +1,7 @@
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -28,8 +29,14 @@ def elder_mode(request):
         target = "/"
     response = redirect(target)
     if request.POST.get("on") == "1":
-        response.set_cookie(ELDER_COOKIE, "1", max_age=365 * 24 * 3600, samesite="Lax",
-                            secure=request.is_secure(), httponly=True)
+        response.set_cookie(
+            ELDER_COOKIE,
+            "1",
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+            httponly=True,
+        )
     else:
         response.delete_cookie(ELDER_COOKIE, samesite="Lax")
     return response
@@ -47,15 +54,27 @@ def healthz(request):
         status = "degraded"
     else:
         status = "ok"
-    return JsonResponse({"status": status, "database": database, "broker": broker},
-                        status=200 if database == "ok" else 503)
+    return JsonResponse(
+        {"status": status, "database": database, "broker": broker},
+        status=200 if database == "ok" else 503,
+    )
 
 
 @extend_schema(
-    operation_id="api_root", tags=["meta"],
-    responses={200: OpenApiResponse(inline_serializer(
-        "ApiRoot", {"name": serializers.CharField(), "version": serializers.CharField(),
-                    "endpoints": serializers.DictField(child=serializers.URLField())}))},
+    operation_id="api_root",
+    tags=["meta"],
+    responses={
+        200: OpenApiResponse(
+            inline_serializer(
+                "ApiRoot",
+                {
+                    "name": serializers.CharField(),
+                    "version": serializers.CharField(),
+                    "endpoints": serializers.DictField(child=serializers.URLField()),
+                },
+            )
+        )
+    },
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -69,8 +88,36 @@ def api_root(request, format=None):
         "schema": "schema",
         "docs": "swagger-ui",
     }
-    return Response({
-        "name": "Zheliban",
-        "version": "v1",
-        "endpoints": {key: reverse(name, request=request) for key, name in names.items()},
-    })
+    return Response(
+        {
+            "name": "Zheliban",
+            "version": "v1",
+            "endpoints": {key: reverse(name, request=request) for key, name in names.items()},
+        }
+    )
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith(("/api/", "/open311/"))
+
+
+def page_not_found(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": gettext("Not found.")}}, status=404
+        )
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "server_error",
+                    "message": gettext("Something went wrong on our side."),
+                }
+            },
+            status=500,
+        )
+    return render(request, "500.html", status=500)

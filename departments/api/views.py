@@ -24,8 +24,11 @@ class RegionFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(operation_id="regions_list", tags=["departments"]),
-    retrieve=extend_schema(operation_id="regions_retrieve", tags=["departments"],
-                           responses={200: RegionSerializer, 404: ErrorSerializer}),
+    retrieve=extend_schema(
+        operation_id="regions_retrieve",
+        tags=["departments"],
+        responses={200: RegionSerializer, 404: ErrorSerializer},
+    ),
 )
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RegionSerializer
@@ -48,8 +51,11 @@ class DepartmentFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(operation_id="departments_list", tags=["departments"]),
-    retrieve=extend_schema(operation_id="departments_retrieve", tags=["departments"],
-                           responses={200: DepartmentDetailSerializer, 404: ErrorSerializer}),
+    retrieve=extend_schema(
+        operation_id="departments_retrieve",
+        tags=["departments"],
+        responses={200: DepartmentDetailSerializer, 404: ErrorSerializer},
+    ),
 )
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
@@ -69,12 +75,25 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="staff_memberships_list", tags=["staff"],
-                       responses={200: MembershipSerializer(many=True), 401: ErrorSerializer,
-                                  403: ErrorSerializer}),
-    retrieve=extend_schema(operation_id="staff_memberships_retrieve", tags=["staff"],
-                           responses={200: MembershipSerializer, 401: ErrorSerializer,
-                                      403: ErrorSerializer, 404: ErrorSerializer}),
+    list=extend_schema(
+        operation_id="staff_memberships_list",
+        tags=["staff"],
+        responses={
+            200: MembershipSerializer(many=True),
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    ),
+    retrieve=extend_schema(
+        operation_id="staff_memberships_retrieve",
+        tags=["staff"],
+        responses={
+            200: MembershipSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    ),
 )
 class MembershipViewSet(viewsets.ReadOnlyModelViewSet):
     """Staff memberships of the caller's own departments."""

@@ -9,8 +9,15 @@ from .models import User
 class UserAdmin(BaseUserAdmin):
     """Identity numbers appear only masked; they are set at registration, not edited here."""
 
-    list_display = ("username", "real_name", "kind", "identity", "phone_display", "is_staff",
-                    "is_active")
+    list_display = (
+        "username",
+        "real_name",
+        "kind",
+        "identity",
+        "phone_display",
+        "is_staff",
+        "is_active",
+    )
     list_filter = ("kind", "is_staff", "is_superuser", "is_active")
     search_fields = ("username", "real_name", "=phone", "=id_number", "=credit_code")
     readonly_fields = ("identity", "phone_display", "last_login", "date_joined")
@@ -21,8 +28,10 @@ class UserAdmin(BaseUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",),
-                "fields": ("username", "real_name", "password1", "password2")}),
+        (
+            None,
+            {"classes": ("wide",), "fields": ("username", "real_name", "password1", "password2")},
+        ),
     )
 
     @admin.display(description=_("ID number / credit code"))

@@ -5,7 +5,7 @@ from zheliban.core.identity import id_number_check_char, uscc_check_char
 from .models import User
 from .services import staff_user_upsert
 
-DEMO_PASSWORD = "Zheliban-demo-2026"
+DEMO_PASSWORD = "Zheliban-demo-2026"  # noqa: S105 - the published demo password
 
 # Region, birth date and sequence are fictitious; the check digit is computed, so they validate.
 DEMO_CITIZENS = (
@@ -13,21 +13,30 @@ DEMO_CITIZENS = (
     ("citizen2", "李晓红", "33010219880815234", "13800000002"),
     ("citizen3", "王建国", "33010819551120345", "13800000003"),
 )
-DEMO_ENTERPRISES = (
-    ("enterprise1", "杭州示例科技有限公司", "91330106MA2H00001", "13800000011"),
-)
+DEMO_ENTERPRISES = (("enterprise1", "杭州示例科技有限公司", "91330106MA2H00001", "13800000011"),)
 
 
 def seed(*, stdout) -> None:
-    staff_user_upsert(username="admin", real_name="省政务服务管理员", password=DEMO_PASSWORD,
-                      is_superuser=True)
+    staff_user_upsert(
+        username="admin", real_name="省政务服务管理员", password=DEMO_PASSWORD, is_superuser=True
+    )
     for username, name, first17, phone in DEMO_CITIZENS:
-        _upsert_person(username, User.Kind.CITIZEN, name, phone,
-                       id_number=first17 + id_number_check_char(first17))
+        _upsert_person(
+            username,
+            User.Kind.CITIZEN,
+            name,
+            phone,
+            id_number=first17 + id_number_check_char(first17),
+        )
     for username, name, first17, phone in DEMO_ENTERPRISES:
-        _upsert_person(username, User.Kind.ENTERPRISE, name, phone,
-                       credit_code=first17 + uscc_check_char(first17))
-    stdout.write("Accounts (password for all: %s):" % DEMO_PASSWORD)
+        _upsert_person(
+            username,
+            User.Kind.ENTERPRISE,
+            name,
+            phone,
+            credit_code=first17 + uscc_check_char(first17),
+        )
+    stdout.write(f"Accounts (password for all: {DEMO_PASSWORD}):")
     stdout.write("  admin            - administrator, /admin/")
     for username, name, _first17, phone in DEMO_CITIZENS + DEMO_ENTERPRISES:
         stdout.write(f"  {username:<16} - {name}, or log in with mobile {phone}")
@@ -36,8 +45,13 @@ def seed(*, stdout) -> None:
 def _upsert_person(username, kind, name, phone, *, id_number=None, credit_code=None) -> User:
     user, created = User.objects.get_or_create(
         username=username,
-        defaults={"kind": kind, "real_name": name, "phone": phone, "id_number": id_number,
-                  "credit_code": credit_code},
+        defaults={
+            "kind": kind,
+            "real_name": name,
+            "phone": phone,
+            "id_number": id_number,
+            "credit_code": credit_code,
+        },
     )
     if created or not user.check_password(DEMO_PASSWORD):
         user.set_password(DEMO_PASSWORD)

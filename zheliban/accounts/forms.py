@@ -25,34 +25,47 @@ class RegistrationForm(forms.Form):
         initial=User.Kind.CITIZEN,
         widget=forms.RadioSelect,
     )
-    real_name = forms.CharField(label=_("Real name or enterprise name"), max_length=100,
-                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    real_name = forms.CharField(
+        label=_("Real name or enterprise name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     id_number = forms.CharField(
-        label=_("Resident ID number"), max_length=18, required=False,
+        label=_("Resident ID number"),
+        max_length=18,
+        required=False,
         help_text=_("Citizens: the 18 characters on your ID card."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
     )
     credit_code = forms.CharField(
-        label=_("Unified social credit code"), max_length=18, required=False,
+        label=_("Unified social credit code"),
+        max_length=18,
+        required=False,
         help_text=_("Enterprises: the 18 characters on the business licence."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    phone = forms.CharField(label=_("Mobile number"), max_length=20,
-                            widget=forms.TextInput(attrs={"autocomplete": "tel",
-                                                          "inputmode": "tel"}))
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
     password = forms.CharField(
-        label=_("Password"), strip=False,
+        label=_("Password"),
+        strip=False,
         help_text=_("At least 10 characters, not all digits, not a common password."),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password_again = forms.CharField(
-        label=_("Password again"), strip=False,
+        label=_("Password again"),
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
-            self.add_error("password_again", forms.ValidationError(
-                _("The two passwords differ."), code="password_mismatch"))
+            self.add_error(
+                "password_again",
+                forms.ValidationError(_("The two passwords differ."), code="password_mismatch"),
+            )
         return cleaned

@@ -20,13 +20,22 @@ class User(AbstractUser):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.CITIZEN)
     real_name = models.CharField(
-        _("real name"), max_length=100, blank=True,
+        _("real name"),
+        max_length=100,
+        blank=True,
         help_text=_("The person's legal name, or the enterprise's registered name."),
     )
-    id_number = models.CharField(_("resident ID number"), max_length=18, null=True, blank=True,
-                                 unique=True, editable=False)
-    credit_code = models.CharField(_("unified social credit code"), max_length=18, null=True,
-                                   blank=True, unique=True, editable=False)
+    id_number = models.CharField(
+        _("resident ID number"), max_length=18, null=True, blank=True, unique=True, editable=False
+    )
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+    )
     phone = models.CharField(_("mobile phone"), max_length=11, null=True, blank=True, unique=True)
 
     objects = UserManager()
@@ -62,4 +71,6 @@ class User(AbstractUser):
 
     @property
     def identity_masked(self) -> str:
-        return self.credit_code_masked if self.kind == self.Kind.ENTERPRISE else self.id_number_masked
+        return (
+            self.credit_code_masked if self.kind == self.Kind.ENTERPRISE else self.id_number_masked
+        )

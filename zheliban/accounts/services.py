@@ -25,8 +25,11 @@ def _normalize_phone(phone: str) -> str:
     phone = (phone or "").strip().replace(" ", "").replace("-", "")
     if len(phone) != 11 or not phone.isdigit() or not phone.startswith("1"):
         raise ValidationError(
-            {"phone": ValidationError(_("Enter an 11-digit mainland mobile number."),
-                                      code=PHONE_CODE_MESSAGE)}
+            {
+                "phone": ValidationError(
+                    _("Enter an 11-digit mainland mobile number."), code=PHONE_CODE_MESSAGE
+                )
+            }
         )
     return phone
 
@@ -46,10 +49,12 @@ def user_register(
     real_name = (real_name or "").strip()
     if kind not in (User.Kind.CITIZEN, User.Kind.ENTERPRISE):
         errors.setdefault("kind", []).append(
-            ValidationError(_("Choose citizen or enterprise."), code="kind_invalid"))
+            ValidationError(_("Choose citizen or enterprise."), code="kind_invalid")
+        )
     if not real_name:
         errors.setdefault("real_name", []).append(
-            ValidationError(_("Enter your real name."), code="required"))
+            ValidationError(_("Enter your real name."), code="required")
+        )
     try:
         phone = _normalize_phone(phone)
     except ValidationError as exc:
@@ -64,9 +69,12 @@ def user_register(
             errors.setdefault("id_number", []).append(exc)
         else:
             if User.objects.filter(id_number=id_number).exists():
-                errors.setdefault("id_number", []).append(ValidationError(
-                    _("An account with this ID number already exists. Log in instead."),
-                    code="id_number_taken"))
+                errors.setdefault("id_number", []).append(
+                    ValidationError(
+                        _("An account with this ID number already exists. Log in instead."),
+                        code="id_number_taken",
+                    )
+                )
     elif kind == User.Kind.ENTERPRISE:
         credit_code = normalize_uscc(credit_code)
         id_number = ""
@@ -76,12 +84,16 @@ def user_register(
             errors.setdefault("credit_code", []).append(exc)
         else:
             if User.objects.filter(credit_code=credit_code).exists():
-                errors.setdefault("credit_code", []).append(ValidationError(
-                    _("An account with this credit code already exists. Log in instead."),
-                    code="credit_code_taken"))
+                errors.setdefault("credit_code", []).append(
+                    ValidationError(
+                        _("An account with this credit code already exists. Log in instead."),
+                        code="credit_code_taken",
+                    )
+                )
     if "phone" not in errors and User.objects.filter(phone=phone).exists():
-        errors.setdefault("phone", []).append(ValidationError(
-            _("This mobile number is already registered."), code="phone_taken"))
+        errors.setdefault("phone", []).append(
+            ValidationError(_("This mobile number is already registered."), code="phone_taken")
+        )
 
     user = User(
         username=f"u{uuid.uuid4().hex[:12]}",
@@ -106,22 +118,30 @@ def user_register(
     except IntegrityError:
         # Two registrations raced past the checks above; the database kept the first.
         raise ValidationError(
-            {"phone": ValidationError(_("This identity is already registered."),
-                                      code="identity_taken")}
+            {
+                "phone": ValidationError(
+                    _("This identity is already registered."), code="identity_taken"
+                )
+            }
         ) from None
     return user
 
 
-def staff_user_upsert(*, username: str, real_name: str, password: str | None = None,
-                      is_superuser: bool = False) -> User:
+def staff_user_upsert(
+    *, username: str, real_name: str, password: str | None = None, is_superuser: bool = False
+) -> User:
     """Create or update a member of staff (used by seeding and operators)."""
     user, _created = User.objects.get_or_create(
         username=username,
         defaults={"kind": User.Kind.STAFF, "real_name": real_name, "is_staff": True},
     )
     changed = []
-    for field, value in (("kind", User.Kind.STAFF), ("real_name", real_name), ("is_staff", True),
-                         ("is_superuser", is_superuser)):
+    for field, value in (
+        ("kind", User.Kind.STAFF),
+        ("real_name", real_name),
+        ("is_staff", True),
+        ("is_superuser", is_superuser),
+    ):
         if getattr(user, field) != value:
             setattr(user, field, value)
             changed.append(field)

@@ -24,8 +24,11 @@ def register(request):
         data = form.cleaned_data
         try:
             user = services.user_register(
-                kind=data["kind"], real_name=data["real_name"], phone=data["phone"],
-                password=data["password"], id_number=data["id_number"],
+                kind=data["kind"],
+                real_name=data["real_name"],
+                phone=data["phone"],
+                password=data["password"],
+                id_number=data["id_number"],
                 credit_code=data["credit_code"],
             )
         except ValidationError as exc:
@@ -36,8 +39,9 @@ def register(request):
             login(request, user, backend="zheliban.accounts.backends.LoginBackend")
             messages.success(request, _("Welcome. Your account is ready."))
             return redirect("accounts:profile")
-    return render(request, "accounts/register.html", {"form": form},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required

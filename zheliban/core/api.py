@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -13,6 +14,33 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_size(self, request):
+        raw = request.query_params.getlist(self.page_size_query_param)
+        if not raw:
+            return self.page_size
+        if len(raw) > 1 or not raw[0].isdigit() or not 1 <= int(raw[0]) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        exceptions.ErrorDetail(
+                            _("Give page_size once, as a whole number from 1 to %(max)d.")
+                            % {"max": self.max_page_size},
+                            code="page_size_invalid",
+                        )
+                    ]
+                }
+            )
+        return int(raw[0])
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
 
 class ErrorSerializer(serializers.Serializer):
     """``{"error": {"code": ..., "message": ..., "fields": {field: [messages]}}}``"""
@@ -20,8 +48,9 @@ class ErrorSerializer(serializers.Serializer):
     class _Error(serializers.Serializer):
         code = serializers.CharField()
         message = serializers.CharField()
-        fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                       required=False)
+        fields = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        )
 
     error = _Error()
 
@@ -29,13 +58,17 @@ class ErrorSerializer(serializers.Serializer):
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "error_dict"):
         detail = {
-            field: [exceptions.ErrorDetail(str(e.message % (e.params or {})), code=e.code or "invalid")
-                    for e in errors]
+            field: [
+                exceptions.ErrorDetail(str(e.message % (e.params or {})), code=e.code or "invalid")
+                for e in errors
+            ]
             for field, errors in exc.error_dict.items()
         }
     else:
-        detail = [exceptions.ErrorDetail(str(e.message % (e.params or {})), code=e.code or "invalid")
-                  for e in exc.error_list]
+        detail = [
+            exceptions.ErrorDetail(str(e.message % (e.params or {})), code=e.code or "invalid")
+            for e in exc.error_list
+        ]
     return exceptions.ValidationError(detail)
 
 

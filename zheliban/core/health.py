@@ -38,7 +38,7 @@ def broker_status(*, use_memo: bool = True) -> str:
         with current_app.connection_for_write(
             connect_timeout=settings.HEALTHZ_BROKER_TIMEOUT
         ) as conn:
-            conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
+            conn.ensure_connection(max_retries=0, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
         status = "ok"
     except Exception:
         status = "unreachable"

@@ -71,8 +71,10 @@ def validate_uscc(value: str) -> None:
     value = normalize_uscc(value)
     if len(value) != 18 or not USCC_RE.match(value):
         raise ValidationError(
-            _("A unified social credit code has 18 characters of digits and capital letters "
-              "(no I, O, S, V or Z)."),
+            _(
+                "A unified social credit code has 18 characters of digits and capital letters "
+                "(no I, O, S, V or Z)."
+            ),
             code="uscc_format",
         )
     if uscc_check_char(value[:17]) != value[17]:

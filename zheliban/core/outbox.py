@@ -74,9 +74,7 @@ def outbox_task(name: str, **options: Any) -> Callable[[Callable[..., Any]], Any
     """
 
     def decorate(func: Callable[..., Any]) -> Any:
-        @shared_task(
-            name=name, bind=True, acks_late=True, reject_on_worker_lost=True, **options
-        )
+        @shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True, **options)
         @functools.wraps(func)
         def run(self, **kwargs: Any) -> Any:
             message_id = self.request.id

@@ -17,7 +17,11 @@ class MeSerializer(serializers.ModelSerializer):
 class RegistrationSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[User.Kind.CITIZEN, User.Kind.ENTERPRISE])
     real_name = serializers.CharField(max_length=100)
-    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
-    credit_code = serializers.CharField(max_length=18, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=20)
+    id_number = serializers.RegexField(
+        r"^\d{17}[\dXx]$", max_length=18, required=False, allow_blank=True
+    )
+    credit_code = serializers.RegexField(
+        r"^[0-9A-HJ-NPQRTUWXY]{18}$", max_length=18, required=False, allow_blank=True
+    )
+    phone = serializers.RegexField(r"^1\d{10}$", max_length=11)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})

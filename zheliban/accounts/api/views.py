@@ -13,8 +13,11 @@ from .serializers import MeSerializer, RegistrationSerializer
 class MeView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(operation_id="me_retrieve", tags=["accounts"],
-                   responses={200: MeSerializer, 401: ErrorSerializer, 403: ErrorSerializer})
+    @extend_schema(
+        operation_id="me_retrieve",
+        tags=["accounts"],
+        responses={200: MeSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
+    )
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
@@ -24,9 +27,12 @@ class RegisterView(APIView):
     authentication_classes: list = []
     throttle_classes = [AnonRateThrottle]
 
-    @extend_schema(operation_id="accounts_register", tags=["accounts"],
-                   request=RegistrationSerializer,
-                   responses={201: MeSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        operation_id="accounts_register",
+        tags=["accounts"],
+        request=RegistrationSerializer,
+        responses={201: MeSerializer, 400: ErrorSerializer},
+    )
     def post(self, request):
         data = RegistrationSerializer(data=request.data)
         data.is_valid(raise_exception=True)

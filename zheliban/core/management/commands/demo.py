@@ -7,8 +7,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
-        parser.add_argument("--no-serve", action="store_true",
-                            help="Prepare the database and stop without serving.")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Prepare the database and stop without serving."
+        )
 
     def handle(self, *args, addrport, no_serve, **options):
         from django.conf import settings

@@ -1,0 +1,71 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, django
+django.setup()
+from django.test import Client
+response = Client().get("/healthz")
+print(json.dumps({"status_code": response.status_code, "body": response.json()}))
+"""
+
+
+def probe(tmp_path, **env) -> dict:
+    """Ask /healthz in a fresh process configured by ``env`` (real connections, no mocks)."""
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "ZHELIBAN_VAR_DIR": str(tmp_path),
+        **env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "eager"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_503_when_the_database_is_down(tmp_path):
+    result = probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
+    assert result == {
+        "status_code": 503,
+        "body": {"status": "down", "database": "unreachable", "broker": "eager"},
+    }
+
+
+def test_healthz_says_so_when_only_the_broker_is_down(tmp_path):
+    result = probe(
+        tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:1/0", CELERY_TASK_ALWAYS_EAGER="0"
+    )
+    assert result == {
+        "status_code": 200,
+        "body": {"status": "degraded", "database": "ok", "broker": "unreachable"},
+    }
+
+
+def test_healthz_reports_a_live_broker(broker_url, tmp_path):
+    result = probe(tmp_path, CELERY_BROKER_URL=broker_url, CELERY_TASK_ALWAYS_EAGER="0")
+    assert result == {
+        "status_code": 200,
+        "body": {"status": "ok", "database": "ok", "broker": "ok"},
+    }
