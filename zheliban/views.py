@@ -84,6 +84,7 @@ def api_root(request, format=None):
         "departments": "api:department-list",
         "me": "api:me",
         "register": "api:accounts-register",
+        "token": "api:auth-token",
         "staff_memberships": "api:membership-list",
         "schema": "schema",
         "docs": "swagger-ui",

@@ -82,3 +82,34 @@ def test_admin_shows_identity_masked(client):
         assert citizen.phone not in page
     assert citizen.id_number_masked in listing
     assert citizen.id_number_masked in change
+
+
+def test_api_token_from_credentials_and_lockout(client, settings):
+    user = UserFactory()
+    url = "/api/v1/auth/token/"
+    ok = client.post(
+        url, {"username": user.phone, "password": PASSWORD}, content_type="application/json"
+    )
+    assert ok.status_code == 200
+    from rest_framework.authtoken.models import Token
+
+    assert ok.json() == {"token": Token.objects.get(user=user).key}
+    bad = client.post(
+        url,
+        {"username": user.phone, "password": "wrong-wrong-1"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_login"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            url,
+            {"username": user.phone, "password": "wrong-wrong-1"},
+            content_type="application/json",
+        )
+    locked = client.post(
+        url, {"username": user.phone, "password": PASSWORD}, content_type="application/json"
+    )
+    assert locked.status_code == 429
+    assert "token" not in locked.json()

@@ -25,3 +25,12 @@ class RegistrationSerializer(serializers.Serializer):
     )
     phone = serializers.RegexField(r"^1\d{10}$", max_length=11)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(help_text="Mobile number, ID number or user name.")
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

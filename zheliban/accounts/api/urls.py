@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("accounts/register/", views.RegisterView.as_view(), name="accounts-register"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
 ]

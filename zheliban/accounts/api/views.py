@@ -1,5 +1,8 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, permissions, status
+from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -7,7 +10,12 @@ from rest_framework.views import APIView
 from zheliban.core.api import ErrorSerializer
 
 from .. import services
-from .serializers import MeSerializer, RegistrationSerializer
+from .serializers import (
+    MeSerializer,
+    RegistrationSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
 
 
 class MeView(APIView):
@@ -38,3 +46,41 @@ class RegisterView(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_register(**data.validated_data)
         return Response(MeSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    """Exchange credentials for an API token (login throttling applies)."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        tags=["accounts"],
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if getattr(request, "axes_locked_out", False):
+            raise exceptions.Throttled(detail=_("Too many failed logins; try again later."))
+        if user is None:
+            raise exceptions.ValidationError(
+                {
+                    "username": [
+                        exceptions.ErrorDetail(
+                            _("The account or password is wrong. Please try again."),
+                            code="invalid_login",
+                        )
+                    ]
+                }
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
