@@ -1,6 +1,6 @@
-from drf_spectacular.utils import extend_schema
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
