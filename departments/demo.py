@@ -1,6 +1,6 @@
 """The demo province: 浙江省, its 11 cities, districts of 杭州市, departments and their staff."""
 
-from zheliban.accounts.demo import DEMO_PASSWORD
+from zheliban.accounts.demo import demo_password_hash
 from zheliban.accounts.services import staff_user_upsert
 
 from .models import Department, Membership, Region, ServiceLocation
@@ -135,7 +135,7 @@ def seed(*, stdout) -> None:
             username = f"{department.code}-{role}"
             user = staff_user_upsert(
                 username=username,
-                password=DEMO_PASSWORD,
+                password_hash=demo_password_hash(),
                 real_name=f"{department.name}{ROLE_NAMES[role]}",
             )
             Membership.objects.get_or_create(user=user, department=department, role=role)

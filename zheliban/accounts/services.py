@@ -128,26 +128,34 @@ def user_register(
 
 
 def staff_user_upsert(
-    *, username: str, real_name: str, password: str | None = None, is_superuser: bool = False
+    *, username: str, real_name: str, password_hash: str | None = None, is_superuser: bool = False
 ) -> User:
-    """Create or update a member of staff (used by seeding and operators)."""
-    user, _created = User.objects.get_or_create(
+    """Create or update a member of staff (used by seeding and operators).
+
+    ``password_hash`` (from ``make_password``) is set only when the account is created, so a
+    re-run never resets a password someone has changed since.
+    """
+    user, created = User.objects.get_or_create(
         username=username,
-        defaults={"kind": User.Kind.STAFF, "real_name": real_name, "is_staff": True},
+        defaults={
+            "kind": User.Kind.STAFF,
+            "real_name": real_name,
+            "is_staff": True,
+            "is_superuser": is_superuser,
+            "password": password_hash or "!",
+        },
     )
-    changed = []
-    for field, value in (
-        ("kind", User.Kind.STAFF),
-        ("real_name", real_name),
-        ("is_staff", True),
-        ("is_superuser", is_superuser),
-    ):
-        if getattr(user, field) != value:
-            setattr(user, field, value)
-            changed.append(field)
-    if password is not None and not user.check_password(password):
-        user.set_password(password)
-        changed.append("password")
+    if created:
+        return user
+    wanted = {
+        "kind": User.Kind.STAFF,
+        "real_name": real_name,
+        "is_staff": True,
+        "is_superuser": is_superuser,
+    }
+    changed = [field for field, value in wanted.items() if getattr(user, field) != value]
+    for field in changed:
+        setattr(user, field, wanted[field])
     if changed:
         user.save(update_fields=changed)
     return user
