@@ -127,3 +127,26 @@ def test_memberships_of_other_departments_are_invisible(client, setup):
     api = client.get("/api/v1/staff/memberships/").json()
     assert [row["department"] for row in api["results"]] == [setup[0].code]
     assert client.get(f"/api/v1/staff/memberships/{other.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_admin_changelists_run_a_fixed_number_of_queries(
+    client, django_assert_max_num_queries, size
+):
+    police = DepartmentFactory()
+    admin_user = MembershipFactory(department=police, role=Membership.Role.ADMIN).user
+    for _ in range(size):
+        ServiceLocationFactory(department=police)
+        MembershipFactory(department=police)
+        ServiceLocationFactory()  # another department's, never shown
+    client.force_login(admin_user)
+    for url in (
+        "/admin/departments/servicelocation/",
+        "/admin/departments/membership/",
+        "/admin/departments/department/",
+    ):
+        with django_assert_max_num_queries(12):
+            response = client.get(url)
+        assert response.status_code == 200
+    listing = client.get("/admin/departments/servicelocation/")
+    assert listing.context["cl"].result_count == size
