@@ -1,0 +1,1 @@
+"""Benchmark harness: ``python -m tests.bench.run`` (see README.md in this folder)."""
