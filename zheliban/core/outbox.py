@@ -36,6 +36,10 @@ def outbox_publish(*, message_id: uuid.UUID) -> bool:
     if message is None:
         return False
     task = current_app.tasks.get(message.task_name)
+    if task is None:
+        # Workers and beat import every app's tasks module at start; a web process does it here.
+        current_app.autodiscover_tasks(force=True)
+        task = current_app.tasks.get(message.task_name)
     try:
         if task is None:
             raise LookupError(f"no task named {message.task_name!r} is registered")
