@@ -2,6 +2,8 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -12,7 +14,17 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 @pytest.fixture
-def demo_data(db):
+def in_test_transaction():
+    """Keep the test's connection open across in-process requests, as Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def demo_data(db, in_test_transaction):
     city = CityFactory(code="330100", name="杭州市")
     for kind in ("gongan", "weijian", "renshe"):
         ServiceLocationFactory(
