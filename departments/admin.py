@@ -99,6 +99,12 @@ class ServiceLocationAdmin(DepartmentScopedAdmin):
     search_fields = ("name", "address", "department__name")
     list_select_related = ("department",)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A location stays with its department; a person it is shared with edits it in place.
+        if obj is not None and not request.user.is_superuser:
+            return ("department",)
+        return ()
+
     def save_model(self, request, obj, form, change):
         services.service_location_save(actor=request.user, location=obj)
 

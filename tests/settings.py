@@ -5,7 +5,9 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 
 from zheliban.settings import *  # noqa: F403
-from zheliban.settings import STORAGES
+from zheliban.settings import ALLOWED_HOSTS, STORAGES
+
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
 
 # Tests run over plain HTTP (test client, live server): cookies must travel without TLS.
 SECURE_SSL_REDIRECT = False

@@ -150,3 +150,40 @@ def test_admin_changelists_run_a_fixed_number_of_queries(
         assert response.status_code == 200
     listing = client.get("/admin/departments/servicelocation/")
     assert listing.context["cl"].result_count == size
+
+
+def test_a_location_shared_with_one_person_is_editable_by_that_person_only(client, setup):
+    from django.contrib.auth.models import Permission
+
+    from departments.models import ServiceLocationUserPermission
+
+    police, health, police_admin, _police_hall, health_hall = setup
+    colleague = MembershipFactory(department=police, role=Membership.Role.ADMIN).user
+    ServiceLocationUserPermission.objects.create(
+        user=police_admin,
+        permission=Permission.objects.get(codename="change_servicelocation"),
+        content_object=health_hall,
+    )
+    form = {
+        "name": "卫健大厅",
+        "address": "共享后的新地址",
+        "windows": "",
+        "opening_hours": "",
+        "phone": "",
+    }
+    client.force_login(colleague)
+    assert (
+        client.post(
+            f"/admin/departments/servicelocation/{health_hall.pk}/change/", form
+        ).status_code
+        == 302
+    )
+    health_hall.refresh_from_db()
+    assert health_hall.address == "示例路1号"
+
+    client.force_login(police_admin)
+    assert "卫健大厅" in client.get("/admin/departments/servicelocation/").content.decode()
+    response = client.post(f"/admin/departments/servicelocation/{health_hall.pk}/change/", form)
+    assert response.status_code == 302
+    health_hall.refresh_from_db()
+    assert (health_hall.address, health_hall.department_id) == ("共享后的新地址", health.pk)
