@@ -81,3 +81,19 @@ class ServiceLocationFactory(factory.django.DjangoModelFactory):
     department = factory.SubFactory(DepartmentFactory)
     name = factory.Sequence(lambda n: f"办事大厅{n}")
     address = "示例路1号"
+
+
+class ServiceItemFactory(factory.django.DjangoModelFactory):
+    """An item saved directly; call catalog.search.index_item(item) when a test searches it."""
+
+    class Meta:
+        model = "catalog.ServiceItem"
+
+    code = factory.Sequence(lambda n: f"11330000TEST{n:08d}")
+    name = factory.Sequence(lambda n: f"示例事项{n}")
+    department = factory.SubFactory(DepartmentFactory)
+    region = factory.SelfAttribute("department.region")
+    promised_days = 5
+    statutory_days = 20
+    trips = 0
+    online = True
