@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -75,6 +76,7 @@ class ServiceItemAdmin(DepartmentScopedAdmin):
     readonly_fields = ("version", "popularity", "source", "created_at", "updated_at")
     inlines = [MaterialInline, JointStageInline, VersionInline]
     actions = ["unpublish", "republish"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (
             None,

@@ -155,7 +155,9 @@ class ServiceItem(TimeStampedModel):
     )
     popularity = models.PositiveIntegerField(_("popularity"), default=0)
     is_active = models.BooleanField(_("published"), default=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
+    version = models.PositiveIntegerField(
+        _("version"), default=0, help_text=_("0 until first published.")
+    )
     source = models.CharField(
         _("source"),
         max_length=20,

@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                 ('form_fields', models.JSONField(blank=True, default=list, help_text='Fields the application form asks for: name, label, type, required.', verbose_name='application form')),
                 ('popularity', models.PositiveIntegerField(default=0, verbose_name='popularity')),
                 ('is_active', models.BooleanField(default=True, verbose_name='published')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
+                ('version', models.PositiveIntegerField(default=0, help_text='0 until first published.', verbose_name='version')),
                 ('source', models.CharField(blank=True, help_text='Where the item came from, e.g. gdzwfw import.', max_length=20, verbose_name='source')),
                 ('search_words', models.TextField(blank=True, editable=False)),
                 ('search_pinyin', models.TextField(blank=True, editable=False)),
