@@ -32,3 +32,8 @@ class CatalogConfig(AppConfig):
             "catalog.view_serviceitemversion",
         },
     }
+
+    def seed_demo(self, *, stdout):
+        from .demo import seed
+
+        return seed(stdout=stdout)
