@@ -59,3 +59,13 @@ def test_api_404_is_json(client):
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("value", ["0", "101", "²", "1.5", "abc", ""])
+def test_bad_page_size_is_a_clear_400(client, value):
+    response = client.get(f"/api/v1/departments/?page_size={value}", HTTP_ACCEPT_LANGUAGE="en")
+    if value == "":
+        assert response.status_code == 200
+        return
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "page_size_invalid"

@@ -15,10 +15,14 @@ class Pagination(PageNumberPagination):
     max_page_size = 100
 
     def get_page_size(self, request):
-        raw = request.query_params.getlist(self.page_size_query_param)
+        raw = [v for v in request.query_params.getlist(self.page_size_query_param) if v != ""]
         if not raw:
             return self.page_size
-        if len(raw) > 1 or not raw[0].isdigit() or not 1 <= int(raw[0]) <= self.max_page_size:
+        if (
+            len(raw) > 1
+            or not (raw[0].isascii() and raw[0].isdigit())
+            or not 1 <= int(raw[0]) <= self.max_page_size
+        ):
             raise exceptions.ValidationError(
                 {
                     self.page_size_query_param: [
