@@ -164,9 +164,13 @@ class ServiceItem(TimeStampedModel):
         blank=True,
         help_text=_("Where the item came from, e.g. gdzwfw import."),
     )
-    # Pre-segmented text the search indexes read (kept by catalog.search.index_item).
-    search_words = models.TextField(editable=False, blank=True)
+    # Pre-segmented text the search indexes read, space-separated tokens (kept by
+    # catalog.search.index_item): the names' words, characters and character pairs; their
+    # pinyin and initials; whole-name tokens and pinyin trigrams; every other word.
+    search_name = models.TextField(editable=False, blank=True)
     search_pinyin = models.TextField(editable=False, blank=True)
+    search_grams = models.TextField(editable=False, blank=True)
+    search_words = models.TextField(editable=False, blank=True)
 
     class Meta:
         verbose_name = _("service item")

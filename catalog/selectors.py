@@ -1,15 +1,34 @@
-"""Reads of the catalog that pages and the API share."""
+"""Reads of the catalog that pages and the API share.
+
+Every function here runs a fixed number of queries whatever the size of the catalog; the page
+tests count them at two sizes.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import Bundle, BundleItem, JointStage, LifeEvent, Material, ServiceItem, Theme
+from departments.models import Department, Region
+
+from .models import (
+    Bundle,
+    BundleItem,
+    JointStage,
+    LifeEvent,
+    Material,
+    ServiceItem,
+    ServiceItemVersion,
+    Theme,
+)
+
+ACTIVE_ITEMS = Q(items__is_active=True)
 
 
 def item_get_public(*, code: str) -> ServiceItem:
-    """A published item with everything its guide shows; 404 otherwise."""
+    """A published item with its materials, joint stages and themes; 404 otherwise."""
     qs = (
         ServiceItem.objects.filter(is_active=True)
         .select_related("department", "region", "region__parent")
@@ -22,12 +41,99 @@ def item_get_public(*, code: str) -> ServiceItem:
     return get_object_or_404(qs, code=code)
 
 
+def item_get_guide(*, code: str) -> ServiceItem:
+    """A published item with everything its guide page shows (7 queries); 404 otherwise.
+
+    Besides ``item_get_public``'s: life events, versions (without their snapshots) and the
+    published bundles it is part of (as ``active_bundles``).
+    """
+    qs = (
+        ServiceItem.objects.filter(is_active=True)
+        .select_related("department", "region", "region__parent")
+        .prefetch_related(
+            Prefetch(
+                "materials",
+                queryset=Material.objects.select_related("issuer").order_by("sort_order", "id"),
+            ),
+            Prefetch(
+                "joint_stages",
+                queryset=JointStage.objects.select_related("department").order_by("id"),
+            ),
+            "themes",
+            "life_events",
+            Prefetch(
+                "versions",
+                queryset=ServiceItemVersion.objects.defer("snapshot").order_by("-number"),
+            ),
+            Prefetch(
+                "bundles",
+                queryset=Bundle.objects.filter(is_active=True).order_by("-popularity", "slug"),
+                to_attr="active_bundles",
+            ),
+        )
+    )
+    return get_object_or_404(qs, code=code)
+
+
+def item_version_get_public(*, code: str, number: int) -> ServiceItemVersion:
+    """One kept version of a published item, with the item; 404 otherwise."""
+    qs = ServiceItemVersion.objects.select_related("item").filter(item__is_active=True)
+    return get_object_or_404(qs, item__code=code, number=number)
+
+
+def item_list_popular(*, limit: int = 8) -> list[ServiceItem]:
+    """The most used published items, for the home page."""
+    qs = ServiceItem.objects.filter(is_active=True).select_related("department")
+    return list(qs.order_by("-popularity", "code")[:limit])
+
+
+def department_item_list_popular(*, department: Department, limit: int = 10) -> list[ServiceItem]:
+    qs = ServiceItem.objects.filter(department=department, is_active=True)
+    return list(qs.order_by("-popularity", "code")[:limit])
+
+
+def department_item_stats(*, department: Department) -> dict[str, int]:
+    """How many published items the department has, and how many are online or zero-trip."""
+    return ServiceItem.objects.filter(department=department, is_active=True).aggregate(
+        total=Count("id"),
+        online=Count("id", filter=Q(online=True)),
+        mobile=Count("id", filter=Q(mobile=True)),
+        zero_trips=Count("id", filter=Q(trips=0)),
+    )
+
+
 def theme_list() -> QuerySet[Theme]:
     return Theme.objects.order_by("sort_order", "name")
 
 
+def theme_list_with_counts() -> QuerySet[Theme]:
+    return theme_list().annotate(item_count=Count("items", filter=ACTIVE_ITEMS))
+
+
+def theme_get_public(*, slug: str) -> Theme:
+    return get_object_or_404(Theme, slug=slug)
+
+
 def life_event_list() -> QuerySet[LifeEvent]:
     return LifeEvent.objects.order_by("sort_order", "slug")
+
+
+def life_event_list_with_counts() -> QuerySet[LifeEvent]:
+    return life_event_list().annotate(item_count=Count("items", filter=ACTIVE_ITEMS))
+
+
+def life_event_get_public(*, slug: str) -> LifeEvent:
+    """A life event with its published bundles (as ``active_bundles``)."""
+    qs = LifeEvent.objects.prefetch_related(
+        Prefetch(
+            "bundles",
+            queryset=Bundle.objects.filter(is_active=True)
+            .annotate(part_count=Count("parts"))
+            .order_by("-popularity", "slug"),
+            to_attr="active_bundles",
+        )
+    )
+    return get_object_or_404(qs, slug=slug)
 
 
 def bundle_get_public(*, slug: str) -> Bundle:
@@ -43,5 +149,100 @@ def bundle_get_public(*, slug: str) -> Bundle:
     return get_object_or_404(qs, slug=slug)
 
 
+def bundle_get_guide(*, slug: str) -> Bundle:
+    """A published bundle with its parts in order, their departments and materials (3 queries)."""
+    qs = Bundle.objects.filter(is_active=True).select_related("region", "life_event")
+    qs = qs.prefetch_related(
+        Prefetch(
+            "parts",
+            queryset=BundleItem.objects.select_related("item", "item__department").order_by(
+                "sort_order", "id"
+            ),
+        ),
+        Prefetch(
+            "parts__item__materials",
+            queryset=Material.objects.order_by("sort_order", "id"),
+        ),
+    )
+    return get_object_or_404(qs, slug=slug)
+
+
 def bundle_list_public() -> QuerySet[Bundle]:
     return Bundle.objects.filter(is_active=True).select_related("region", "life_event")
+
+
+def bundle_list_with_counts() -> QuerySet[Bundle]:
+    """Published bundles, most used first, each with ``part_count``."""
+    return bundle_list_public().annotate(part_count=Count("parts")).order_by("-popularity", "slug")
+
+
+def bundle_list_popular(*, limit: int = 4) -> list[Bundle]:
+    return list(bundle_list_with_counts()[:limit])
+
+
+def name_lookup(*, department: str = "", region: str = "", theme: str = "", life_event: str = ""):
+    """Display names for filter values in one query each, only for the values given."""
+    names: dict[str, str] = {}
+    if department:
+        found = Department.objects.filter(code=department).values_list("name", flat=True).first()
+        names["department"] = found or department
+    if region:
+        found = Region.objects.filter(code=region).values_list("name", flat=True).first()
+        names["region"] = found or region
+    if theme:
+        found = Theme.objects.filter(slug=theme).first()
+        names["theme"] = found.display_name if found else theme
+    if life_event:
+        found = LifeEvent.objects.filter(slug=life_event).first()
+        names["life_event"] = found.display_name if found else life_event
+    return names
+
+
+# The order in which a citizen has to do something about a material: bring it, have it issued,
+# or nothing at all.
+_SOURCE_BURDEN = {
+    Material.Source.APPLICANT: 2,
+    Material.Source.ISSUED: 1,
+    Material.Source.SHARED: 0,
+}
+
+
+@dataclass
+class CombinedMaterial:
+    """One document across a bundle's items, asked for once."""
+
+    name: str
+    source: str
+    required: bool
+    forms: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+
+    @property
+    def is_shared(self) -> bool:
+        return self.source == Material.Source.SHARED
+
+    def get_source_display(self) -> str:
+        return str(Material.Source(self.source).label)
+
+
+def bundle_materials(bundle: Bundle) -> list[CombinedMaterial]:
+    """The bundle's materials by name, asked once. A document counts as fetched by sharing only
+    when every part that needs it fetches it; otherwise the heaviest burden wins."""
+    combined: dict[str, CombinedMaterial] = {}
+    for part in bundle.parts.all():
+        for material in part.item.materials.all():
+            key = material.name.strip()
+            entry = combined.get(key)
+            if entry is None:
+                entry = combined[key] = CombinedMaterial(
+                    name=key, source=material.source, required=material.required
+                )
+            elif _SOURCE_BURDEN.get(material.source, 2) > _SOURCE_BURDEN.get(entry.source, 2):
+                entry.source = material.source
+            entry.required = entry.required or material.required
+            form = material.get_form_display()
+            if form not in entry.forms:
+                entry.forms.append(form)
+            if part.item.name not in entry.parts:
+                entry.parts.append(part.item.name)
+    return list(combined.values())

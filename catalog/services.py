@@ -95,7 +95,10 @@ def item_publish(
     and record the new version. Earlier versions stay as they were."""
     if actor is not None:
         require_item_editor(actor=actor, item=item)
-    item.full_clean(exclude=["themes", "life_events"])
+    # Field validation only: uniqueness and constraints are the database's to enforce, and
+    # checking them here would cost queries per item in a bulk import.
+    item.full_clean(exclude=["themes", "life_events"], validate_unique=False,
+                    validate_constraints=False)
     with transaction.atomic():
         if item.pk:
             locked = ServiceItem.objects.select_for_update().only("version").get(pk=item.pk)

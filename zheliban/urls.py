@@ -9,6 +9,7 @@ api_v1 = [
     path("", views.api_root, name="root"),
     path("", include("zheliban.accounts.api.urls")),
     path("", include("departments.api.urls")),
+    path("", include("catalog.api.urls")),
 ]
 
 urlpatterns = [

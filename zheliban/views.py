@@ -82,6 +82,10 @@ def api_root(request, format=None):
     names = {
         "regions": "api:region-list",
         "departments": "api:department-list",
+        "items": "api:item-list",
+        "themes": "api:theme-list",
+        "life_events": "api:life-event-list",
+        "bundles": "api:bundle-list",
         "me": "api:me",
         "register": "api:accounts-register",
         "token": "api:auth-token",

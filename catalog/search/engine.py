@@ -1,0 +1,566 @@
+"""``search_items``: match, rank, count and facet in one SQL statement, then load the page.
+
+Queries per search, whatever the catalog's size: one for the synonyms (when there is text), one
+statement that matches, ranks, pages, counts and facets, one for the page's items with their
+department and region, and one for the page's materials (excerpts; when there is text). A typo or
+a query nothing matches adds one statement to find the correction and one to search again.
+
+Ranking (an integer computed in SQL, so both databases order alike), from strongest:
+the whole name typed (or its pinyin, or its initials) > every word in the name (pinyin counts as
+name) > how many words are in the name > how many of a synonym's words are in the name > a
+short name (the words say more of it) > words found in materials, themes, department; then
+popularity, then code.
+
+Facets are disjunctive: each group counts over the text's matches with every *other* filter
+applied, so a chosen department still shows the others to switch to. The statement keeps the
+matches that fail at most one filter; the page is those failing none.
+"""
+
+# SQL here is built from identifiers and constants of this module only; every value a user
+# gives travels as a query parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from departments.models import Department, Region
+
+from ..models import Audience, LifeEvent, Material, ServiceItem, Synonym, Theme
+from . import highlight
+from . import text as t
+from .backends import SEARCH_FIELDS, backend
+from .query import MAX_ALTERNATIVES, NAME, TYPO, Node, Plan, Term, all_of, any_of, plan_query
+
+FILTER_KEYS = (
+    "department",
+    "region",
+    "type",
+    "theme",
+    "audience",
+    "online",
+    "mobile",
+    "zero_trips",
+    "id_only",
+    "life_event",
+)
+FLAG_KEYS = ("online", "mobile", "zero_trips", "id_only")
+FACET_KEYS = ("department", "region", "type", "theme", "audience", *FLAG_KEYS)
+AUDIENCES = (Audience.CITIZEN, Audience.ENTERPRISE)
+MAX_QUERY_CHARS = 100
+MAX_FILTER_CHARS = 100
+
+# Score tiers: each outweighs everything below it (at most 8 groups, 8 alternatives each).
+EXACT = 100_000_000
+ALL_IN_NAME = 10_000_000
+GROUP_IN_NAME = 1_000_000
+GROUP_ANYWHERE = 100_000  # only when relaxed (some words matched nowhere)
+SOFT_IN_NAME = 10_000
+# A synonym's alternatives in the name; staff list the likeliest first: 900, 800, ... 200.
+ALTERNATIVE_IN_NAME = 100
+BREVITY = 10  # x 0..3
+ELSEWHERE = 1
+
+# Typo correction: the share of the query's characters and pairs (or pinyin trigrams) that a
+# name must hold, and the longest query worth correcting.
+TYPO_SHARE = 0.5
+TYPO_MAX_CHARS = 20
+
+# With text, at most this many items holding every word in the name, and as many holding them
+# anywhere, are ranked and counted (the first by id); beyond, the counts are lower bounds.
+MAX_CANDIDATES = 1000
+
+
+@dataclass
+class Facet:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class SearchResult:
+    items: list[ServiceItem]
+    total: int
+    page: int
+    page_size: int
+    query: str
+    terms: list[str] = field(default_factory=list)
+    facets: dict[str, list[Facet]] = field(default_factory=dict)
+    # The words searched instead of a mistyped query ("showing results for ...").
+    corrected: str = ""
+    # The phrases the synonym table rewrote (生孩子 when 出生 was searched).
+    expanded_from: str = ""
+    # No item holds every word: these hold some of them, most first.
+    partial: bool = False
+    # The bound on candidates was reached (MAX_CANDIDATES): total may be a lower bound.
+    capped: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+# ---------------------------------------------------------------------------------------------
+
+ITEMS = ServiceItem._meta.db_table
+THEMES_M2M = ServiceItem.themes.through._meta.db_table
+EVENTS_M2M = ServiceItem.life_events.through._meta.db_table
+
+
+def clean_filters(filters: Mapping[str, str] | None) -> dict[str, str]:
+    """Known keys with a usable value; flags only as "1", audience only as one of its two."""
+    cleaned: dict[str, str] = {}
+    for key, value in (filters or {}).items():
+        value = str(value or "").strip()[:MAX_FILTER_CHARS]
+        if key not in FILTER_KEYS or not value:
+            continue
+        if key in FLAG_KEYS and value != "1":
+            continue
+        if key == "audience" and value not in AUDIENCES:
+            continue
+        cleaned[key] = value
+    return cleaned
+
+
+def filter_predicate(key: str, value: str) -> tuple[str, list]:
+    """SQL true when item ``i`` passes the filter."""
+    if key == "department":
+        table = Department._meta.db_table
+        return f"i.department_id IN (SELECT id FROM {table} WHERE code = %s)", [value]
+    if key == "region":
+        return f"i.region_id IN (SELECT id FROM {Region._meta.db_table} WHERE code = %s)", [value]
+    if key == "type":
+        return "i.item_type = %s", [value]
+    if key == "theme":
+        return (
+            f"i.id IN (SELECT x.serviceitem_id FROM {THEMES_M2M} x "
+            f"JOIN {Theme._meta.db_table} y ON y.id = x.theme_id WHERE y.slug = %s)",
+            [value],
+        )
+    if key == "life_event":
+        return (
+            f"i.id IN (SELECT x.serviceitem_id FROM {EVENTS_M2M} x "
+            f"JOIN {LifeEvent._meta.db_table} y ON y.id = x.lifeevent_id WHERE y.slug = %s)",
+            [value],
+        )
+    if key == "audience":
+        return ("i.for_citizens" if value == Audience.CITIZEN else "i.for_enterprises"), []
+    if key == "zero_trips":
+        return "i.trips = 0", []
+    return f"i.{key}", []  # online, mobile, id_only
+
+
+# ---------------------------------------------------------------------------------------------
+# The statement
+# ---------------------------------------------------------------------------------------------
+
+
+def brevity_sql(length: str = "LENGTH(i.name)") -> str:
+    """0..3, the shorter the name the higher: the words typed say more of a short name."""
+    return (
+        f"CASE WHEN {length} <= 6 THEN 3 WHEN {length} <= 10 THEN 2 "
+        f"WHEN {length} <= 16 THEN 1 ELSE 0 END"
+    )
+
+
+def score_sql(plan: Plan, *, relaxed: bool) -> tuple[str, list]:
+    if not plan:
+        return "0", []
+    engine = backend()
+    parts: list[tuple[Node, int]] = []
+    if (exact := plan.exact_node()) is not None:
+        parts.append((exact, EXACT))
+    required = plan.required
+    if required and not relaxed:
+        parts.append((all_of(g.node("name") for g in required), ALL_IN_NAME))
+    for group in plan.groups:
+        if group.required or relaxed:
+            parts.append((group.node("name"), GROUP_IN_NAME))
+        else:
+            parts.append((group.node("name"), SOFT_IN_NAME))
+        if relaxed:
+            parts.append((group.node("any"), GROUP_ANYWHERE))
+        if len(group.alternatives) > 1:
+            parts += [
+                (node, ALTERNATIVE_IN_NAME * (MAX_ALTERNATIVES + 1 - index))
+                for index, node in enumerate(group.alternative_nodes("name"))
+            ]
+        parts.append((group.node("other"), ELSEWHERE))
+    sql, params = [], []
+    for node, weight in parts:
+        match, args = engine.match(node)
+        sql.append(f"CASE WHEN {match} THEN {weight} ELSE 0 END")
+        params += args
+    sql.append(f"{BREVITY} * ({brevity_sql()})")
+    return " + ".join(sql), params
+
+
+def group_facet_sql(key: str, where: str) -> str:
+    """Counts by department, region, type or theme: (key, value, label, count, -) rows."""
+    if key == "department":
+        return (
+            f"SELECT 'department', d.code, d.name, g.n, NULL FROM (SELECT department_id, "
+            f"COUNT(*) AS n FROM m WHERE {where} GROUP BY department_id) g "
+            f"JOIN {Department._meta.db_table} d ON d.id = g.department_id"
+        )
+    if key == "region":
+        return (
+            f"SELECT 'region', r.code, r.name, g.n, NULL FROM (SELECT region_id, COUNT(*) AS n "
+            f"FROM m WHERE {where} GROUP BY region_id) g "
+            f"JOIN {Region._meta.db_table} r ON r.id = g.region_id"
+        )
+    if key == "type":
+        return (
+            f"SELECT 'type', item_type, NULL, COUNT(*), NULL FROM m WHERE {where} "
+            "GROUP BY item_type"
+        )
+    return (
+        f"SELECT 'theme', y.slug, y.name, COUNT(*), NULL FROM m "
+        f"JOIN {THEMES_M2M} tt ON tt.serviceitem_id = m.id "
+        f"JOIN {Theme._meta.db_table} y ON y.id = tt.theme_id "
+        f"WHERE {where} GROUP BY y.slug, y.name"
+    )
+
+
+# Counted in one pass over m: (row kind, facet value, condition besides the other filters).
+SUMS = (
+    ("audience", Audience.CITIZEN.value, "for_citizens"),
+    ("audience", Audience.ENTERPRISE.value, "for_enterprises"),
+    ("online", "1", "online"),
+    ("mobile", "1", "mobile"),
+    ("zero_trips", "1", "trips = 0"),
+    ("id_only", "1", "id_only"),
+)
+
+
+def sums_sql(filters: Mapping[str, str]) -> str:
+    """The total, the top score, the candidate counts and the audience and flag facets from one
+    pass over m, unpivoted into (kind, value, -, count, top score) rows."""
+
+    def others(key: str) -> str:
+        return f"misses - x_{key} = 0" if key in filters else "misses = 0"
+
+    sums = [
+        "SUM(CASE WHEN misses = 0 THEN 1 ELSE 0 END)",
+        *(
+            f"SUM(CASE WHEN {others(key)} AND {condition} THEN 1 ELSE 0 END)"
+            for key, _, condition in SUMS
+        ),
+        "(SELECT COUNT(*) FROM c_name)",
+        "(SELECT COUNT(*) FROM c_any)",
+    ]
+    kinds = [("total", ""), *((key, value) for key, value, _ in SUMS)]
+    kinds += [("capped", "name"), ("capped", "any")]
+    columns = ", ".join(f"{sql} AS s{n}" for n, sql in enumerate(sums))
+    keys = " UNION ALL ".join(
+        f"SELECT {n} AS n, '{kind}' AS kind, '{value}' AS value"
+        for n, (kind, value) in enumerate(kinds)
+    )
+    picks = " ".join(f"WHEN {n} THEN a.s{n}" for n in range(len(kinds)))
+    return (
+        f"SELECT k.kind, k.value, NULL, CASE k.n {picks} END, CASE WHEN k.n = 0 THEN a.top END "
+        f"FROM (SELECT {columns}, MAX(CASE WHEN misses = 0 THEN score END) AS top FROM m) a "
+        f"CROSS JOIN ({keys}) k"
+    )
+
+
+def statement(
+    plan: Plan, filters: Mapping[str, str], *, relaxed: bool, limit: int, offset: int
+) -> tuple[str, list]:
+    """One statement answering a search: rows ('hit', -, -, position, id), ('total', -, -,
+    count, top score), ('capped', name|any, -, candidates, -) and (facet, value, label, count, -).
+
+    With text the candidates are bounded: at most MAX_CANDIDATES items holding every word in the
+    name, and as many holding them anywhere, found through the full-text indexes and read once.
+    Below the bound (every query of a catalog the size of Guangdong's feed) everything is exact;
+    above it, which of the matches are ranked is up to the index scan, and the counts are lower
+    bounds. Without text (browsing) every published item counts."""
+    engine = backend()
+    predicates = [filter_predicate(key, value) for key, value in filters.items()]
+    miss_sql = [f"CASE WHEN {sql} THEN 0 ELSE 1 END" for sql, _ in predicates]
+    miss_params = [p for _, args in predicates for p in args]
+    misses = " + ".join(miss_sql) or "0"
+    score, score_params = score_sql(plan, relaxed=relaxed)
+    columns = ["i.id", "i.code", "i.popularity", "i.department_id", "i.region_id", "i.item_type"]
+    columns += ["i.for_citizens", "i.for_enterprises", "i.online", "i.mobile", "i.trips"]
+    columns += ["i.id_only"]
+    columns += [f"{sql} AS x_{key}" for sql, key in zip(miss_sql, filters, strict=True)]
+    select = f"SELECT {', '.join(columns)}, {misses} AS misses, {score} AS score FROM {ITEMS} i"
+    select_params = [*miss_params, *miss_params, *score_params]
+
+    def rows(node: Node | None) -> tuple[str, list]:
+        """The published items holding ``node`` (all of them if None) and failing at most one
+        filter, with their filter misses and score; at most MAX_CANDIDATES when searching."""
+        where, params = "i.is_active", list(select_params)
+        if node is not None:
+            match, args = engine.match(node)
+            where += f" AND {match}"
+            params += args
+        if miss_sql:
+            where += f" AND {misses} <= 1"
+            params += miss_params
+        bound = f" LIMIT {MAX_CANDIDATES}" if node is not None else ""
+        return f"{select} WHERE {where}{bound}", params
+
+    if plan:
+        name_sql, name_params = rows(plan.name_match(relaxed=relaxed))
+        any_sql, any_params = rows(plan.match(relaxed=relaxed))
+        ctes = (
+            f"c_name AS MATERIALIZED ({name_sql}), c_any AS MATERIALIZED ({any_sql}), "
+            "m AS MATERIALIZED (SELECT * FROM c_name UNION SELECT * FROM c_any) "
+        )
+        params = [*name_params, *any_params]
+    else:
+        all_sql, params = rows(None)
+        ctes = (
+            "c_name AS (SELECT 0 AS id WHERE 1 = 0), c_any AS (SELECT 0 AS id WHERE 1 = 0), "
+            f"m AS MATERIALIZED ({all_sql}) "
+        )
+    params += [limit, offset]
+    # m: the candidates failing at most one filter, scored: the page (failing none), the count
+    # and every facet (failing none but its own) are read from it.
+    sql = (
+        f"WITH {ctes}"
+        "SELECT 'hit', NULL, NULL, ROW_NUMBER() OVER (ORDER BY h.score DESC, h.popularity DESC, "
+        "h.code), h.id FROM (SELECT id, score, popularity, code FROM m WHERE misses = 0 "
+        "ORDER BY score DESC, popularity DESC, code LIMIT %s OFFSET %s) h "
+        f"UNION ALL {sums_sql(filters)}"
+    )
+    for key in ("department", "region", "type", "theme"):
+        where = f"misses - x_{key} = 0" if key in filters else "misses = 0"
+        sql += " UNION ALL " + group_facet_sql(key, where)
+    return sql, params
+
+
+@dataclass
+class Found:
+    ids: list[int]
+    total: int
+    top: int
+    counts: dict[str, list[tuple[str, str, int]]]
+    capped: bool
+
+
+def run(plan: Plan, filters: Mapping[str, str], *, relaxed: bool, page: int, page_size: int):
+    sql, params = statement(
+        plan, filters, relaxed=relaxed, limit=page_size, offset=(page - 1) * page_size
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    hits: list[tuple[int, int]] = []
+    found = Found([], 0, 0, {key: [] for key in FACET_KEYS}, False)
+    for kind, value, label, n, extra in rows:
+        if kind == "hit":
+            hits.append((n, extra))
+        elif kind == "total":
+            found.total, found.top = n or 0, extra or 0
+        elif kind == "capped":
+            found.capped = found.capped or (n or 0) >= MAX_CANDIDATES
+        elif n:
+            found.counts[kind].append((value, label or "", n))
+    found.ids = [pk for _, pk in sorted(hits)]
+    return found
+
+
+def build_facets(counts, filters: Mapping[str, str]) -> dict[str, list[Facet]]:
+    labels: dict[str, dict[str, str]] = {
+        "type": {v: str(label) for v, label in ServiceItem.ItemType.choices},
+        "audience": {v: str(label) for v, label in Audience.choices},
+    }
+    flag_labels = {
+        "online": _("Online"),
+        "mobile": _("On a phone"),
+        "zero_trips": _("No trip to the hall"),
+        "id_only": _("ID card alone"),
+    }
+    facets: dict[str, list[Facet]] = {}
+    for key in FACET_KEYS:
+        chosen = filters.get(key)
+        if key in FLAG_KEYS:
+            n = sum(count for _, _, count in counts[key])
+            facets[key] = [Facet("1", flag_labels[key], n, chosen == "1")]
+            continue
+        rows = [
+            Facet(value, labels.get(key, {}).get(value, label) or value, n, value == chosen)
+            for value, label, n in counts[key]
+        ]
+        if chosen and not any(f.selected for f in rows):
+            rows.append(Facet(chosen, labels.get(key, {}).get(chosen, chosen), 0, True))
+        rows.sort(key=lambda f: (-f.count, f.label, f.value))
+        facets[key] = rows
+    return facets
+
+
+# ---------------------------------------------------------------------------------------------
+# Typo correction
+# ---------------------------------------------------------------------------------------------
+
+
+def typo_grams(plan: Plan) -> tuple[list[str], list[str], str] | None:
+    """(all grams, grams that may find candidates, what is corrected) or None if not worth it:
+    words typed apart (出生 新生儿) are several searches, not one mistyped name."""
+    if t.has_han(plan.text) and len(plan.text.split()) > 1:
+        return None
+    han = "".join(t.HAN_RUN_RE.findall(plan.text))
+    if han:
+        if not 3 <= len(han) <= TYPO_MAX_CHARS:
+            return None
+        pairs = t.dedupe(t.bigrams(han))
+        return t.dedupe([*han, *pairs]), pairs, han
+    letters = "".join(t.LETTERS_RE.findall(plan.text))
+    if not 4 <= len(letters) <= TYPO_MAX_CHARS * 3:
+        return None
+    grams = t.dedupe(t.trigrams(letters))
+    return grams, grams, letters
+
+
+def best_window(typed: str, candidates: list[str], grams_of) -> str:
+    """The piece of the found name (or its pinyin) of the typed length that shares most grams
+    with what was typed, then most characters in place: 结婚登记 out of 结婚登记预约 for 结昏登记,
+    驾驶证 rather than 车驾驶 for 驾驶正."""
+    wanted = set(grams_of(typed))
+
+    def likeness(candidate: str) -> tuple[int, int]:
+        in_place = sum(a == b for a, b in zip(typed, candidate, strict=False))
+        return len(wanted & set(grams_of(candidate))), in_place
+
+    return max(candidates, key=likeness, default="")
+
+
+def correct(plan: Plan) -> str:
+    """A correction of a query nothing (or nothing well) matches, from the name that shares the
+    most characters and character pairs (pinyin: letter trigrams) with it; "" if none does."""
+    found = typo_grams(plan)
+    if not found:
+        return ""
+    grams, seeds, typed = found
+    place = NAME if t.has_han(typed) else TYPO
+    engine = backend()
+    similarity, params = [], []
+    for gram in grams:
+        match, args = engine.match(Term(gram, place))
+        similarity.append(f"CASE WHEN {match} THEN 1 ELSE 0 END")
+        params += args
+    seed_match, seed_params = engine.match(any_of(Term(g, place) for g in seeds))
+    # Bounded like a search: at most MAX_CANDIDATES items sharing a pair (or a trigram).
+    sql = (
+        f"SELECT name, shared, main_name, sub_name FROM (SELECT i.name, i.main_name, "
+        f"i.sub_name, i.popularity, i.code, {brevity_sql()} AS brevity, "
+        f"{' + '.join(similarity)} AS shared FROM {ITEMS} i WHERE i.is_active AND {seed_match} "
+        f"LIMIT {MAX_CANDIDATES}) c ORDER BY shared DESC, brevity DESC, popularity DESC, code "
+        "LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *seed_params])
+        row = cursor.fetchone()
+    if not row or row[1] < max(2, TYPO_SHARE * len(grams)):
+        return ""
+    names = [name for name in (row[0], row[2], row[3]) if name]  # its name, main and sub-item
+    windows: list[str] = []
+    if t.has_han(typed):
+        for name in names:
+            for run in t.HAN_RUN_RE.findall(t.normalize(name)):
+                windows += [
+                    run[i : i + len(typed)] for i in range(max(1, len(run) - len(typed) + 1))
+                ]
+        grams_of = lambda s: [*s, *t.bigrams(s)]  # noqa: E731
+    else:
+        for name in names:
+            words = [t.syllables(w) for w in t.cut(t.normalize(name))]
+            for i in range(len(words)):
+                tail = [s for word in words[i:] for s in word]
+                windows += ["".join(tail)[: len(typed)], t.initials(tail)[: len(typed)]]
+        grams_of = t.trigrams
+    correction = best_window(typed, windows, grams_of)
+    return correction if correction and correction != typed else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def synonyms_for(value: str) -> dict[str, str]:
+    """The active synonyms whose phrase occurs in the query (one small query, no cache: an edit
+    in admin applies to the next search). A loose filter: ``plan_query`` matches phrases to the
+    query's words exactly."""
+    needle = "".join(t.normalize(value).split())
+    if not needle:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT phrase, expansion FROM {Synonym._meta.db_table} WHERE is_active "
+            "AND %s LIKE ('%%' || REPLACE(LOWER(phrase), ' ', '') || '%%')",
+            [needle],
+        )
+        return dict(cursor.fetchall())
+
+
+def load_page(ids: list[int], plan: Plan) -> list[ServiceItem]:
+    if not ids:
+        return []
+    by_id = (
+        ServiceItem.objects.select_related("department", "region")
+        .defer(*SEARCH_FIELDS)  # only the search reads them, and they are the longest
+        .in_bulk(ids)
+    )
+    items = [by_id[pk] for pk in ids if pk in by_id]
+    materials: dict[int, list[str]] = {}
+    han, typed = plan.han_terms, plan.ascii_terms
+    if han:
+        rows = Material.objects.filter(item_id__in=ids).values_list("item_id", "name")
+        for item_id, name in rows:
+            materials.setdefault(item_id, []).append(name)
+    for item in items:
+        item.highlighted_name = highlight.highlight_name(item.name, han=han, typed=typed)
+        item.snippet = highlight.snippet(
+            ["；".join(materials.get(item.pk, [])), item.acceptance_conditions], han=han
+        )
+    return items
+
+
+def search_items(
+    *,
+    text: str = "",
+    filters: Mapping[str, str] | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> SearchResult:
+    """Published items matching ``text`` (Chinese, pinyin, initials, colloquial words, with typo
+    correction) and ``filters``, ranked, one page of them, with facet counts."""
+    query = (text or "").strip()[:MAX_QUERY_CHARS]
+    filters = clean_filters(filters)
+    page, page_size = max(1, int(page)), max(1, int(page_size))
+    plan = plan_query(query, synonyms_for(query) if query.strip() else None)
+    found = run(plan, filters, relaxed=False, page=page, page_size=page_size)
+    corrected, partial = "", False
+    if plan and (not found.total or (plan.suspicious and found.top < ALL_IN_NAME)):
+        corrected = correct(plan)
+        if corrected:
+            plan = plan_query(corrected)
+            found = run(plan, filters, relaxed=False, page=page, page_size=page_size)
+    if plan and not found.total and len(plan.groups) > 1:
+        partial = True
+        found = run(plan, filters, relaxed=True, page=page, page_size=page_size)
+    return SearchResult(
+        items=load_page(found.ids, plan),
+        total=found.total,
+        page=page,
+        page_size=page_size,
+        query=query,
+        terms=plan.terms,
+        facets=build_facets(found.counts, filters),
+        corrected=corrected,
+        expanded_from=plan.expanded_from,
+        partial=partial,
+        capped=found.capped,
+    )
