@@ -358,9 +358,9 @@ def build_catalog(db: Database, *, items: int, keep_db: bool, procs: int = 2) ->
         count, stored = 0, None
         with contextlib.suppress(Exception):
             count, stored = item_count(), _stored_fingerprint()
-        if count >= items and stored not in (None, fingerprint()):
+        if count >= items and stored != fingerprint():
             _progress(
-                f"{db.name} was made by other catalog migrations or search code "
+                f"{db.name} was made by other (or unknown) catalog migrations or search code "
                 f"({stored} != {fingerprint()}): rebuilding it"
             )
         elif count >= items:
