@@ -19,8 +19,11 @@ print(json.dumps({"status_code": response.status_code, "body": response.json()})
 
 def probe(tmp_path, **env) -> dict:
     """Ask /healthz in a fresh process configured by ``env`` (real connections, no mocks)."""
+    # Unless a test says otherwise the probe's database is a fresh SQLite file in tmp_path, so the
+    # answer does not depend on which PostgreSQL databases exist beside the test database.
+    inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env = {
-        **os.environ,
+        **inherited,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "ZHELIBAN_VAR_DIR": str(tmp_path),
         **env,
