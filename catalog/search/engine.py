@@ -1,15 +1,15 @@
 """``search_items``: match, rank, count and facet in one SQL statement, then load the page.
 
 Queries per search, whatever the catalog's size: one for the synonyms (when there is text), one
-statement that matches, ranks, pages, counts and facets, one for the page's items with their
-department and region, and one for the page's materials (excerpts; when there is text). A typo or
-a query nothing matches adds one statement to find the correction and one to search again.
+statement that matches, ranks, pages, counts and facets (and reads the page's materials for the
+excerpts), and one for the page's items with their department and region. A typo or a query
+nothing matches adds one statement to find the correction and one to search again.
 
 Ranking (an integer computed in SQL, so both databases order alike), from strongest:
 the whole name typed (or its pinyin, or its initials) > every word in the name (pinyin counts as
-name) > how many words are in the name > how many of a synonym's words are in the name > a
-short name (the words say more of it) > words found in materials, themes, department; then
-popularity, then code.
+name) > how many words are in the name > how many of a synonym's words are in the name (the
+first listed weigh most) > a short name (the words say more of it); items holding the words only
+in materials, themes or department come after every name match; then popularity, then code.
 
 Facets are disjunctive: each group counts over the text's matches with every *other* filter
 applied, so a chosen department still shows the others to switch to. The statement keeps the
@@ -55,6 +55,8 @@ MAX_QUERY_CHARS = 100
 MAX_FILTER_CHARS = 100
 
 # Score tiers: each outweighs everything below it (at most 8 groups, 8 alternatives each).
+# An item holding the words only in its materials, themes or department scores on brevity alone:
+# below every name match, as the words are in all of them.
 EXACT = 100_000_000
 ALL_IN_NAME = 10_000_000
 GROUP_IN_NAME = 1_000_000
@@ -63,16 +65,16 @@ SOFT_IN_NAME = 10_000
 # A synonym's alternatives in the name; staff list the likeliest first: 900, 800, ... 200.
 ALTERNATIVE_IN_NAME = 100
 BREVITY = 10  # x 0..3
-ELSEWHERE = 1
 
 # Typo correction: the share of the query's characters and pairs (or pinyin trigrams) that a
 # name must hold, and the longest query worth correcting.
 TYPO_SHARE = 0.5
 TYPO_MAX_CHARS = 20
 
-# With text, at most this many items holding every word in the name, and as many holding them
-# anywhere, are ranked and counted (the first by id); beyond, the counts are lower bounds.
-MAX_CANDIDATES = 1000
+# With text, at most this many items holding every word in the name, and as many more holding
+# them elsewhere, are ranked and counted; beyond, the counts are lower bounds (``capped``). The
+# name matches, which rank first, are found apart so that materials cannot crowd them out.
+MAX_CANDIDATES = 300
 
 
 @dataclass
@@ -193,9 +195,12 @@ def score_sql(plan: Plan, *, relaxed: bool) -> tuple[str, list]:
                 (node, ALTERNATIVE_IN_NAME * (MAX_ALTERNATIVES + 1 - index))
                 for index, node in enumerate(group.alternative_nodes("name"))
             ]
-        parts.append((group.node("other"), ELSEWHERE))
-    sql, params = [], []
+    # Each distinct test once per row (one word: "every word in the name" is "the word in it").
+    weights: dict[Node, int] = {}
     for node, weight in parts:
+        weights[node] = weights.get(node, 0) + weight
+    sql, params = [], []
+    for node, weight in weights.items():
         match, args = engine.match(node)
         sql.append(f"CASE WHEN {match} THEN {weight} ELSE 0 END")
         params += args
@@ -255,10 +260,10 @@ def sums_sql(filters: Mapping[str, str]) -> str:
             for key, _, condition in SUMS
         ),
         "(SELECT COUNT(*) FROM c_name)",
-        "(SELECT COUNT(*) FROM c_any)",
+        "(SELECT COUNT(*) FROM c_other)",
     ]
     kinds = [("total", ""), *((key, value) for key, value, _ in SUMS)]
-    kinds += [("capped", "name"), ("capped", "any")]
+    kinds += [("capped", "name"), ("capped", "other")]
     columns = ", ".join(f"{sql} AS s{n}" for n, sql in enumerate(sums))
     keys = " UNION ALL ".join(
         f"SELECT {n} AS n, '{kind}' AS kind, '{value}' AS value"
@@ -276,13 +281,15 @@ def statement(
     plan: Plan, filters: Mapping[str, str], *, relaxed: bool, limit: int, offset: int
 ) -> tuple[str, list]:
     """One statement answering a search: rows ('hit', -, -, position, id), ('total', -, -,
-    count, top score), ('capped', name|any, -, candidates, -) and (facet, value, label, count, -).
+    count, top score), ('capped', name|other, -, candidates, -) and (facet, value, label, count,
+    -).
 
     With text the candidates are bounded: at most MAX_CANDIDATES items holding every word in the
-    name, and as many holding them anywhere, found through the full-text indexes and read once.
-    Below the bound (every query of a catalog the size of Guangdong's feed) everything is exact;
-    above it, which of the matches are ranked is up to the index scan, and the counts are lower
-    bounds. Without text (browsing) every published item counts."""
+    name, and as many more holding them elsewhere, found through the full-text indexes and read
+    once. Below the bound everything is exact (on Guangdong's 2,262 items, all but the broadest
+    single words such as 证明 and 申请); above it, which of the matches are ranked is up to the
+    index scan, and the counts are lower bounds. Without text (browsing) every published item
+    counts."""
     engine = backend()
     predicates = [filter_predicate(key, value) for key, value in filters.items()]
     miss_sql = [f"CASE WHEN {sql} THEN 0 ELSE 1 END" for sql, _ in predicates]
@@ -296,13 +303,18 @@ def statement(
     select = f"SELECT {', '.join(columns)}, {misses} AS misses, {score} AS score FROM {ITEMS} i"
     select_params = [*miss_params, *miss_params, *score_params]
 
-    def rows(node: Node | None) -> tuple[str, list]:
-        """The published items holding ``node`` (all of them if None) and failing at most one
-        filter, with their filter misses and score; at most MAX_CANDIDATES when searching."""
+    def rows(node: Node | None, *, unless: Node | None = None) -> tuple[str, list]:
+        """The published items holding ``node`` (all of them if None) but not ``unless`` and
+        failing at most one filter, with their misses and score; at most MAX_CANDIDATES when
+        searching."""
         where, params = "i.is_active", list(select_params)
         if node is not None:
             match, args = engine.match(node)
             where += f" AND {match}"
+            params += args
+        if unless is not None:
+            match, args = engine.match(unless)
+            where += f" AND NOT {match}"
             params += args
         if miss_sql:
             where += f" AND {misses} <= 1"
@@ -311,32 +323,40 @@ def statement(
         return f"{select} WHERE {where}{bound}", params
 
     if plan:
-        name_sql, name_params = rows(plan.name_match(relaxed=relaxed))
-        any_sql, any_params = rows(plan.match(relaxed=relaxed))
+        in_name = plan.name_match(relaxed=relaxed)
+        name_sql, name_params = rows(in_name)
+        elsewhere = all_of([plan.match(relaxed=relaxed), plan.elsewhere_match(relaxed=relaxed)])
+        other_sql, other_params = rows(elsewhere, unless=in_name)
         ctes = (
-            f"c_name AS MATERIALIZED ({name_sql}), c_any AS MATERIALIZED ({any_sql}), "
-            "m AS MATERIALIZED (SELECT * FROM c_name UNION SELECT * FROM c_any) "
+            f"c_name AS MATERIALIZED ({name_sql}), c_other AS MATERIALIZED ({other_sql}), "
+            "m AS MATERIALIZED (SELECT * FROM c_name UNION ALL SELECT * FROM c_other)"
         )
-        params = [*name_params, *any_params]
+        params = [*name_params, *other_params]
     else:
         all_sql, params = rows(None)
         ctes = (
-            "c_name AS (SELECT 0 AS id WHERE 1 = 0), c_any AS (SELECT 0 AS id WHERE 1 = 0), "
-            f"m AS MATERIALIZED ({all_sql}) "
+            "c_name AS (SELECT 0 AS id WHERE 1 = 0), c_other AS (SELECT 0 AS id WHERE 1 = 0), "
+            f"m AS MATERIALIZED ({all_sql})"
         )
     params += [limit, offset]
     # m: the candidates failing at most one filter, scored: the page (failing none), the count
-    # and every facet (failing none but its own) are read from it.
+    # and every facet (failing none but its own) are read from it. h: the page.
     sql = (
-        f"WITH {ctes}"
+        f"WITH {ctes}, h AS MATERIALIZED (SELECT id, score, popularity, code FROM m "
+        "WHERE misses = 0 ORDER BY score DESC, popularity DESC, code LIMIT %s OFFSET %s) "
         "SELECT 'hit', NULL, NULL, ROW_NUMBER() OVER (ORDER BY h.score DESC, h.popularity DESC, "
-        "h.code), h.id FROM (SELECT id, score, popularity, code FROM m WHERE misses = 0 "
-        "ORDER BY score DESC, popularity DESC, code LIMIT %s OFFSET %s) h "
-        f"UNION ALL {sums_sql(filters)}"
+        f"h.code), h.id FROM h UNION ALL {sums_sql(filters)}"
     )
     for key in ("department", "region", "type", "theme"):
         where = f"misses - x_{key} = 0" if key in filters else "misses = 0"
         sql += " UNION ALL " + group_facet_sql(key, where)
+    if plan.han_terms:
+        # The page's materials, for the excerpts under each result.
+        sql += (
+            " UNION ALL SELECT 'material', x.name, NULL, ROW_NUMBER() OVER (ORDER BY x.item_id, "
+            f"x.sort_order, x.id), x.item_id FROM {Material._meta.db_table} x "
+            "WHERE x.item_id IN (SELECT id FROM h)"
+        )
     return sql, params
 
 
@@ -347,6 +367,7 @@ class Found:
     top: int
     counts: dict[str, list[tuple[str, str, int]]]
     capped: bool
+    materials: dict[int, list[str]] = field(default_factory=dict)
 
 
 def run(plan: Plan, filters: Mapping[str, str], *, relaxed: bool, page: int, page_size: int):
@@ -357,10 +378,13 @@ def run(plan: Plan, filters: Mapping[str, str], *, relaxed: bool, page: int, pag
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     hits: list[tuple[int, int]] = []
+    materials: list[tuple[int, int, str]] = []
     found = Found([], 0, 0, {key: [] for key in FACET_KEYS}, False)
     for kind, value, label, n, extra in rows:
         if kind == "hit":
             hits.append((n, extra))
+        elif kind == "material":
+            materials.append((n, extra, value))
         elif kind == "total":
             found.total, found.top = n or 0, extra or 0
         elif kind == "capped":
@@ -368,6 +392,8 @@ def run(plan: Plan, filters: Mapping[str, str], *, relaxed: bool, page: int, pag
         elif n:
             found.counts[kind].append((value, label or "", n))
     found.ids = [pk for _, pk in sorted(hits)]
+    for _position, item_id, name in sorted(materials):
+        found.materials.setdefault(item_id, []).append(name)
     return found
 
 
@@ -505,26 +531,20 @@ def synonyms_for(value: str) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
-def load_page(ids: list[int], plan: Plan) -> list[ServiceItem]:
-    if not ids:
+def load_page(found: Found, plan: Plan) -> list[ServiceItem]:
+    if not found.ids:
         return []
     by_id = (
         ServiceItem.objects.select_related("department", "region")
         .defer(*SEARCH_FIELDS)  # only the search reads them, and they are the longest
-        .in_bulk(ids)
+        .in_bulk(found.ids)
     )
-    items = [by_id[pk] for pk in ids if pk in by_id]
-    materials: dict[int, list[str]] = {}
+    items = [by_id[pk] for pk in found.ids if pk in by_id]
     han, typed = plan.han_terms, plan.ascii_terms
-    if han:
-        rows = Material.objects.filter(item_id__in=ids).values_list("item_id", "name")
-        for item_id, name in rows:
-            materials.setdefault(item_id, []).append(name)
     for item in items:
         item.highlighted_name = highlight.highlight_name(item.name, han=han, typed=typed)
-        item.snippet = highlight.snippet(
-            ["；".join(materials.get(item.pk, [])), item.acceptance_conditions], han=han
-        )
+        materials = "；".join(found.materials.get(item.pk, []))
+        item.snippet = highlight.snippet([materials, item.acceptance_conditions], han=han)
     return items
 
 
@@ -552,7 +572,7 @@ def search_items(
         partial = True
         found = run(plan, filters, relaxed=True, page=page, page_size=page_size)
     return SearchResult(
-        items=load_page(found.ids, plan),
+        items=load_page(found, plan),
         total=found.total,
         page=page,
         page_size=page_size,

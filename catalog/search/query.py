@@ -210,6 +210,12 @@ class Plan:
         combine = any_of if relaxed else all_of
         return combine(g.node("name") for g in groups)
 
+    def elsewhere_match(self, *, relaxed: bool = False) -> Node:
+        """Some group outside the name: what every match not wholly in the name also holds (a
+        condition the index can answer before the name is looked at)."""
+        groups = self.groups if relaxed else self.required
+        return any_of(g.node("other") for g in groups)
+
     def exact_node(self) -> Node | None:
         keys = t.dedupe(t.EXACT_MARK + k for k in self.exact if k)
         return any_of(Term(k, NAME) for k in keys) if keys else None
