@@ -97,8 +97,9 @@ def item_publish(
         require_item_editor(actor=actor, item=item)
     # Field validation only: uniqueness and constraints are the database's to enforce, and
     # checking them here would cost queries per item in a bulk import.
-    item.full_clean(exclude=["themes", "life_events"], validate_unique=False,
-                    validate_constraints=False)
+    item.full_clean(
+        exclude=["themes", "life_events"], validate_unique=False, validate_constraints=False
+    )
     with transaction.atomic():
         if item.pk:
             locked = ServiceItem.objects.select_for_update().only("version").get(pk=item.pk)
