@@ -27,25 +27,11 @@ from .models import (
 ACTIVE_ITEMS = Q(items__is_active=True)
 
 
-def item_get_public(*, code: str) -> ServiceItem:
-    """A published item with its materials, joint stages and themes; 404 otherwise."""
-    qs = (
-        ServiceItem.objects.filter(is_active=True)
-        .select_related("department", "region", "region__parent")
-        .prefetch_related(
-            Prefetch("materials", queryset=Material.objects.select_related("issuer")),
-            Prefetch("joint_stages", queryset=JointStage.objects.select_related("department")),
-            "themes",
-        )
-    )
-    return get_object_or_404(qs, code=code)
-
-
 def item_get_guide(*, code: str) -> ServiceItem:
     """A published item with everything its guide page shows (7 queries); 404 otherwise.
 
-    Besides ``item_get_public``'s: life events, versions (without their snapshots) and the
-    published bundles it is part of (as ``active_bundles``).
+    Department, region, materials with issuers, joint stages, themes, life events, versions
+    (without their snapshots) and the published bundles it is part of (as ``active_bundles``).
     """
     qs = (
         ServiceItem.objects.filter(is_active=True)
