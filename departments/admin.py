@@ -1,11 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Department, Membership, Region, ServiceLocation, ServiceLocationUserPermission
-from .scoping import scope_queryset
+from .models import (
+    DataGrant,
+    Department,
+    Membership,
+    Region,
+    ServiceLocation,
+    ServiceLocationUserPermission,
+)
+from .scoping import member_department_ids, scope_queryset
 
 User = get_user_model()
 
@@ -157,3 +165,38 @@ class ServiceLocationUserPermissionAdmin(admin.ModelAdmin):
 admin.site.site_header = _("Zheliban staff")
 admin.site.site_title = _("Zheliban staff")
 admin.site.index_title = _("Work of my departments")
+
+
+@admin.register(DataGrant)
+class DataGrantAdmin(admin.ModelAdmin):
+    """Grants the user's departments give or receive; the owner department writes them."""
+
+    list_display = ("owner", "consumer", "mode", "purpose", "expires_at", "is_active")
+    list_filter = ("mode", "is_active")
+    search_fields = ("owner__name", "consumer__name", "purpose")
+    list_select_related = ("owner", "consumer")
+    raw_id_fields = ("owner", "consumer")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        mine = member_department_ids(request.user)
+        return qs.filter(Q(owner__in=mine) | Q(consumer__in=mine))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner" and not request.user.is_superuser:
+            kwargs["queryset"] = Department.objects.filter(
+                pk__in=member_department_ids(request.user, roles=["admin"])
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if not allowed or obj is None or request.user.is_superuser:
+            return allowed
+        return (
+            member_department_ids(request.user, roles=["admin"])
+            .filter(department_id=obj.owner_id)
+            .exists()
+        )

@@ -182,3 +182,52 @@ class ServiceLocationUserPermission(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("shared service location")
         verbose_name_plural = _("shared service locations")
+
+
+class DataGrant(TimeStampedModel):
+    """Lets one department read fields another department holds about citizens (可共用但不可见).
+
+    ``view`` hands over the value; ``verify`` only answers whether the value meets a condition the
+    consumer states, and never reveals it. Every read through a grant is logged.
+    """
+
+    class Mode(models.TextChoices):
+        VIEW = "view", _("View the value")
+        VERIFY = "verify", _("Verify only (yes or no)")
+
+    owner = models.ForeignKey(
+        Department,
+        verbose_name=_("owner department"),
+        on_delete=models.CASCADE,
+        related_name="grants_given",
+    )
+    consumer = models.ForeignKey(
+        Department,
+        verbose_name=_("consumer department"),
+        on_delete=models.CASCADE,
+        related_name="grants_received",
+    )
+    fields = models.JSONField(
+        _("fields"),
+        default=list,
+        help_text=_("Field names the consumer may read, e.g. hukou_region."),
+    )
+    purpose = models.CharField(_("purpose"), max_length=200)
+    legal_basis = models.CharField(_("legal basis"), max_length=300)
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.VERIFY)
+    expires_at = models.DateField(_("expires on"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("data-sharing grant")
+        verbose_name_plural = _("data-sharing grants")
+        ordering = ["owner__code", "consumer__code", "id"]
+        indexes = [models.Index(fields=["consumer", "owner"], name="grant_consumer_owner_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(owner=models.F("consumer")), name="grant_not_to_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} → {self.consumer} ({self.get_mode_display()})"

@@ -1,1 +1,570 @@
+"""Applications, joint handling across departments, workflow text, notices, e-licences, ratings.
 
+Every status field here is moved by exactly one service in ``workflows.services`` (the state
+machine's chokepoint); admin shows them read-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Bundle, ServiceItem
+from departments.models import Department
+from zheliban.core.models import TimeStampedModel
+
+
+def private_storage():
+    from zheliban.core.uploads import private_storage as storage
+
+    return storage
+
+
+class WorkflowDefinition(TimeStampedModel):
+    """Workflow text for one bundle or one item, versioned; one version is active at a time."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Written by staff")
+        IMPORTED = "imported", _("From imported joint-handling stages")
+
+    bundle = models.ForeignKey(
+        Bundle,
+        verbose_name=_("bundle"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="workflows",
+    )
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="workflows",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    text = models.TextField(_("workflow text"))
+    compiled = models.JSONField(_("compiled definition"), default=dict, editable=False)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.DRAFT
+    )
+    source = models.CharField(
+        _("source"), max_length=8, choices=Source.choices, default=Source.STAFF
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("workflow definition")
+        verbose_name_plural = _("workflow definitions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(bundle__isnull=False, item__isnull=True))
+                | (Q(bundle__isnull=True, item__isnull=False)),
+                name="workflow_one_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["bundle", "version"],
+                condition=Q(bundle__isnull=False),
+                name="workflow_bundle_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "version"],
+                condition=Q(item__isnull=False),
+                name="workflow_item_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["bundle"],
+                condition=Q(status="active", bundle__isnull=False),
+                name="workflow_one_active_per_bundle",
+            ),
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(status="active", item__isnull=False),
+                name="workflow_one_active_per_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.bundle or self.item
+        return f"{subject} v{self.version}"
+
+    @property
+    def subject_name(self) -> str:
+        return str(self.bundle.name if self.bundle_id else self.item.name)
+
+
+class Application(TimeStampedModel):
+    """What a citizen files, for one item or one bundle; once submitted it is a case."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_PROGRESS = "in_progress", _("In progress")
+        CORRECTION = "correction", _("Waiting for your correction")
+        COMPLETED = "completed", _("Completed")
+        PARTIAL = "partial", _("Partly completed")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    OPEN_STATUSES = (Status.IN_PROGRESS, Status.CORRECTION)
+    FINISHED_STATUSES = (Status.COMPLETED, Status.PARTIAL, Status.REJECTED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, blank=True)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applicant"),
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    bundle = models.ForeignKey(
+        Bundle,
+        verbose_name=_("bundle"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    definition = models.ForeignKey(
+        WorkflowDefinition,
+        verbose_name=_("workflow"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    data = models.JSONField(_("answers"), default=dict, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    promised_date = models.DateField(_("promised completion"), null=True, blank=True)
+    promised_provisional = models.BooleanField(_("promised date provisional"), default=False)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant", "idempotency_key"], name="application_idempotency_unique"
+            ),
+            models.CheckConstraint(
+                condition=~(Q(bundle__isnull=False) & Q(item__isnull=False)),
+                name="application_one_subject",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["applicant", "-created_at"], name="application_applicant_idx"),
+            models.Index(fields=["status", "submitted_at"], name="application_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or str(self.pk)
+
+    @property
+    def subject_name(self) -> str:
+        return str(self.bundle.name if self.bundle_id else self.item.name)
+
+    def get_absolute_url(self) -> str:
+        return reverse("workflows:application", kwargs={"pk": self.pk})
+
+
+class Attachment(TimeStampedModel):
+    """A material the citizen uploaded, checked by content, kept in private storage."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="attachments"
+    )
+    material_name = models.CharField(_("material"), max_length=300)
+    file = models.FileField(
+        _("file"), upload_to="applications/%Y/%m/", storage=private_storage, max_length=300
+    )
+    original_name = models.CharField(_("original name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=60)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["application_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "material_name"], name="attachment_one_per_material"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.material_name}: {self.original_name}"
+
+
+class Task(TimeStampedModel):
+    """One step of a case in one department's worklist."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("Waiting for earlier steps")
+        READY = "ready", _("To be accepted")
+        ACCEPTED = "accepted", _("Accepted, being handled")
+        CORRECTION = "correction", _("Waiting for the citizen's correction")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Not carried out")
+
+    OPEN_STATES = (State.READY, State.ACCEPTED, State.CORRECTION)
+    WORKING_STATES = (State.READY, State.ACCEPTED)
+    FINAL_STATES = (State.COMPLETED, State.REJECTED, State.CANCELLED)
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="tasks")
+    step = models.CharField(_("step"), max_length=60)
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    item = models.ForeignKey(
+        ServiceItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.WAITING
+    )
+    after = models.JSONField(_("after steps"), default=list, blank=True)
+    gives = models.JSONField(_("gives"), default=list, blank=True)
+    needs = models.JSONField(_("needs"), default=list, blank=True)
+    due_workdays = models.PositiveSmallIntegerField(_("due in working days"))
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    due_provisional = models.BooleanField(_("due date provisional"), default=False)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("claimed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered to the department at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outputs = models.JSONField(_("outputs"), default=dict, blank=True)
+    inputs = models.JSONField(_("data received"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    correction_fields = models.JSONField(_("fields to correct"), default=list, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["application_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "step"], name="task_step_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "state", "due_date"], name="task_worklist_idx"),
+            models.Index(
+                fields=["due_date"],
+                condition=Q(state__in=["ready", "accepted", "correction"]),
+                name="task_open_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.label or self.step}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("workflows:task", kwargs={"pk": self.pk})
+
+
+class TaskEvent(models.Model):
+    """A history row: every transition of a task or an application, written in its transaction."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(
+        Task, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(_("from"), max_length=12, blank=True)
+    to_state = models.CharField(_("to"), max_length=12, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["application", "at"], name="event_application_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class ELicence(TimeStampedModel):
+    """A certificate or record a department issued to a citizen, held for reuse (电子证照)."""
+
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("holder"),
+        on_delete=models.CASCADE,
+        related_name="elicences",
+    )
+    field = models.CharField(_("field"), max_length=60)
+    name = models.CharField(_("name"), max_length=100)
+    value = models.CharField(_("value"), max_length=200)
+    issuer = models.ForeignKey(
+        Department, verbose_name=_("issuer"), on_delete=models.PROTECT, related_name="+"
+    )
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.SET_NULL, related_name="elicences"
+    )
+
+    class Meta:
+        verbose_name = _("e-licence")
+        verbose_name_plural = _("e-licences")
+        ordering = ["holder_id", "field", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "field", "issuer", "application"], name="elicence_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["holder", "field"], name="elicence_holder_field_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DataAccess(models.Model):
+    """One read of a citizen's data by a department through a grant (or refused for want of one)."""
+
+    class Outcome(models.TextChoices):
+        VALUE = "value", _("Value read")
+        VERIFIED_YES = "yes", _("Verified: yes")
+        VERIFIED_NO = "no", _("Verified: no")
+        REFUSED = "refused", _("Refused: no valid grant")
+
+    citizen = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_reads"
+    )
+    field = models.CharField(_("field"), max_length=60)
+    owner = models.ForeignKey(
+        Department, verbose_name=_("held by"), on_delete=models.PROTECT, related_name="+"
+    )
+    consumer = models.ForeignKey(
+        Department, verbose_name=_("read by"), on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    grant = models.ForeignKey(
+        "departments.DataGrant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    purpose = models.CharField(_("purpose"), max_length=200)
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.SET_NULL, related_name="data_reads"
+    )
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("data access")
+        verbose_name_plural = _("data access log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["citizen", "-at"], name="dataaccess_citizen_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} · {self.field} · {self.outcome}"
+
+
+class Notice(models.Model):
+    """A message in the citizen's inbox; each channel's delivery is tracked on its own."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    event = models.OneToOneField(
+        TaskEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notice"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notice_recipient_idx")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class NoticeDelivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("channel"), max_length=8)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(_("provider message id"), max_length=100, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice delivery")
+        verbose_name_plural = _("notice deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "channel"], name="delivery_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} {self.channel} {self.state}"
+
+
+class NoticePreference(models.Model):
+    """Which channels besides the inbox a citizen wants notices on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preference"
+    )
+    email = models.EmailField(_("e-mail address"), blank=True)
+    by_email = models.BooleanField(_("by e-mail"), default=False)
+    by_sms = models.BooleanField(_("by SMS"), default=True)
+
+    class Meta:
+        verbose_name = _("notice preference")
+        verbose_name_plural = _("notice preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Rating(TimeStampedModel):
+    """好差评: the citizen's rating of a finished case, once, with one follow-up review."""
+
+    class Score(models.IntegerChoices):
+        VERY_SATISFIED = 5, _("Very satisfied")
+        SATISFIED = 4, _("Satisfied")
+        BASIC = 3, _("Basically satisfied")
+        DISSATISFIED = 2, _("Dissatisfied")
+        VERY_DISSATISFIED = 1, _("Very dissatisfied")
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(_("score"), choices=Score.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    follow_up = models.TextField(_("follow-up review"), blank=True)
+    follow_up_at = models.DateTimeField(_("follow-up at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="rating_score_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.score}"
+
+    @property
+    def is_bad(self) -> bool:
+        return self.score <= 2
+
+
+class Rectification(TimeStampedModel):
+    """差评整改: a bad rating's follow-through by the department that handled the case."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Waiting for the callback")
+        CALLED_BACK = "called_back", _("Called back, being fixed")
+        FIXED = "fixed", _("Fixed, citizen told")
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="rectifications")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.OPEN)
+    callback_due = models.DateField(_("callback due"))
+    fix_due = models.DateField(_("fix due"))
+    callback_note = models.TextField(_("callback note"), blank=True)
+    outcome = models.TextField(_("outcome told to the citizen"), blank=True)
+    called_back_at = models.DateTimeField(_("called back at"), null=True, blank=True)
+    fixed_at = models.DateTimeField(_("fixed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rectification")
+        verbose_name_plural = _("rectifications")
+        ordering = ["callback_due", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "department"], name="rectification_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating} · {self.department}"
+
+
+__all__ = [
+    "Application",
+    "Attachment",
+    "DataAccess",
+    "ELicence",
+    "Notice",
+    "NoticeDelivery",
+    "NoticePreference",
+    "Rating",
+    "Rectification",
+    "Task",
+    "TaskEvent",
+    "WorkflowDefinition",
+]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("zheliban.accounts.urls")),
     path("departments/", include("departments.urls")),
     path("services/", include("catalog.urls")),
+    path("", include("workflows.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,5 +1,7 @@
 import uuid
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -57,3 +59,90 @@ class TaskReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.message_id}"
+
+
+class CalendarYear(models.Model):
+    """One year of the working-day calendar, as entered by staff.
+
+    A published year is authoritative: its days replace every other source for that year. A year
+    that is not published yet (a draft) is ignored when counting working days.
+    """
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    published = models.BooleanField(
+        _("published"),
+        default=False,
+        help_text=_(
+            "Tick once every holiday and adjusted working day of the State Council schedule for "
+            "this year is entered; deadlines then follow this calendar instead of the built-in one."
+        ),
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=500,
+        blank=True,
+        help_text=_("The notice the days are taken from, e.g. its title or web address."),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A date that differs from the plain Monday–Friday week: a day off or a working weekend day.
+
+    Marking a weekend day as a holiday is harmless (it is a rest day either way) and lets a
+    holiday's whole span be entered as announced.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("holiday (day off)")
+        WORKDAY = "workday", _("adjusted working day")
+
+    year = models.ForeignKey(
+        CalendarYear, on_delete=models.CASCADE, related_name="days", verbose_name=_("year")
+    )
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(
+        _("name"), max_length=50, blank=True, help_text=_("The holiday it belongs to.")
+    )
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["holiday", "workday"]), name="calendar_day_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        super().clean()
+        # In an admin inline the parent year is attached but not saved yet: read the object.
+        try:
+            year = self.year.year
+        except CalendarDay.year.RelatedObjectDoesNotExist:
+            return
+        if self.date and year is not None and self.date.year != year:
+            raise ValidationError(
+                {
+                    "date": ValidationError(
+                        _("%(date)s is not in %(year)s."),
+                        code="date_outside_year",
+                        params={"date": self.date.isoformat(), "year": year},
+                    )
+                }
+            )

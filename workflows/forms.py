@@ -1,0 +1,264 @@
+"""Application forms generated from the item definitions.
+
+Across a bundle each field is asked once (the first item that asks it gives its label; it is
+required when any item requires it); fields a step of the workflow produces are never asked;
+answers are prefilled from the profile and the citizen's e-licences; a material is asked for only
+when no department already holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Material, ServiceItem
+from zheliban.core.identity import validate_id_number, validate_uscc
+from zheliban.core.uploads import CheckedFileField
+
+MAX_TEXT = 200
+MAX_TEXTAREA = 2000
+
+# Profile attributes that answer a field without the citizen typing it.
+PROFILE_FIELDS = {
+    "applicant_name": "real_name",
+    "applicant_id_number": "id_number",
+    "contact_phone": "phone",
+    "legal_rep_name": "real_name",
+    "legal_rep_id_number": "id_number",
+}
+
+phone_validator = RegexValidator(
+    r"^(1\d{10}|0\d{2,3}-?\d{7,8})$",
+    _("Enter an 11-digit mobile number or a landline number with its area code."),
+    code="phone",
+)
+
+
+def _id_number(value: str) -> None:
+    validate_id_number(value)
+
+
+def _uscc(value: str) -> None:
+    validate_uscc(value)
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    label: str
+    type: str = "text"
+    required: bool = True
+    choices: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+
+    def form_field(self, *, initial: Any = None) -> forms.Field:
+        common: dict[str, Any] = {"label": self.label, "required": self.required}
+        if initial not in (None, ""):
+            common["initial"] = initial
+        kind = self.type
+        if kind == "date":
+            return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        if kind == "number":
+            return forms.DecimalField(min_value=0, max_digits=14, decimal_places=2, **common)
+        if kind == "choice":
+            return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in self.choices], **common)
+        if kind == "textarea":
+            return forms.CharField(max_length=MAX_TEXTAREA, widget=forms.Textarea, **common)
+        if kind == "id_number":
+            return forms.CharField(
+                max_length=18, min_length=18, validators=[_id_number], strip=True, **common
+            )
+        if kind == "uscc":
+            return forms.CharField(
+                max_length=18, min_length=18, validators=[_uscc], strip=True, **common
+            )
+        if kind == "phone":
+            return forms.CharField(max_length=20, validators=[phone_validator], **common)
+        return forms.CharField(max_length=MAX_TEXT, **common)
+
+
+@dataclass
+class MaterialSpec:
+    key: str
+    name: str
+    required: bool
+    held_by: str = ""  # department name when a department already holds it
+    items: list[str] = field(default_factory=list)
+
+    @property
+    def asked(self) -> bool:
+        return not self.held_by
+
+
+@dataclass
+class FormSpec:
+    fields: list[FieldSpec]
+    materials: list[MaterialSpec]
+    produced: set[str] = field(default_factory=set)
+
+    @property
+    def asked_materials(self) -> list[MaterialSpec]:
+        return [m for m in self.materials if m.asked]
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def material_key(name: str) -> str:
+    """A stable form-field name for a material name."""
+    import hashlib
+
+    return "m_" + hashlib.sha256(name.strip().encode()).hexdigest()[:10]
+
+
+def build_form_spec(
+    items: Iterable[ServiceItem],
+    *,
+    produced: Iterable[str] = (),
+    held_materials: Iterable[str] = (),
+) -> FormSpec:
+    """Merge the items' fields and materials. ``items`` must have their materials prefetched
+    (with issuers). ``held_materials`` are names of documents the citizen holds as e-licences."""
+    produced_set = set(produced)
+    held = [h for h in held_materials if h]
+    fields: dict[str, FieldSpec] = {}
+    materials: dict[str, MaterialSpec] = {}
+    for item in items:
+        for raw in item.form_fields or []:
+            name = str(raw.get("name", "")).strip()
+            if not name or name in produced_set or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                continue
+            spec = fields.get(name)
+            if spec is None:
+                spec = fields[name] = FieldSpec(
+                    name=name,
+                    label=str(raw.get("label") or name),
+                    type=str(raw.get("type") or "text"),
+                    required=bool(raw.get("required", True)),
+                    choices=list(raw.get("choices") or []),
+                )
+            else:
+                spec.required = spec.required or bool(raw.get("required", True))
+            spec.items.append(item.name)
+        for material in item.materials.all():
+            name = material.name.strip()
+            spec_m = materials.get(name)
+            holder = ""
+            if material.source != Material.Source.APPLICANT:
+                holder = material.issuer.name if material.issuer_id else str(_("a department"))
+            elif any(h in name for h in held):
+                holder = str(_("your e-licence"))
+            if spec_m is None:
+                materials[name] = MaterialSpec(
+                    key=material_key(name),
+                    name=name,
+                    required=material.required,
+                    held_by=holder,
+                    items=[item.name],
+                )
+            else:
+                spec_m.required = spec_m.required or material.required
+                if not holder:
+                    spec_m.held_by = ""
+                spec_m.items.append(item.name)
+    return FormSpec(
+        fields=list(fields.values()), materials=list(materials.values()), produced=produced_set
+    )
+
+
+def prefill(spec: FormSpec, *, user, licences: dict[str, str]) -> dict[str, Any]:
+    """Answers known before the citizen types: profile first, then e-licences."""
+    values: dict[str, Any] = {}
+    for f in spec.fields:
+        attr = PROFILE_FIELDS.get(f.name)
+        value = getattr(user, attr, "") if attr else ""
+        if not value:
+            value = licences.get(f.name, "")
+        if value:
+            values[f.name] = value
+    return values
+
+
+class ApplicationForm(forms.Form):
+    """The generated form; ``only`` restricts it to some fields (a correction asks only those)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        spec: FormSpec,
+        initial_data: dict[str, Any] | None = None,
+        only: Iterable[str] | None = None,
+        require_all: bool = True,
+        existing_materials: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        wanted = set(only) if only is not None else None
+        existing = set(existing_materials)
+        initial_data = initial_data or {}
+        for f in spec.fields:
+            if wanted is not None and f.name not in wanted:
+                continue
+            ff = f.form_field(initial=initial_data.get(f.name))
+            if not require_all:
+                ff.required = False
+            self.fields[f.name] = ff
+        for m in spec.asked_materials:
+            if wanted is not None and m.key not in wanted and m.name not in wanted:
+                continue
+            required = m.required and require_all and (m.name not in existing or wanted is not None)
+            self.fields[m.key] = CheckedFileField(label=m.name, required=required)
+
+    def answers(self) -> dict[str, Any]:
+        """Cleaned answers as JSON-safe values (materials excluded)."""
+        out: dict[str, Any] = {}
+        for f in self.spec.fields:
+            if f.name not in self.cleaned_data:
+                continue
+            value = self.cleaned_data[f.name]
+            if value in (None, ""):
+                continue
+            out[f.name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return out
+
+    def uploads(self) -> dict[str, Any]:
+        """Uploaded materials by material name."""
+        out = {}
+        for m in self.spec.asked_materials:
+            value = self.cleaned_data.get(m.key)
+            if value:
+                out[m.name] = value
+        return out
+
+
+def validate_answers(spec: FormSpec, data: dict[str, Any], *, only: Iterable[str] | None = None):
+    """Validate answers given as plain values (the API); returns (answers, errors)."""
+    form = ApplicationForm(
+        data={k: v for k, v in data.items() if v is not None},
+        spec=FormSpec(fields=spec.fields, materials=[], produced=spec.produced),
+        only=only,
+    )
+    if form.is_valid():
+        return form.answers(), {}
+    return {}, {k: [str(m) for m in v] for k, v in form.errors.items()}
+
+
+__all__ = [
+    "ApplicationForm",
+    "FieldSpec",
+    "FormSpec",
+    "MaterialSpec",
+    "ValidationError",
+    "build_form_spec",
+    "material_key",
+    "prefill",
+    "validate_answers",
+]

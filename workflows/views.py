@@ -1,0 +1,371 @@
+"""Pages for citizens (apply, my applications, inbox, who used my data) and staff (worklist)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from catalog.models import Bundle, ServiceItem
+from departments.models import DataGrant, Department
+from zheliban.core.identity import mask_middle
+from zheliban.core.uploads import private_file_response
+
+from . import selectors, services
+from .forms import ApplicationForm, prefill
+from .models import Application, NoticePreference, Rating, Task
+
+
+def _refused(
+    request: HttpRequest, exc: services.Refused, template: str, context: dict
+) -> HttpResponse:
+    context = {**context, "refusal": exc.message}
+    return render(request, template, context, status=exc.status)
+
+
+# ---------------------------------------------------------------- citizens
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+    if kind == "bundle":
+        bundle, item = get_object_or_404(Bundle, slug=key, is_active=True), None
+    else:
+        bundle, item = None, get_object_or_404(ServiceItem, code=key, is_active=True)
+    try:
+        workflow = services.workflow_for(bundle=bundle, item=item)
+    except services.Refused as exc:
+        messages.error(request, exc.message)
+        return redirect(bundle.get_absolute_url() if bundle else item.get_absolute_url())
+    draft = services.application_start(applicant=request.user, bundle=bundle, item=item)
+    spec = selectors.form_spec_for(
+        user=request.user, bundle=bundle, item=item, produced=selectors.produced_fields(workflow)
+    )
+    known = selectors.licences_for(request.user)
+    prefilled = prefill(spec, user=request.user, licences=known)
+    initial = {**prefilled, **draft.data}
+    existing = set(draft.attachments.values_list("material_name", flat=True))
+    context = {
+        "draft": draft,
+        "subject": bundle or item,
+        "bundle": bundle,
+        "spec": spec,
+        "workflow": workflow,
+        "prefilled": sorted(prefilled),
+        "existing": existing,
+    }
+    if request.method == "POST":
+        saving = request.POST.get("action") == "save"
+        form = ApplicationForm(
+            request.POST,
+            request.FILES,
+            spec=spec,
+            initial_data=initial,
+            require_all=not saving,
+            existing_materials=existing,
+        )
+        context["form"] = form
+        if not form.is_valid():
+            messages.error(request, _("Please correct the fields marked below."))
+            return render(request, "workflows/apply.html", context, status=400)
+        if saving:
+            services.application_save_draft(
+                applicant=request.user, application=draft, data=form.answers()
+            )
+            services._store_attachments(draft, form.uploads())
+            messages.success(request, _("Draft saved. You can come back and finish it later."))
+            return redirect(request.path)
+        try:
+            app, _created = services.application_submit(
+                applicant=request.user,
+                application=draft,
+                answers=form.answers(),
+                uploads=form.uploads(),
+                idempotency_key=request.POST.get("submit_key", ""),
+            )
+        except services.Refused as exc:
+            return _refused(request, exc, "workflows/apply.html", context)
+        return redirect(app.get_absolute_url())
+    context["form"] = ApplicationForm(spec=spec, initial_data=initial, existing_materials=existing)
+    return render(request, "workflows/apply.html", context)
+
+
+@login_required
+def my_applications(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.application_list_for_citizen(user=request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "workflows/my_applications.html", {"page": page})
+
+
+@login_required
+def application_detail(request: HttpRequest, pk) -> HttpResponse:
+    app = selectors.application_get_for_citizen(user=request.user, pk=pk)
+    return render(request, "workflows/application.html", _case_context(request, app))
+
+
+def _case_context(request: HttpRequest, app: Application, **extra) -> dict:
+    corrections = []
+    tasks = list(app.tasks.all())
+    if any(t.state == Task.State.CORRECTION for t in tasks):
+        spec = selectors.form_spec_for(
+            user=request.user,
+            bundle=app.bundle,
+            item=app.item,
+            produced=selectors.produced_fields(app.definition),
+        )
+        for task in tasks:
+            if task.state == Task.State.CORRECTION:
+                form = extra.pop(f"form_{task.pk}", None) or ApplicationForm(
+                    spec=spec, initial_data=app.data, only=task.correction_fields
+                )
+                corrections.append((task, form))
+    try:
+        rating = app.rating
+    except Rating.DoesNotExist:
+        rating = None
+    return {
+        "app": app,
+        "parts": selectors.parts_of(app),
+        "corrections": corrections,
+        "rating": rating,
+        "scores": Rating.Score.choices,
+        "can_rate": app.status in Application.FINISHED_STATUSES and rating is None,
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def application_correct(request: HttpRequest, pk, task_id: int) -> HttpResponse:
+    app = selectors.application_get_for_citizen(user=request.user, pk=pk)
+    task = next((t for t in app.tasks.all() if t.pk == task_id), None)
+    if task is None:
+        raise Http404
+    spec = selectors.form_spec_for(
+        user=request.user,
+        bundle=app.bundle,
+        item=app.item,
+        produced=selectors.produced_fields(app.definition),
+    )
+    form = ApplicationForm(
+        request.POST, request.FILES, spec=spec, initial_data=app.data, only=task.correction_fields
+    )
+    if not form.is_valid():
+        ctx = _case_context(request, app, **{f"form_{task.pk}": form})
+        return render(request, "workflows/application.html", ctx, status=400)
+    try:
+        services.correction_resubmit(
+            applicant=request.user, task_id=task.pk, answers=form.answers(), uploads=form.uploads()
+        )
+    except services.Refused as exc:
+        messages.error(request, exc.message)
+        return redirect(app.get_absolute_url())
+    messages.success(request, _("Your correction was sent."))
+    return redirect(app.get_absolute_url())
+
+
+@login_required
+@require_POST
+def application_rate(request: HttpRequest, pk) -> HttpResponse:
+    app = selectors.application_get_for_citizen(user=request.user, pk=pk)
+    try:
+        if request.POST.get("follow_up") is not None:
+            services.rating_follow_up(
+                applicant=request.user, application=app, text=request.POST["follow_up"]
+            )
+            messages.success(request, _("Your follow-up review was saved."))
+        else:
+            try:
+                score = int(request.POST.get("score", ""))
+            except ValueError:
+                score = 0
+            services.rating_submit(
+                applicant=request.user,
+                application=app,
+                score=score,
+                comment=request.POST.get("comment", ""),
+            )
+            messages.success(request, _("Thank you for your rating."))
+    except services.Refused as exc:
+        messages.error(request, exc.message)
+        return redirect(app.get_absolute_url())
+    return redirect(app.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notices(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if "by_sms" in request.POST or "save_channels" in request.POST:
+            try:
+                services.notice_preference_set(
+                    user=request.user,
+                    by_sms=request.POST.get("by_sms") == "on",
+                    by_email=request.POST.get("by_email") == "on",
+                    email=request.POST.get("email", "").strip(),
+                )
+                messages.success(request, _("Your notice channels were saved."))
+            except services.Refused as exc:
+                messages.error(request, exc.message)
+        else:
+            services.notices_mark_read(user=request.user)
+        return redirect("workflows:notices")
+    page = Paginator(selectors.notices_for(user=request.user), 20).get_page(request.GET.get("page"))
+    pref = NoticePreference.objects.filter(user=request.user).first()
+    return render(request, "workflows/notices.html", {"page": page, "pref": pref})
+
+
+@login_required
+def data_uses(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.data_uses_for(user=request.user), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "workflows/data_uses.html", {"page": page})
+
+
+@login_required
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    att = selectors.attachment_for(user=request.user, pk=pk)
+    return private_file_response(att.file, download_name=att.original_name)
+
+
+# ---------------------------------------------------------------- staff
+
+
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    departments = list(selectors.staff_departments(user=request.user))
+    if not departments and not request.user.is_superuser:
+        raise Http404
+    department = None
+    if request.GET.get("department"):
+        department = next((d for d in departments if d.code == request.GET["department"]), None)
+    state = request.GET.get("state", "")
+    if state not in Task.State.values:
+        state = ""
+    tasks = selectors.worklist(
+        user=request.user,
+        department=department,
+        state=state,
+        overdue=request.GET.get("overdue") == "1",
+    )
+    page = Paginator(tasks, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "workflows/worklist.html",
+        {
+            "page": page,
+            "departments": departments,
+            "department": department,
+            "state": state,
+            "states": Task.State.choices,
+            "overdue": request.GET.get("overdue") == "1",
+        },
+    )
+
+
+def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
+    app = task.application
+    mine = task.claimed_by_id == request.user.pk
+    spec = selectors.form_spec_for(
+        user=app.applicant,
+        bundle=app.bundle,
+        item=app.item,
+        produced=selectors.produced_fields(app.definition),
+    )
+    answers = []
+    for f in spec.fields:
+        value = app.data.get(f.name, "")
+        if f.type == "id_number" and not mine:
+            value = mask_middle(value, keep_start=3, keep_end=4) if value else ""
+        answers.append((f, value))
+    verify_fields = sorted(
+        {
+            field
+            for grant in DataGrant.objects.filter(consumer=task.department, is_active=True)
+            for field in grant.fields or []
+        }
+    )
+    return {
+        "task": task,
+        "app": app,
+        "mine": mine,
+        "answers": answers,
+        "spec": spec,
+        "verify_fields": verify_fields,
+        "owners": Department.objects.filter(grants_given__consumer=task.department).distinct(),
+        **extra,
+    }
+
+
+@login_required
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_get_for_staff(user=request.user, pk=pk)
+    return render(request, "workflows/task.html", _task_context(request, task))
+
+
+@login_required
+@require_POST
+def task_act(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_get_for_staff(user=request.user, pk=pk)
+    action = request.POST.get("action", "")
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    outputs = {g: request.POST.get(f"out_{g}", "") for g in task.gives}
+    try:
+        services.task_transition(
+            actor=request.user,
+            task_id=task.pk,
+            action=action,
+            expected_version=version,
+            outputs=outputs,
+            reason=request.POST.get("reason", ""),
+            fields=request.POST.getlist("fields"),
+        )
+    except services.Refused as exc:
+        task = selectors.task_get_for_staff(user=request.user, pk=pk)
+        return render(
+            request,
+            "workflows/task.html",
+            _task_context(request, task, refusal=exc.message),
+            status=exc.status,
+        )
+    messages.success(request, _("Done."))
+    if action in ("complete", "reject"):
+        return redirect("workflows:worklist")
+    return redirect("workflows:task", pk=task.pk)
+
+
+@login_required
+@require_POST
+def task_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_get_for_staff(user=request.user, pk=pk)
+    owner = Department.objects.filter(code=request.POST.get("owner", "")).first()
+    field = request.POST.get("field", "")
+    answer = None
+    if owner is not None and field:
+        answer = services.data_verify(
+            consumer=task.department,
+            owner=owner,
+            citizen=task.application.applicant,
+            field=field,
+            expected=request.POST.get("expected", ""),
+            match=request.POST.get("match", "equals"),
+            purpose=_("Case %(ref)s, step %(step)s")
+            % {"ref": task.application.reference, "step": task.label},
+            application=task.application,
+            actor=request.user,
+        )
+    return render(
+        request,
+        "workflows/task.html",
+        _task_context(request, task, verify_answer=answer, verify_field=field),
+    )
