@@ -25,3 +25,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tasks run in-process unless a test starts a real worker (tests/core/test_worker.py).
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+
+# A worker test can route SMS notices to a file-writing backend (tests/core/worker_tasks.py).
+if os.environ.get("ZHELIBAN_TEST_SMS_FILE"):
+    NOTIFY_BACKENDS = {"sms": "tests.core.worker_tasks.FileSMSBackend"}
+
+# Uploads made by tests go to a scratch folder, never into the checkout.
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+PRIVATE_MEDIA_ROOT = Path(tempfile.gettempdir()) / "zheliban-test-private"

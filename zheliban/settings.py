@@ -158,6 +158,9 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
+# Citizens' uploads: outside any served folder, handed out only by views that check permission.
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Security. Everything below is on when DEBUG is off; behind a TLS-terminating proxy set
@@ -246,12 +249,23 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.outbox_relay", "schedule": 30.0},
+    # Deadlines live in the database; this one sweep reminds and escalates (督办).
+    "deadlines-sweep": {"task": "workflows.deadlines_sweep", "schedule": 900.0},
 }
 # Messages younger than this are left to their own on-commit send before the relay retries them.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=20)
 HEALTHZ_BROKER_TIMEOUT = 1.0
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Notice channels: SMS on the console by default; an HTTP gateway when SMS_GATEWAY_URL is set.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+NOTIFY_BACKENDS = {
+    "email": "zheliban.core.notify.EmailBackend",
+    "sms": "zheliban.core.notify.HttpSMSBackend"
+    if SMS_GATEWAY_URL
+    else "zheliban.core.notify.ConsoleSMSBackend",
+}
 
 LOGGING = {
     "version": 1,

@@ -134,7 +134,10 @@ def worker_database_url() -> str:
 class CeleryWorker:
     """``celery -A zheliban worker`` in a subprocess, consuming one queue of one broker."""
 
-    def __init__(self, *, broker_url: str, queue: str, log_path: Path) -> None:
+    def __init__(
+        self, *, broker_url: str, queue: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.extra_env = env or {}
         self.broker_url = broker_url
         self.queue = queue
         self.log_path = log_path
@@ -161,6 +164,7 @@ class CeleryWorker:
                 path for path in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if path
             ),
             WORKER_ENV_FLAG: "1",
+            **self.extra_env,
         }
         command = [
             str(CELERY_BIN), "-A", "zheliban", "worker",

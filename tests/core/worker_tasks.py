@@ -59,3 +59,22 @@ def clone_department(*, department_id: int) -> None:
     """Copy a department under the same code: the body itself raises ``IntegrityError``."""
     original = Department.objects.get(pk=department_id)
     Department.objects.create(code=original.code, name=f"{original.name} 2", region=original.region)
+
+
+class FileSMSBackend:
+    """An SMS backend for the worker tests: each send appends a line to the file named by
+    ``ZHELIBAN_TEST_SMS_FILE``; with ``ZHELIBAN_TEST_SMS_DIE_ONCE`` set, the first send kills
+    the pool process after writing, before the task's transaction commits."""
+
+    def send(self, *, to: str, subject: str, body: str) -> str:
+        path = Path(os.environ["ZHELIBAN_TEST_SMS_FILE"])
+        first = not path.exists()
+        with path.open("a") as sent:
+            sent.write(f"{os.getpid()} {subject}\n")
+        if first and os.environ.get("ZHELIBAN_TEST_SMS_DIE_ONCE") == "1":
+            if os.environ.get(WORKER_ENV_FLAG) != "1":
+                raise RuntimeError(
+                    "the die-once backend only kills a process inside the test worker"
+                )
+            os._exit(1)
+        return f"file-{os.getpid()}"

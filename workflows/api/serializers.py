@@ -1,0 +1,397 @@
+"""Shapes of the applications and worklist API: an input serializer per write, read-only output."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from catalog.api.serializers import SLUG_PATTERN, CodeNameSerializer
+from catalog.models import Bundle, ServiceItem
+from zheliban.core.identity import mask_middle
+
+from ..forms import MAX_TEXTAREA
+from ..models import Application, Rating, Task
+from ..selectors import parts_of
+
+MAX_REASON = 2000
+MAX_OUTPUT = 200
+# A version a client sends back may not pass what every database's integer holds.
+MAX_VERSION = 2**31 - 1
+OVERDUE_CHOICES = [("0", "no restriction"), ("1", "only overdue tasks")]
+
+
+def person_name(user) -> str | None:
+    """How a member of staff is named to colleagues: real name, else user name."""
+    if user is None:
+        return None
+    return user.real_name or user.get_username()
+
+
+# ---------------------------------------------------------------- inputs
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    bundle = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Bundle.objects.filter(is_active=True),
+        required=False,
+        help_text="Slug of the published bundle (一件事) applied for. Give this or `item`.",
+    )
+    item = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=ServiceItem.objects.filter(is_active=True),
+        required=False,
+        help_text="Implementation code of the published item applied for. Give this or `bundle`.",
+    )
+    answers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, allow_null=True, max_length=MAX_TEXTAREA),
+        help_text="The form's answers by field name, as text (dates as YYYY-MM-DD). Fields left "
+        "out are filled from your profile and e-licences where they are known (name, ID "
+        "number, phone ...); fields a step of the workflow produces are never asked.",
+    )
+
+    def validate(self, attrs):
+        if ("bundle" in attrs) == ("item" in attrs):
+            raise serializers.ValidationError(
+                _("Apply for one bundle or one item: give exactly one of “bundle” and “item”."),
+                code="one_subject",
+            )
+        return attrs
+
+
+class RatingCreateSerializer(serializers.Serializer):
+    score = serializers.ChoiceField(
+        choices=Rating.Score.choices,
+        help_text="5 very satisfied … 1 very dissatisfied (the national 好差评 scale).",
+    )
+    comment = serializers.CharField(max_length=MAX_REASON, allow_blank=True, default="")
+
+
+class TaskActionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_VERSION,
+        required=False,
+        help_text="The task's `version` as you last read it. When the task has moved since, the "
+        "action is refused with 409 (`stale`) and nothing changes.",
+    )
+
+
+class TaskCorrectionSerializer(TaskActionSerializer):
+    reason = serializers.CharField(
+        max_length=MAX_REASON, help_text="What must be corrected, as the citizen will read it."
+    )
+    fields = serializers.ListField(
+        child=serializers.CharField(max_length=60),
+        min_length=1,
+        max_length=100,
+        help_text="What the citizen must fix: names of answers (`answers[].name`) and keys of "
+        "materials (`materials[].key`) of the task.",
+    )
+
+
+class TaskCompleteSerializer(TaskActionSerializer):
+    outputs = serializers.DictField(
+        child=serializers.CharField(max_length=MAX_OUTPUT, allow_blank=True),
+        default=dict,
+        help_text="What this step gives, by name (every name in `gives` is required). The "
+        "outputs are passed to later steps that need them, through data-sharing grants.",
+    )
+
+
+class TaskRejectSerializer(TaskActionSerializer):
+    reason = serializers.CharField(
+        max_length=MAX_REASON, help_text="Why the department rejects its part."
+    )
+
+
+class WorklistQuerySerializer(serializers.Serializer):
+    """Query of ``GET /api/v1/tasks/``; empty values are the same as absent ones."""
+
+    department = serializers.RegexField(
+        SLUG_PATTERN,
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="Only this department's tasks (its code); one of your departments.",
+    )
+    state = serializers.ChoiceField(
+        choices=Task.State.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Only tasks in this state. Absent: the open ones (ready, accepted, "
+        "correction). Waiting tasks are in no worklist.",
+    )
+    overdue = serializers.ChoiceField(
+        choices=OVERDUE_CHOICES,
+        required=False,
+        allow_blank=True,
+        help_text="1: only open tasks past their due date. 0 or absent: no restriction.",
+    )
+
+
+# ---------------------------------------------------------------- the citizen's view
+
+
+class RatingSerializer(serializers.Serializer):
+    score = serializers.ChoiceField(choices=Rating.Score.choices)
+    score_display = serializers.CharField(source="get_score_display")
+    comment = serializers.CharField()
+    follow_up = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CitizenTaskSerializer(serializers.Serializer):
+    step = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.ChoiceField(choices=Task.State.choices)
+    state_display = serializers.CharField(source="get_state_display")
+    due_date = serializers.DateField(allow_null=True)
+    due_provisional = serializers.BooleanField(
+        help_text="True when the due date counts only weekends: next year's statutory "
+        "holidays are not published yet."
+    )
+    reason = serializers.CharField(
+        help_text="Why the department asks for a correction or rejected its part; empty otherwise."
+    )
+    correction_fields = serializers.ListField(
+        child=serializers.CharField(), help_text="The answers and materials to correct."
+    )
+
+
+class DepartmentPartSerializer(serializers.Serializer):
+    department = CodeNameSerializer()
+    delivery = serializers.CharField(
+        help_text="Where the department's part stands: not sent yet, being sent, received, "
+        "picked up."
+    )
+    tasks = CitizenTaskSerializer(many=True)
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    action = serializers.CharField(
+        help_text="submit, ready, claim, release, accept, correction, resubmit, complete, "
+        "reject, cancel, escalate, status, rate."
+    )
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    department = CodeNameSerializer(
+        source="task.department", allow_null=True, help_text="Null for the case as a whole."
+    )
+    step = serializers.CharField(source="task.label", allow_null=True)
+    note = serializers.CharField()
+
+
+class ResultSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class ApplicationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField(
+        allow_null=True, help_text="The case's reference, given when it is submitted."
+    )
+    bundle = serializers.CharField(source="bundle.slug", allow_null=True)
+    item = serializers.CharField(source="item.code", allow_null=True)
+    subject_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Application.Status.choices)
+    status_display = serializers.CharField(source="get_status_display")
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    promised_date = serializers.DateField(allow_null=True)
+    promised_provisional = serializers.BooleanField()
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: Application) -> str:
+        return reverse(
+            "api:application-detail", kwargs={"pk": obj.pk}, request=self.context.get("request")
+        )
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    answers = serializers.DictField(source="data", child=serializers.CharField())
+    parts = serializers.SerializerMethodField()
+    results = ResultSerializer(
+        source="elicences",
+        many=True,
+        help_text="Certificates the case produced, held for you as e-licences.",
+    )
+    timeline = TimelineEventSerializer(source="events", many=True)
+    rating = serializers.SerializerMethodField()
+
+    @extend_schema_field(DepartmentPartSerializer(many=True))
+    def get_parts(self, obj: Application) -> list:
+        return DepartmentPartSerializer(parts_of(obj), many=True).data
+
+    @extend_schema_field(RatingSerializer(allow_null=True))
+    def get_rating(self, obj: Application):
+        try:
+            rating = obj.rating
+        except Rating.DoesNotExist:
+            return None
+        return RatingSerializer(rating).data
+
+
+# ---------------------------------------------------------------- the worklist
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField(source="application.reference")
+    step = serializers.CharField()
+    label = serializers.CharField()
+    department = CodeNameSerializer()
+    item = CodeNameSerializer()
+    state = serializers.ChoiceField(choices=Task.State.choices)
+    state_display = serializers.CharField(source="get_state_display")
+    due_date = serializers.DateField(allow_null=True)
+    due_provisional = serializers.BooleanField()
+    overdue = serializers.SerializerMethodField()
+    claimed_by = serializers.SerializerMethodField()
+    version = serializers.IntegerField(
+        help_text="Grows with every move; send it back with an action to refuse stale moves."
+    )
+    url = serializers.SerializerMethodField()
+
+    def get_overdue(self, obj: Task) -> bool:
+        return (
+            obj.state in Task.OPEN_STATES
+            and obj.due_date is not None
+            and obj.due_date < timezone.localdate()
+        )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_claimed_by(self, obj: Task) -> str | None:
+        return person_name(obj.claimed_by)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: Task) -> str:
+        return reverse(
+            "api:task-detail", kwargs={"pk": obj.pk}, request=self.context.get("request")
+        )
+
+
+class TaskApplicationSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    subject_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Application.Status.choices)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    promised_date = serializers.DateField(allow_null=True)
+    promised_provisional = serializers.BooleanField()
+
+
+class TaskAnswerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField()
+    value = serializers.CharField(
+        help_text="ID numbers are masked unless you hold the claim on the task."
+    )
+
+
+class TaskMaterialSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    required = serializers.BooleanField()
+    uploaded = serializers.BooleanField()
+
+
+class TaskHistoryEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    action = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor = serializers.SerializerMethodField()
+    note = serializers.CharField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_actor(self, obj) -> str | None:
+        return person_name(obj.actor)
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """A task with the case it belongs to; ``context["spec"]`` is the case's form spec."""
+
+    application = TaskApplicationSerializer()
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    gives = serializers.ListField(child=serializers.CharField())
+    needs = serializers.ListField(child=serializers.CharField())
+    answers = serializers.SerializerMethodField()
+    materials = serializers.SerializerMethodField()
+    inputs = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="What earlier steps gave that this step needs, passed through grants.",
+    )
+    outputs = serializers.DictField(child=serializers.CharField())
+    reason = serializers.CharField()
+    correction_fields = serializers.ListField(child=serializers.CharField())
+    history = TaskHistoryEventSerializer(source="events", many=True)
+
+    @extend_schema_field(TaskAnswerSerializer(many=True))
+    def get_answers(self, obj: Task) -> list:
+        holder = (
+            obj.claimed_by_id is not None and obj.claimed_by_id == self.context["request"].user.pk
+        )
+        data = obj.application.data
+        rows = []
+        for spec in self.context["spec"].fields:
+            value = str(data.get(spec.name, ""))
+            if spec.type == "id_number" and value and not holder:
+                value = mask_middle(value, keep_start=3, keep_end=4)
+            rows.append({"name": spec.name, "label": spec.label, "type": spec.type, "value": value})
+        return TaskAnswerSerializer(rows, many=True).data
+
+    @extend_schema_field(TaskMaterialSerializer(many=True))
+    def get_materials(self, obj: Task) -> list:
+        uploaded = {a.material_name for a in obj.application.attachments.all()}
+        rows = [
+            {"key": m.key, "name": m.name, "required": m.required, "uploaded": m.name in uploaded}
+            for m in self.context["spec"].asked_materials
+        ]
+        return TaskMaterialSerializer(rows, many=True).data
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ApplicationErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Messages by field; an answer's field is `answers.<name>`.",
+    )
+    materials = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="With `materials_required`: the materials to upload, which only the web "
+        "form takes.",
+    )
+
+
+class ApplicationErrorSerializer(serializers.Serializer):
+    error = ApplicationErrorDetailSerializer()
+
+
+class TaskConflictDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="claimed, not_holder, not_claimed, stale, wrong_state, ..."
+    )
+    message = serializers.CharField()
+    holder = serializers.CharField(
+        required=False,
+        help_text="Who holds the claim on the task (or, for `stale`, who moved it last).",
+    )
+
+
+class TaskConflictSerializer(serializers.Serializer):
+    error = TaskConflictDetailSerializer()

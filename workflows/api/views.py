@@ -1,0 +1,497 @@
+"""REST API of applications (the citizen's) and of the worklist (staff's joint handling).
+
+Every write goes through ``workflows.services``; a refusal there (``Refused``, ``Conflict``,
+``Forbidden``) becomes the shared error shape with its status and code, plus the claim's
+``holder`` on a 409. Staff see only their own departments' tasks: another department's task is
+answered 404, exactly like one that does not exist. A caller with no department (a citizen)
+gets an empty worklist.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from zheliban.core.api import ErrorSerializer
+
+from .. import selectors, services
+from ..forms import FormSpec, prefill, validate_answers
+from ..models import Application, Task
+from .serializers import (
+    ApplicationCreateSerializer,
+    ApplicationDetailSerializer,
+    ApplicationErrorSerializer,
+    ApplicationSerializer,
+    RatingCreateSerializer,
+    RatingSerializer,
+    TaskActionSerializer,
+    TaskCompleteSerializer,
+    TaskConflictSerializer,
+    TaskCorrectionSerializer,
+    TaskDetailSerializer,
+    TaskRejectSerializer,
+    TaskSerializer,
+    WorklistQuerySerializer,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_RE = re.compile(r"[!-~]{1,64}")
+UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+TASK_ID_PATTERN = r"[0-9]{1,18}"
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=f"^{IDEMPOTENCY_KEY_RE.pattern}$",
+    description="A key of your choosing (a UUID, say), 1 to 64 visible ASCII characters, the "
+    "same on every retry of one submission: a retry answers 200 with the application the "
+    "first request created, and never creates a second one.",
+    examples=[OpenApiExample("A UUID", value="6f1c2a7e-3b0d-4c8e-9f51-2d7a4b9e0c13")],
+)
+APPLICATION_PARAMETER = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The application's id."
+)
+TASK_PARAMETER = OpenApiParameter(
+    "id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="The task's id.",
+    examples=[OpenApiExample("A task", value=1)],
+)
+CITIZEN_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+STAFF_ERRORS = {
+    400: ErrorSerializer,
+    401: ErrorSerializer,
+    403: ErrorSerializer,
+    404: ErrorSerializer,
+    409: TaskConflictSerializer,
+}
+
+
+class ServiceRefusal(exceptions.APIException):
+    """A refusal of a workflows service, with its status, code and any extra error keys."""
+
+    def __init__(self, message: str, *, code: str, status_code: int, extra=None) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.extra = extra or {}
+
+
+def refusal_from(exc: services.Refused) -> exceptions.APIException:
+    if exc.code == "not_found":
+        # Another department's task or case is answered like one that does not exist.
+        return exceptions.NotFound(exc.message)
+    extra = {"holder": exc.holder} if exc.status == 409 and exc.holder else {}
+    return ServiceRefusal(exc.message, code=exc.code, status_code=exc.status, extra=extra)
+
+
+def flat_errors(detail, prefix: str = "") -> dict:
+    """Serializer errors with nested fields as dotted keys (``answers.baby_name``)."""
+    flat: dict = {}
+    for key, value in detail.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_errors(value, prefix=f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def valid_data(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise exceptions.ValidationError(flat_errors(serializer.errors))
+    return serializer.validated_data
+
+
+class ServiceErrorsMixin:
+    """Turns the services' refusals into the shared error shape, with their extra keys."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.Refused):
+            exc = refusal_from(exc)
+        response = super().handle_exception(exc)
+        extra = getattr(exc, "extra", None)
+        if extra and isinstance(response.data, dict) and "error" in response.data:
+            response.data["error"].update(extra)
+        return response
+
+
+# ---------------------------------------------------------------- applications
+
+
+def application_submitted_with_key(*, user, key: str) -> Application | None:
+    """The caller's application already submitted under this idempotency key, if any."""
+    return (
+        selectors.application_list_for_citizen(user=user)
+        .filter(idempotency_key=key)
+        .exclude(status=Application.Status.DRAFT)
+        .first()
+    )
+
+
+def idempotency_key_of(request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        raise ServiceRefusal(
+            _(
+                "Send an Idempotency-Key header: a key of your choosing (a UUID, say), the same "
+                "on every retry of this submission."
+            ),
+            code="idempotency_key_missing",
+            status_code=400,
+        )
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise ServiceRefusal(
+            _("The Idempotency-Key header must be 1 to 64 visible ASCII characters."),
+            code="idempotency_key_invalid",
+            status_code=400,
+        )
+    return key
+
+
+def checked_answers(*, spec: FormSpec, user, given: dict) -> dict:
+    """The answers as the generated form cleans them, or a 400 naming each bad field."""
+    asked = {field.name for field in spec.fields}
+    supplied = {name: value for name, value in given.items() if value is not None}
+    data = {**prefill(spec, user=user, licences=selectors.licences_for(user)), **supplied}
+    answers, errors = validate_answers(spec, data)
+    problems = {
+        f"answers.{name}": [exceptions.ErrorDetail(m, code="invalid_answer") for m in messages]
+        for name, messages in errors.items()
+    }
+    for name in given:
+        if name not in asked:
+            problems[f"answers.{name}"] = [
+                exceptions.ErrorDetail(
+                    _("This form does not ask for this field."), code="unknown_field"
+                )
+            ]
+    if problems:
+        raise exceptions.ValidationError(problems)
+    return answers
+
+
+def check_no_uploads_needed(spec: FormSpec) -> None:
+    missing = [m.name for m in spec.asked_materials if m.required]
+    if missing:
+        raise ServiceRefusal(
+            _(
+                "This application needs materials that you upload: %(materials)s. The API "
+                "does not take uploads; apply on the website."
+            )
+            % {"materials": "、".join(missing)},
+            code="materials_required",
+            status_code=400,
+            extra={"materials": missing},
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="applications_list",
+        tags=["applications"],
+        summary="My applications",
+        description="The caller's own applications, newest first, drafts included.",
+        responses={
+            200: ApplicationSerializer(many=True),
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    ),
+    retrieve=extend_schema(
+        operation_id="applications_retrieve",
+        tags=["applications"],
+        summary="One of my applications",
+        description="Status, each department's part with its tasks and delivery, the results "
+        "and the timeline. Another person's application is answered 404.",
+        parameters=[APPLICATION_PARAMETER],
+        responses={200: ApplicationDetailSerializer, **CITIZEN_ERRORS},
+    ),
+)
+class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+    """Applications of the caller: file one, follow them, rate a finished one."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+    lookup_value_regex = UUID_PATTERN
+    filter_backends: list = []
+    serializer_class = ApplicationSerializer
+    queryset = Application.objects.none()
+
+    def list(self, request):
+        page = self.paginate_queryset(selectors.application_list_for_citizen(user=request.user))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, pk: str):
+        app = selectors.application_get_for_citizen(user=request.user, pk=pk)
+        return Response(
+            ApplicationDetailSerializer(app, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(
+        operation_id="applications_create",
+        tags=["applications"],
+        summary="Apply for a bundle or an item",
+        description="Files and submits the application in one call. The answers are checked "
+        "as the web form checks them (ID numbers with their check digit, dates, choices ...); "
+        "any error answers 400 with a message per field and creates nothing. An application "
+        "that needs materials the citizen uploads is refused with 400 `materials_required` "
+        "(materials a department already holds, or fetched by data sharing, are no obstacle). "
+        "Answers 201 with the new application, or 200 with the one a request with the same "
+        "`Idempotency-Key` created before.",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=ApplicationCreateSerializer,
+        responses={
+            201: ApplicationDetailSerializer,
+            200: ApplicationDetailSerializer,
+            400: ApplicationErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    )
+    def create(self, request):
+        key = idempotency_key_of(request)
+        data = valid_data(ApplicationCreateSerializer, request.data)
+        app = application_submitted_with_key(user=request.user, key=key)
+        created = False
+        if app is None:
+            bundle, item = data.get("bundle"), data.get("item")
+            workflow = services.workflow_for(bundle=bundle, item=item)
+            spec = selectors.form_spec_for(
+                user=request.user,
+                bundle=bundle,
+                item=item,
+                produced=selectors.produced_fields(workflow),
+            )
+            check_no_uploads_needed(spec)
+            answers = checked_answers(spec=spec, user=request.user, given=data["answers"])
+            app, created = services.application_create_and_submit(
+                applicant=request.user,
+                bundle=bundle,
+                item=item,
+                answers=answers,
+                idempotency_key=key,
+            )
+        app = selectors.application_get_for_citizen(user=request.user, pk=app.pk)
+        body = ApplicationDetailSerializer(app, context=self.get_serializer_context()).data
+        if not created:
+            return Response(body, status=status.HTTP_200_OK)
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    @extend_schema(
+        operation_id="applications_rating_create",
+        tags=["applications"],
+        summary="Rate a finished application",
+        description="好差评: once per case, after it is finished. Rating again answers 409 "
+        "(`rated`); rating an unfinished case answers 400 (`not_finished`).",
+        parameters=[APPLICATION_PARAMETER],
+        request=RatingCreateSerializer,
+        responses={201: RatingSerializer, 409: ErrorSerializer, **CITIZEN_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="rating")
+    def rating(self, request, pk: str):
+        app = selectors.application_get_for_citizen(user=request.user, pk=pk)
+        data = valid_data(RatingCreateSerializer, request.data)
+        rating = services.rating_submit(
+            applicant=request.user, application=app, score=data["score"], comment=data["comment"]
+        )
+        return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
+
+# ---------------------------------------------------------------- worklist
+
+
+def task_action_schema(name: str, summary: str, description: str, request):
+    return extend_schema(
+        operation_id=f"tasks_{name}",
+        tags=["worklist"],
+        summary=summary,
+        description=description
+        + " Answers the task as it now stands. Another department's task answers 404; a move "
+        "the task's state does not allow, a claim someone else holds or a stale `version` "
+        "answers 409 and changes nothing.",
+        parameters=[TASK_PARAMETER],
+        request=request,
+        responses={200: TaskDetailSerializer, **STAFF_ERRORS},
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="tasks_list",
+        tags=["worklist"],
+        summary="My departments' worklist",
+        description="Tasks of the departments the caller works in (as clerk or supervisor), "
+        "by due date. Someone who works in no department (a citizen) gets an empty list.",
+        parameters=[WorklistQuerySerializer],
+        responses={200: TaskSerializer(many=True), 401: ErrorSerializer, 403: ErrorSerializer},
+    ),
+    retrieve=extend_schema(
+        operation_id="tasks_retrieve",
+        tags=["worklist"],
+        summary="A task with its case",
+        description="The task, the case's answers (ID numbers masked unless you hold the "
+        "claim), the data passed from earlier steps and the task's history. Another "
+        "department's task answers 404, like one that does not exist.",
+        parameters=[TASK_PARAMETER],
+        responses={
+            200: TaskDetailSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    ),
+)
+class TaskViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+    """Tasks of joint handling in the caller's departments, and their moves."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+    lookup_value_regex = TASK_ID_PATTERN
+    filter_backends: list = []
+    serializer_class = TaskSerializer
+    queryset = Task.objects.none()
+
+    def list(self, request):
+        query = WorklistQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tasks = selectors.worklist(
+            user=request.user,
+            state=query.validated_data.get("state", ""),
+            overdue=query.validated_data.get("overdue") == "1",
+        )
+        if query.validated_data.get("department"):
+            tasks = tasks.filter(department__code=query.validated_data["department"])
+        page = self.paginate_queryset(tasks)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, pk: str):
+        return Response(self._detail(request, self._task(request, pk)))
+
+    def _task(self, request, pk: str) -> Task:
+        return selectors.task_get_for_staff(user=request.user, pk=int(pk))
+
+    def _spec(self, task: Task) -> FormSpec:
+        app = task.application
+        return selectors.form_spec_for(
+            user=app.applicant,
+            bundle=app.bundle,
+            item=app.item,
+            produced=selectors.produced_fields(app.definition),
+        )
+
+    def _detail(self, request, task: Task, spec: FormSpec | None = None) -> dict:
+        context = {**self.get_serializer_context(), "spec": spec or self._spec(task)}
+        return TaskDetailSerializer(task, context=context).data
+
+    def _move(self, request, task: Task, name: str, data: dict, **arguments) -> Response:
+        services.task_transition(
+            actor=request.user,
+            task_id=task.pk,
+            action=name,
+            expected_version=data.get("version"),
+            **arguments,
+        )
+        return Response(self._detail(request, self._task(request, task.pk)))
+
+    @task_action_schema(
+        "claim",
+        "Claim a task",
+        "Take the task to work on it; the others in the department see you hold it.",
+        TaskActionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk: str):
+        task = self._task(request, pk)
+        return self._move(request, task, "claim", valid_data(TaskActionSerializer, request.data))
+
+    @task_action_schema(
+        "release", "Release a task", "Give back a task you hold.", TaskActionSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk: str):
+        task = self._task(request, pk)
+        return self._move(request, task, "release", valid_data(TaskActionSerializer, request.data))
+
+    @task_action_schema(
+        "accept",
+        "Accept a task (受理)",
+        "Accept the step of a task you hold.",
+        TaskActionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk: str):
+        task = self._task(request, pk)
+        return self._move(request, task, "accept", valid_data(TaskActionSerializer, request.data))
+
+    @task_action_schema(
+        "correction",
+        "Ask for a correction (补正)",
+        "The citizen is asked to fix only the answers and materials named; the task comes "
+        "back to where it was when they resubmit. A name that is not one of the task's "
+        "answers or materials answers 400 (`unknown_field`).",
+        TaskCorrectionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def correction(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(TaskCorrectionSerializer, request.data)
+        spec = self._spec(task)
+        known = {f.name for f in spec.fields} | {m.key for m in spec.asked_materials}
+        unknown = [name for name in data["fields"] if name not in known]
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    "fields": [
+                        exceptions.ErrorDetail(
+                            _("Not an answer or material of this case: %(names)s.")
+                            % {"names": ", ".join(unknown)},
+                            code="unknown_field",
+                        )
+                    ]
+                }
+            )
+        return self._move(
+            request, task, "correction", data, reason=data["reason"], fields=data["fields"]
+        )
+
+    @task_action_schema(
+        "complete",
+        "Complete a task",
+        "Finish the step with what it gives; later steps become ready and receive the outputs "
+        "they need. Missing outputs answer 400 (`outputs_missing`).",
+        TaskCompleteSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(TaskCompleteSerializer, request.data)
+        return self._move(request, task, "complete", data, outputs=data["outputs"])
+
+    @task_action_schema(
+        "reject",
+        "Reject a task",
+        "Refuse the department's part with a reason; the steps that depend on it are not "
+        "carried out, the others go on.",
+        TaskRejectSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(TaskRejectSerializer, request.data)
+        return self._move(request, task, "reject", data, reason=data["reason"])
