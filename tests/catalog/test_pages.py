@@ -400,7 +400,7 @@ def test_guide_shows_everything_a_citizen_needs_before_applying(client):
     assert f'href="{world.birth.get_absolute_url()}"' in html
     assert f'href="{world.bundle.get_absolute_url()}"' in html
     # No online address: the button leads to the guide's own "How to apply".
-    assert f'href="/services/items/{guide.code}/#how-to-apply">Apply online</a>' in html
+    assert f'href="/apply/item/{guide.code}/">Apply online</a>' in html
     assert 'id="how-to-apply"' in html
     assert "Version 2 of this guide" in html
     assert f'href="/services/items/{guide.code}/versions/1/"' in html
@@ -516,7 +516,7 @@ def test_bundle_page_shows_parts_in_order_and_materials_once(client):
     assert materials["出生医学证明"].source == "applicant"
     assert materials["结婚证"].required is False
     assert "Promised time limit" in html and "5 working days" in html
-    assert 'href="/services/bundles/newborn/#how-to-apply"' in html
+    assert 'id="apply-bundle" href="/apply/bundle/newborn/"' in html
     positions = [
         html.index(name) for name in ("出生医学证明签发", "新生儿出生登记", "新生儿参保登记")
     ]

@@ -21,6 +21,7 @@ from zheliban.core.notify import (
 PHONE = "13812345678"
 MASKED = "138****5678"
 LOCMEM_SMS = {"sms": "zheliban.core.notify.LocmemSMSBackend"}
+CONSOLE_SMS = {"sms": "zheliban.core.notify.ConsoleSMSBackend"}
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +55,8 @@ def test_mail_server_refusal_is_a_delivery_failure(settings):
         deliver("email", to="zhang@example.cn", subject="s", body="b")
 
 
-def test_console_sms_masks_the_number_on_one_line(capsys):
+def test_console_sms_masks_the_number_on_one_line(settings, capsys):
+    settings.NOTIFY_BACKENDS = CONSOLE_SMS
     message_id = deliver("sms", to=PHONE, subject="ignored", body="您的办件已受理。\n请留意进度。")
     out = capsys.readouterr().out
     assert out == f"SMS {message_id} to {MASKED}: 您的办件已受理。 请留意进度。\n"

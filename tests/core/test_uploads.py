@@ -416,7 +416,7 @@ def test_private_file_response_is_a_sandboxed_uncached_download(
     try:
         assert b"".join(response.streaming_content) == content
     finally:
-        response.close()
+        response.file_to_stream.close()
     assert response["Content-Type"] == content_type
     assert response["Content-Disposition"] == (
         "attachment; filename*=utf-8''%E8%AF%81%E6%98%8E%201.pdf"
