@@ -300,7 +300,12 @@ ITEMS: tuple[ItemSpec, ...] = (
         materials=(
             mat("父母双方居民身份证", form=ORIGINAL),
             mat("新生儿住院分娩信息", SHARED, issuer="330100-weijian"),
-            mat("出生医学证明首次签发登记表", note="线上申请时自动生成，现场申请时填写"),
+            mat(
+                "出生医学证明首次签发登记表",
+                ISSUED,
+                issuer="330100-weijian",
+                note="线上申请时自动生成",
+            ),
         ),
         fields=(
             "baby_name",

@@ -50,8 +50,16 @@ def licences_for(user) -> dict[str, str]:
     return out
 
 
+# A real-name citizen's identity card is held by public security and checked by sharing.
+IDENTITY_DOCUMENT = "居民身份证"
+
+
 def licence_names_for(user) -> list[str]:
-    return list(ELicence.objects.filter(holder=user).values_list("name", flat=True).distinct())
+    """Names of documents some department already holds for the citizen."""
+    names = list(ELicence.objects.filter(holder=user).values_list("name", flat=True).distinct())
+    if getattr(user, "id_number", None):
+        names.append(IDENTITY_DOCUMENT)
+    return names
 
 
 def form_spec_for(

@@ -700,7 +700,11 @@ def task_transition(
         raise Refused(_("No such task in your worklist."), code="not_found")
     with transaction.atomic():
         app = Application.objects.select_for_update().get(pk=base["application_id"])
-        task = Task.objects.select_for_update(of=("self",)).select_related("claimed_by").get(pk=task_id)
+        task = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("claimed_by")
+            .get(pk=task_id)
+        )
         if expected_version is not None and task.version != expected_version:
             last = task.events.select_related("actor").order_by("-at", "-id").first()
             who = _staff_name(last.actor) if last and last.actor else _("someone else")

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("zheliban.accounts.api.urls")),
     path("", include("departments.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("workflows.api.urls")),
 ]
 
 urlpatterns = [

@@ -21,12 +21,22 @@ FIELDS = {
     "weijian": [
         {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
         {"name": "birth_date", "label": "出生日期", "type": "date", "required": True},
-        {"name": "mother_id_number", "label": "母亲身份证号码", "type": "id_number", "required": True},
+        {
+            "name": "mother_id_number",
+            "label": "母亲身份证号码",
+            "type": "id_number",
+            "required": True,
+        },
     ],
     "gongan": [
         {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
         {"name": "hukou_address", "label": "申报户口地址", "type": "text", "required": True},
-        {"name": "mother_id_number", "label": "母亲身份证号码", "type": "id_number", "required": True},
+        {
+            "name": "mother_id_number",
+            "label": "母亲身份证号码",
+            "type": "id_number",
+            "required": True,
+        },
     ],
     "renshe": [
         {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
@@ -72,7 +82,10 @@ class Scenario:
     def submit(self, key="k-1", **extra):
         draft = services.application_start(applicant=self.citizen, bundle=self.bundle)
         app, _created = services.application_submit(
-            applicant=self.citizen, application=draft, answers=self.answers(**extra), idempotency_key=key
+            applicant=self.citizen,
+            application=draft,
+            answers=self.answers(**extra),
+            idempotency_key=key,
         )
         return app
 
@@ -101,38 +114,65 @@ def scenario(db) -> Scenario:
         k: DepartmentFactory(code=f"330100-{k}", name=f"杭州市{k}局", kind=k) for k in kinds
     }
     items = {
-        k: ServiceItemFactory(department=departments[k], form_fields=FIELDS[k], name=f"新生儿{k}事项")
+        k: ServiceItemFactory(
+            department=departments[k], form_fields=FIELDS[k], name=f"新生儿{k}事项"
+        )
         for k in kinds
     }
     Material.objects.create(
-        item=items["weijian"], name="出生医学证明", source=Material.Source.SHARED, issuer=departments["weijian"]
+        item=items["weijian"],
+        name="出生医学证明",
+        source=Material.Source.SHARED,
+        issuer=departments["weijian"],
     )
     bundle = Bundle.objects.create(
-        slug="newborn", name="新生儿出生一件事", is_active=True, region=departments["weijian"].region
+        slug="newborn",
+        name="新生儿出生一件事",
+        is_active=True,
+        region=departments["weijian"].region,
     )
     for n, k in enumerate(kinds):
         BundleItem.objects.create(bundle=bundle, item=items[k], sort_order=n)
     DataGrant.objects.create(
-        owner=departments["weijian"], consumer=departments["gongan"], fields=["birth_certificate_no"],
-        purpose="出生登记", legal_basis="户口登记条例", mode=DataGrant.Mode.VIEW,
+        owner=departments["weijian"],
+        consumer=departments["gongan"],
+        fields=["birth_certificate_no"],
+        purpose="出生登记",
+        legal_basis="户口登记条例",
+        mode=DataGrant.Mode.VIEW,
     )
     for k in ("renshe", "yibao"):
         DataGrant.objects.create(
-            owner=departments["gongan"], consumer=departments[k], fields=["citizen_id_number"],
-            purpose="参保", legal_basis="社会保险法", mode=DataGrant.Mode.VIEW,
+            owner=departments["gongan"],
+            consumer=departments[k],
+            fields=["citizen_id_number"],
+            purpose="参保",
+            legal_basis="社会保险法",
+            mode=DataGrant.Mode.VIEW,
         )
     DataGrant.objects.create(
-        owner=departments["gongan"], consumer=departments["renshe"], fields=["hukou_region"],
-        purpose="核验户籍", legal_basis="社会保险经办条例", mode=DataGrant.Mode.VERIFY,
+        owner=departments["gongan"],
+        consumer=departments["renshe"],
+        fields=["hukou_region"],
+        purpose="核验户籍",
+        legal_basis="社会保险经办条例",
+        mode=DataGrant.Mode.VERIFY,
     )
     clerks = {
-        k: MembershipFactory(department=departments[k], role=Membership.Role.CLERK, user__real_name=f"{k}窗口").user
+        k: MembershipFactory(
+            department=departments[k], role=Membership.Role.CLERK, user__real_name=f"{k}窗口"
+        ).user
         for k in kinds
     }
     supervisors = {
-        k: MembershipFactory(department=departments[k], role=Membership.Role.SUPERVISOR).user for k in kinds
+        k: MembershipFactory(department=departments[k], role=Membership.Role.SUPERVISOR).user
+        for k in kinds
     }
-    text = NEWBORN.format(**{k: items[k].code for k in kinds}, d_weijian=departments["weijian"].code)
-    wf = services.definition_activate(actor=None, definition=services.definition_save(actor=None, text=text))
+    text = NEWBORN.format(
+        **{k: items[k].code for k in kinds}, d_weijian=departments["weijian"].code
+    )
+    wf = services.definition_activate(
+        actor=None, definition=services.definition_save(actor=None, text=text)
+    )
     citizen = UserFactory(real_name="张小明", id_number=make_id_number(901, "19920304"))
     return Scenario(bundle, departments, clerks, supervisors, items, citizen, wf)

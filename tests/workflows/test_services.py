@@ -68,10 +68,16 @@ def test_submit_creates_one_task_per_step_and_only_the_first_is_ready(
 def test_submitting_twice_with_one_key_makes_one_application(scenario):
     draft = services.application_start(applicant=scenario.citizen, bundle=scenario.bundle)
     first, created = services.application_submit(
-        applicant=scenario.citizen, application=draft, answers=scenario.answers(), idempotency_key="same"
+        applicant=scenario.citizen,
+        application=draft,
+        answers=scenario.answers(),
+        idempotency_key="same",
     )
     again, created_again = services.application_submit(
-        applicant=scenario.citizen, application=draft, answers=scenario.answers(), idempotency_key="same"
+        applicant=scenario.citizen,
+        application=draft,
+        answers=scenario.answers(),
+        idempotency_key="same",
     )
     assert (created, created_again) == (True, False)
     assert first.pk == again.pk
@@ -132,7 +138,9 @@ def test_each_transition_sends_exactly_one_notice(scenario, django_capture_on_co
     notices = Notice.objects.filter(recipient=scenario.citizen).order_by("created_at", "id")
     assert notices.count() == before + 2
     # One SMS per notice (the citizen has a phone and the default channel).
-    assert NoticeDelivery.objects.filter(notice__in=notices, channel="sms").count() == notices.count()
+    assert (
+        NoticeDelivery.objects.filter(notice__in=notices, channel="sms").count() == notices.count()
+    )
     assert set(NoticeDelivery.objects.values_list("state", flat=True)) == {"sent"}
 
 
@@ -191,7 +199,9 @@ def test_a_task_claimed_by_someone_else_answers_409_naming_the_holder(scenario):
     from tests.factories import MembershipFactory
 
     other = MembershipFactory(
-        department=scenario.departments["weijian"], role=Membership.Role.CLERK, user__real_name="王五"
+        department=scenario.departments["weijian"],
+        role=Membership.Role.CLERK,
+        user__real_name="王五",
     ).user
     app = scenario.submit()
     task = scenario.act(app, "birth_certificate", "claim")
@@ -212,8 +222,11 @@ def test_a_stale_page_and_a_second_completion_are_refused(scenario):
     before = snapshot(app)
     with pytest.raises(services.Conflict) as exc:
         services.task_transition(
-            actor=scenario.clerks["weijian"], task_id=task.pk, action="complete",
-            expected_version=stale_version, outputs=OUTPUTS["birth_certificate"],
+            actor=scenario.clerks["weijian"],
+            task_id=task.pk,
+            action="complete",
+            expected_version=stale_version,
+            outputs=OUTPUTS["birth_certificate"],
         )
     assert exc.value.code == "stale"
     assert snapshot(app) == before
@@ -282,12 +295,19 @@ def test_deadline_in_an_unpublished_year_is_provisional(scenario, monkeypatch):
 def test_verify_grant_answers_yes_or_no_and_never_the_value(scenario):
     citizen = scenario.citizen
     ELicence.objects.create(
-        holder=citizen, field="hukou_region", name="户籍所在地", value="330106",
+        holder=citizen,
+        field="hukou_region",
+        name="户籍所在地",
+        value="330106",
         issuer=scenario.departments["gongan"],
     )
     ask = dict(
-        consumer=scenario.departments["renshe"], owner=scenario.departments["gongan"],
-        citizen=citizen, field="hukou_region", purpose="核验", application=None,
+        consumer=scenario.departments["renshe"],
+        owner=scenario.departments["gongan"],
+        citizen=citizen,
+        field="hukou_region",
+        purpose="核验",
+        application=None,
         actor=scenario.clerks["renshe"],
     )
     yes = services.data_verify(expected="3301", match="starts_with", **ask)
@@ -298,14 +318,21 @@ def test_verify_grant_answers_yes_or_no_and_never_the_value(scenario):
         assert "330106" not in repr(answer)
     # No view grant: the value itself cannot be read.
     value = services.data_read(
-        consumer=scenario.departments["renshe"], owner=scenario.departments["gongan"],
-        citizen=citizen, field="hukou_region", purpose="x", application=None, actor=None,
+        consumer=scenario.departments["renshe"],
+        owner=scenario.departments["gongan"],
+        citizen=citizen,
+        field="hukou_region",
+        purpose="x",
+        application=None,
+        actor=None,
     )
     assert value is None
     outcomes = list(DataAccess.objects.order_by("id").values_list("outcome", flat=True))
     assert outcomes == ["yes", "no", "yes", "refused"]
     # A department without any grant gets no answer at all.
-    refused = services.data_verify(**{**ask, "consumer": scenario.departments["yibao"]}, expected="3301")
+    refused = services.data_verify(
+        **{**ask, "consumer": scenario.departments["yibao"]}, expected="3301"
+    )
     assert (refused.allowed, refused.result) == (False, None)
 
 
@@ -328,7 +355,9 @@ def test_rating_once_with_one_follow_up_and_a_bad_rating_opens_rectification(sce
     assert Rating.objects.get(application=app).score == 1
     rects = Rectification.objects.filter(rating__application=app)
     assert rects.count() == 4
-    assert {(r.callback_due, r.fix_due) for r in rects} == {(dt.date(2026, 10, 8), dt.date(2026, 10, 27))}
+    assert {(r.callback_due, r.fix_due) for r in rects} == {
+        (dt.date(2026, 10, 8), dt.date(2026, 10, 27))
+    }
     services.rating_follow_up(applicant=scenario.citizen, application=app, text="后来很快")
     with pytest.raises(services.Conflict):
         services.rating_follow_up(applicant=scenario.citizen, application=app, text="again")
@@ -396,7 +425,11 @@ def test_an_item_without_a_workflow_runs_its_joint_stages(db):
     ]
     citizen = UserFactory()
     draft = services.application_start(applicant=citizen, item=item)
-    app, _ = services.application_submit(applicant=citizen, application=draft, answers={}, idempotency_key="x")
+    app, _ = services.application_submit(
+        applicant=citizen, application=draft, answers={}, idempotency_key="x"
+    )
     assert list(app.tasks.order_by("id").values_list("step", "state")) == [
-        ("accept", "ready"), ("decide", "waiting"), ("issue", "waiting"),
+        ("accept", "ready"),
+        ("decide", "waiting"),
+        ("issue", "waiting"),
     ]

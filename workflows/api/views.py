@@ -82,8 +82,8 @@ STAFF_ERRORS = {
 }
 
 
-class ServiceRefusal(exceptions.APIException):
-    """A refusal of a workflows service, with its status, code and any extra error keys."""
+class Refusal(exceptions.APIException):
+    """A refused request: its status, code and any extra keys of the error object."""
 
     def __init__(self, message: str, *, code: str, status_code: int, extra=None) -> None:
         super().__init__(detail=message, code=code)
@@ -96,7 +96,7 @@ def refusal_from(exc: services.Refused) -> exceptions.APIException:
         # Another department's task or case is answered like one that does not exist.
         return exceptions.NotFound(exc.message)
     extra = {"holder": exc.holder} if exc.status == 409 and exc.holder else {}
-    return ServiceRefusal(exc.message, code=exc.code, status_code=exc.status, extra=extra)
+    return Refusal(exc.message, code=exc.code, status_code=exc.status, extra=extra)
 
 
 def flat_errors(detail, prefix: str = "") -> dict:
@@ -147,7 +147,7 @@ def application_submitted_with_key(*, user, key: str) -> Application | None:
 def idempotency_key_of(request) -> str:
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not key:
-        raise ServiceRefusal(
+        raise Refusal(
             _(
                 "Send an Idempotency-Key header: a key of your choosing (a UUID, say), the same "
                 "on every retry of this submission."
@@ -156,7 +156,7 @@ def idempotency_key_of(request) -> str:
             status_code=400,
         )
     if not IDEMPOTENCY_KEY_RE.fullmatch(key):
-        raise ServiceRefusal(
+        raise Refusal(
             _("The Idempotency-Key header must be 1 to 64 visible ASCII characters."),
             code="idempotency_key_invalid",
             status_code=400,
@@ -189,12 +189,12 @@ def checked_answers(*, spec: FormSpec, user, given: dict) -> dict:
 def check_no_uploads_needed(spec: FormSpec) -> None:
     missing = [m.name for m in spec.asked_materials if m.required]
     if missing:
-        raise ServiceRefusal(
+        raise Refusal(
             _(
                 "This application needs materials that you upload: %(materials)s. The API "
                 "does not take uploads; apply on the website."
             )
-            % {"materials": "、".join(missing)},
+            % {"materials": ", ".join(missing)},
             code="materials_required",
             status_code=400,
             extra={"materials": missing},
