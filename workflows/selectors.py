@@ -27,15 +27,24 @@ def subject_items(
 ) -> list[ServiceItem]:
     """The items an application asks for, with materials and issuers (2–3 queries)."""
     materials = Prefetch(
-        "materials", queryset=Material.objects.select_related("issuer").order_by("sort_order", "id")
+        "materials",
+        queryset=Material.objects.select_related("issuer")
+        .only(*MATERIAL_FIELDS)
+        .order_by("sort_order", "id"),
     )
+    items = ServiceItem.objects.only(*FORM_ITEM_FIELDS).prefetch_related(materials)
     if bundle is not None:
         codes = list(bundle.parts.order_by("sort_order", "id").values_list("item_id", flat=True))
-        items = {
-            i.pk: i for i in ServiceItem.objects.filter(pk__in=codes).prefetch_related(materials)
-        }
-        return [items[pk] for pk in codes if pk in items]
-    return list(ServiceItem.objects.filter(pk=item.pk).prefetch_related(materials))
+        by_pk = {i.pk: i for i in items.filter(pk__in=codes)}
+        return [by_pk[pk] for pk in codes if pk in by_pk]
+    return list(items.filter(pk=item.pk))
+
+
+# What a generated form reads of an item and its materials (not the guide's long texts).
+FORM_ITEM_FIELDS = ("id", "code", "name", "form_fields", "department_id", "trips")
+MATERIAL_FIELDS = (
+    "id", "item_id", "name", "source", "required", "sort_order", "issuer__id", "issuer__name",
+)  # fmt: skip
 
 
 def licences_for(user) -> dict[str, str]:
@@ -124,9 +133,21 @@ def worklist(
     qs = qs.filter(state=state) if state else qs.filter(state__in=Task.OPEN_STATES)
     if overdue:
         qs = qs.filter(due_date__lt=timezone.localdate(), state__in=Task.OPEN_STATES)
-    return qs.select_related("department", "item", "claimed_by", "application").order_by(
-        "due_date", "id"
+    return (
+        qs.select_related("department", "item", "claimed_by", "application")
+        .only(*WORKLIST_FIELDS)
+        .order_by("due_date", "id")
     )
+
+
+# What a worklist row shows: 50 rows of whole items, cases and users would be mostly unread text.
+WORKLIST_FIELDS = (
+    "id", "step", "label", "state", "due_date", "due_provisional", "version", "claimed_at",
+    "department__id", "department__code", "department__name",
+    "item__id", "item__code", "item__name",
+    "claimed_by__id", "claimed_by__username", "claimed_by__real_name",
+    "application__id", "application__reference",
+)  # fmt: skip
 
 
 def task_get_for_staff(*, user, pk) -> Task:
