@@ -52,6 +52,7 @@ OUTPUT_NAMES = {
     "vaccination_no": "预防接种证",
     "marriage_cert_no": "结婚证",
     "business_licence_no": "营业执照",
+    "hukou_region": "户籍所在地",
 }
 
 

@@ -223,6 +223,9 @@ SPECTACULAR_SETTINGS = {
         "DepartmentKindEnum": "departments.models.Department.Kind",
         "RegionLevelEnum": "departments.models.Region.Level",
         "MembershipRoleEnum": "departments.models.Membership.Role",
+        "ApplicationStatusEnum": "workflows.models.Application.Status",
+        "TaskStateEnum": "workflows.models.Task.State",
+        "RatingScoreEnum": "workflows.models.Rating.Score",
     },
 }
 

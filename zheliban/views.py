@@ -90,6 +90,8 @@ def api_root(request, format=None):
         "register": "api:accounts-register",
         "token": "api:auth-token",
         "staff_memberships": "api:membership-list",
+        "applications": "api:application-list",
+        "tasks": "api:task-list",
         "schema": "schema",
         "docs": "swagger-ui",
     }
