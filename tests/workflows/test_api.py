@@ -328,6 +328,43 @@ def test_the_citizen_sees_a_correction_and_its_reason(joint):
     )
 
 
+def test_the_citizen_sends_only_the_correction_asked_for(joint):
+    app = joint.submit()
+    task = app.tasks.get(step="birth_certificate")
+    clerk = api(joint.clerk_a)
+    act(clerk, task, "claim")
+    act(clerk, task, "accept")
+    act(clerk, task, "correction", reason="姓名有误", fields=["baby_name"])
+    citizen = api(joint.citizen)
+    url = f"{APPLICATIONS}{app.pk}/correction/"
+    before = snapshot(task)
+    not_asked = citizen.post(
+        url,
+        {"task": task.pk, "answers": {"birth_date": "2026-03-21"}},
+        content_type="application/json",
+    )
+    assert not_asked.status_code == 400
+    assert "answers.birth_date" in not_asked.json()["error"]["fields"]
+    assert snapshot(task) == before
+    stranger = api(joint.other).post(
+        url, {"task": task.pk, "answers": {"baby_name": "陈小曼"}}, content_type="application/json"
+    )
+    assert stranger.status_code == 404
+    assert snapshot(task) == before
+    sent = citizen.post(
+        url, {"task": task.pk, "answers": {"baby_name": "陈小曼"}}, content_type="application/json"
+    )
+    assert sent.status_code == 200
+    assert sent.json()["status"] == "in_progress"
+    task.refresh_from_db()
+    app.refresh_from_db()
+    assert task.state == "accepted" and app.data["baby_name"] == "陈小曼"
+    again = citizen.post(
+        url, {"task": task.pk, "answers": {"baby_name": "陈小曼"}}, content_type="application/json"
+    )
+    assert again.status_code == 400 and again.json()["error"]["code"] == "unknown_field"
+
+
 # ---------------------------------------------------------------- worklist
 
 

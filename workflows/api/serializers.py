@@ -395,3 +395,14 @@ class TaskConflictDetailSerializer(serializers.Serializer):
 
 class TaskConflictSerializer(serializers.Serializer):
     error = TaskConflictDetailSerializer()
+
+
+class CorrectionCreateSerializer(serializers.Serializer):
+    task = serializers.IntegerField(
+        min_value=1, help_text="The task that asked for the correction."
+    )
+    answers = serializers.DictField(
+        child=serializers.CharField(max_length=2000, allow_blank=False),
+        allow_empty=False,
+        help_text="New answers to the fields the department asked to correct, by name.",
+    )

@@ -34,6 +34,7 @@ from .serializers import (
     ApplicationDetailSerializer,
     ApplicationErrorSerializer,
     ApplicationSerializer,
+    CorrectionCreateSerializer,
     RatingCreateSerializer,
     RatingSerializer,
     TaskActionSerializer,
@@ -311,6 +312,59 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
             applicant=request.user, application=app, score=data["score"], comment=data["comment"]
         )
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="applications_correction_create",
+        tags=["applications"],
+        summary="Send the correction a department asked for",
+        description="补正: answers only the fields the department ticked (`corrections` of the "
+        "task in the application's parts). A field not asked for, or a bad answer, answers 400 "
+        "and changes nothing; a task no longer waiting for a correction answers 409. Materials "
+        "to upload again are sent on the website.",
+        parameters=[APPLICATION_PARAMETER],
+        request=CorrectionCreateSerializer,
+        responses={200: ApplicationDetailSerializer, 409: ErrorSerializer, **CITIZEN_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="correction")
+    def correction(self, request, pk: str):
+        app = selectors.application_get_for_citizen(user=request.user, pk=pk)
+        data = valid_data(CorrectionCreateSerializer, request.data)
+        task = next((t for t in app.tasks.all() if t.pk == data["task"]), None)
+        if task is None:
+            raise exceptions.NotFound()
+        spec = selectors.form_spec_for(
+            user=request.user,
+            bundle=app.bundle,
+            item=app.item,
+            produced=selectors.produced_fields(app.definition),
+        )
+        asked = set(task.correction_fields)
+        problems = {
+            f"answers.{name}": [
+                exceptions.ErrorDetail(
+                    _("This form does not ask for this field."), code="unknown_field"
+                )
+            ]
+            for name in data["answers"]
+            if name not in asked
+        }
+        if problems:
+            raise exceptions.ValidationError(problems)
+        answers, errors = validate_answers(spec, data["answers"], only=data["answers"].keys())
+        if errors:
+            raise exceptions.ValidationError(
+                {
+                    f"answers.{name}": [
+                        exceptions.ErrorDetail(m, code="invalid_answer") for m in messages
+                    ]
+                    for name, messages in errors.items()
+                }
+            )
+        services.correction_resubmit(applicant=request.user, task_id=task.pk, answers=answers)
+        app = selectors.application_get_for_citizen(user=request.user, pk=app.pk)
+        return Response(
+            ApplicationDetailSerializer(app, context=self.get_serializer_context()).data
+        )
 
 
 # ---------------------------------------------------------------- worklist
