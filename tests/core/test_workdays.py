@@ -266,7 +266,7 @@ def test_admin_refuses_a_day_outside_its_year_and_saves_nothing(admin_client):
     assert formset.forms[0].errors == {}
     [error] = formset.forms[1].errors.as_data()["date"]
     assert error.code == "date_outside_year"
-    assert "2026-12-31 is not in 2027." in response.content.decode()
+    assert "2026-12-31 不在 2027 年度内。" in response.content.decode()
     assert CalendarYear.objects.count() == 0
     assert CalendarDay.objects.count() == 0
 
