@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -97,10 +97,11 @@ def test_search_from_home_narrow_with_a_facet_and_read_the_guide_on_a_phone(page
     assert scroll_width(page) <= 360
     screenshot(page, "guide-360")
 
-    # The apply button leads to "How to apply" on the same page.
-    apply.click()
-    expect(page.locator("#how-to-apply")).to_be_in_viewport()
-    assert urlparse(page.url).fragment == "how-to-apply"
+    # The apply button opens the application form, after logging in.
+    with page.expect_navigation():
+        apply.click()
+    assert urlparse(page.url).path == "/accounts/login/"
+    assert f"next=/apply/item/{world.guide.code}/" in unquote(urlparse(page.url).query)
 
 
 def test_filters_start_open_on_a_wide_screen(new_context):

@@ -31,7 +31,7 @@ KINDS = ("weijian", "gongan", "renshe", "yibao")
 OUTPUTS = {
     "birth_certificate": {"birth_certificate_no": "Q330100269001"},
     "vaccination": {"vaccination_no": "YM2026009001"},
-    "hukou": {"citizen_id_number": "330106202601010036", "hukou_no": "HK330106009001"},
+    "hukou": {"citizen_id_number": "330106202601010032", "hukou_no": "HK330106009001"},
     "social_card": {"social_card_no": "SB330100009001"},
     "child_insurance": {"insurance_no": "YB330100009001"},
 }
