@@ -124,7 +124,11 @@ def application_get_for_citizen(*, user, pk) -> Application:
 def worklist(
     *, user, department: Department | None = None, state: str = "", overdue: bool = False
 ) -> QuerySet[Task]:
-    """Tasks of the departments the user works in, open ones first by due date."""
+    """Tasks of the departments the user works in, open ones first by due date.
+
+    The queryset reads the task table alone, so sorting and paging touch no other table;
+    ``worklist_rows`` then loads one page's rows with what a row shows (one query).
+    """
     qs = scope_queryset(Task.objects.all(), user, roles=WORK_ROLES).exclude(
         state=Task.State.WAITING
     )
@@ -133,11 +137,19 @@ def worklist(
     qs = qs.filter(state=state) if state else qs.filter(state__in=Task.OPEN_STATES)
     if overdue:
         qs = qs.filter(due_date__lt=timezone.localdate(), state__in=Task.OPEN_STATES)
-    return (
-        qs.select_related("department", "item", "claimed_by", "application")
+    return qs.order_by("due_date", "id")
+
+
+def worklist_rows(ids) -> list[Task]:
+    """One page of a worklist, in the order of ``ids``."""
+    ids = list(ids)
+    rows = {
+        task.pk: task
+        for task in Task.objects.filter(pk__in=ids)
+        .select_related("department", "item", "claimed_by", "application")
         .only(*WORKLIST_FIELDS)
-        .order_by("due_date", "id")
-    )
+    }
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 # What a worklist row shows: 50 rows of whole items, cases and users would be mostly unread text.

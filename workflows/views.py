@@ -255,7 +255,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
         state=state,
         overdue=request.GET.get("overdue") == "1",
     )
-    page = Paginator(tasks, 50).get_page(request.GET.get("page"))
+    page = Paginator(tasks.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.worklist_rows(page.object_list)
     return render(
         request,
         "workflows/worklist.html",

@@ -431,8 +431,9 @@ class TaskViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         )
         if query.validated_data.get("department"):
             tasks = tasks.filter(department__code=query.validated_data["department"])
-        page = self.paginate_queryset(tasks)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        ids = self.paginate_queryset(tasks.values_list("pk", flat=True))
+        rows = selectors.worklist_rows(ids)
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def retrieve(self, request, pk: str):
         return Response(self._detail(request, self._task(request, pk)))
