@@ -485,9 +485,9 @@ def _create_tasks(app: Application, wf: WorkflowDefinition, *, now) -> None:
         )
         for s in steps
     ]
-    Task.objects.bulk_create(tasks)
-    for task in Task.objects.filter(application=app, after=[]):
-        _make_ready(task, now=now)
+    for task in Task.objects.bulk_create(tasks):
+        if not task.after:
+            _make_ready(task, now=now)
 
 
 def _make_ready(task: Task, *, now) -> None:

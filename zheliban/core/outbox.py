@@ -26,13 +26,17 @@ def outbox_enqueue(task_name: str, /, **kwargs: Any) -> OutboxMessage:
     the message. The arguments must be JSON-serialisable and the task an ``outbox_task``.
     """
     message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs)
-    transaction.on_commit(functools.partial(outbox_publish, message_id=message.pk))
+    transaction.on_commit(functools.partial(outbox_publish, message_id=message.pk, known=message))
     return message
 
 
-def outbox_publish(*, message_id: uuid.UUID) -> bool:
-    """Hand one unsent message to the broker; True when it was sent now."""
-    message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
+def outbox_publish(*, message_id: uuid.UUID, known: OutboxMessage | None = None) -> bool:
+    """Hand one unsent message to the broker; True when it was sent now.
+
+    ``known`` is the message as its own transaction just wrote it (the on-commit send), which
+    saves reading it back; the conditional update below still sends nothing twice.
+    """
+    message = known or OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
     if message is None:
         return False
     task = current_app.tasks.get(message.task_name)
