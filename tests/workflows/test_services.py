@@ -433,3 +433,43 @@ def test_an_item_without_a_workflow_runs_its_joint_stages(db):
         ("decide", "waiting"),
         ("issue", "waiting"),
     ]
+
+
+def test_a_rectification_is_called_back_then_fixed_by_its_department_only(scenario):
+    app = scenario.submit()
+    for step in ("birth_certificate", "hukou", "social_card", "child_insurance"):
+        finish(scenario, app, step)
+    app.refresh_from_db()
+    services.rating_submit(applicant=scenario.citizen, application=app, score=2)
+    rect = Rectification.objects.get(department=scenario.departments["gongan"])
+    with pytest.raises(services.Refused) as exc:
+        services.rectification_transition(
+            actor=scenario.clerks["weijian"], rectification_id=rect.pk, action="callback", note="x"
+        )
+    assert exc.value.code == "not_found"
+    with pytest.raises(services.Conflict):
+        services.rectification_transition(
+            actor=scenario.clerks["gongan"], rectification_id=rect.pk, action="fix", note="已改"
+        )
+    rect.refresh_from_db()
+    assert rect.state == "open"
+    services.rectification_transition(
+        actor=scenario.clerks["gongan"],
+        rectification_id=rect.pk,
+        action="callback",
+        note="已电话回访",
+    )
+    services.rectification_transition(
+        actor=scenario.clerks["gongan"],
+        rectification_id=rect.pk,
+        action="fix",
+        note="已优化窗口流程",
+    )
+    rect.refresh_from_db()
+    assert (rect.state, rect.callback_note, rect.outcome) == (
+        "fixed",
+        "已电话回访",
+        "已优化窗口流程",
+    )
+    told = Notice.objects.filter(recipient=scenario.citizen).latest("created_at")
+    assert told.body == "已优化窗口流程"
