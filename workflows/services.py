@@ -550,6 +550,26 @@ def _gather_inputs(task: Task) -> tuple[dict[str, str], list[str]]:
 # ---------------------------------------------------------------- shared data
 
 
+def _held_value(*, citizen, field: str, owner: Department) -> str | None:
+    """The newest value of a field the owner department holds about the citizen."""
+    return (
+        ELicence.objects.filter(holder=citizen, field=field, issuer=owner)
+        .order_by("-created_at")
+        .values_list("value", flat=True)
+        .first()
+    )
+
+
+def _log_access(*, grant, outcome: str, actor, purpose: str, **read) -> None:
+    DataAccess.objects.create(
+        **read,
+        actor=actor if getattr(actor, "pk", None) else None,
+        grant=grant,
+        purpose=purpose[:200],
+        outcome=outcome if grant is not None else DataAccess.Outcome.REFUSED,
+    )
+
+
 def data_read(
     *,
     consumer: Department,
@@ -570,22 +590,17 @@ def data_read(
         mode=DataGrant.Mode.VIEW,
     )
     if value is None and grant is not None:
-        value = (
-            ELicence.objects.filter(holder=citizen, field=field, issuer=owner)
-            .order_by("-created_at")
-            .values_list("value", flat=True)
-            .first()
-        )
-    DataAccess.objects.create(
+        value = _held_value(citizen=citizen, field=field, owner=owner)
+    _log_access(
+        grant=grant,
+        outcome=DataAccess.Outcome.VALUE,
+        actor=actor,
+        purpose=purpose,
         citizen=citizen,
         field=field,
         owner=owner,
         consumer=consumer,
-        actor=actor if getattr(actor, "pk", None) else None,
-        grant=grant,
-        purpose=purpose[:200],
         application=application,
-        outcome=DataAccess.Outcome.VALUE if grant else DataAccess.Outcome.REFUSED,
     )
     return value if grant else None
 
@@ -617,12 +632,7 @@ def data_verify(
     )
     result: bool | None = None
     if grant is not None:
-        held = (
-            ELicence.objects.filter(holder=citizen, field=field, issuer=owner)
-            .order_by("-created_at")
-            .values_list("value", flat=True)
-            .first()
-        )
+        held = _held_value(citizen=citizen, field=field, owner=owner)
         wanted = (expected or "").strip()
         if held is None or not wanted:
             result = False
@@ -630,22 +640,16 @@ def data_verify(
             result = held.startswith(wanted)
         else:
             result = held == wanted
-    DataAccess.objects.create(
+    _log_access(
+        grant=grant,
+        outcome=DataAccess.Outcome.VERIFIED_YES if result else DataAccess.Outcome.VERIFIED_NO,
+        actor=actor,
+        purpose=purpose,
         citizen=citizen,
         field=field,
         owner=owner,
         consumer=consumer,
-        actor=actor if getattr(actor, "pk", None) else None,
-        grant=grant,
-        purpose=purpose[:200],
         application=application,
-        outcome=(
-            DataAccess.Outcome.REFUSED
-            if grant is None
-            else DataAccess.Outcome.VERIFIED_YES
-            if result
-            else DataAccess.Outcome.VERIFIED_NO
-        ),
     )
     return VerifyAnswer(allowed=grant is not None, result=result)
 
