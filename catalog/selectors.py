@@ -23,8 +23,15 @@ from .models import (
     ServiceItemVersion,
     Theme,
 )
+from .search.backends import SEARCH_FIELDS
 
 ACTIVE_ITEMS = Q(items__is_active=True)
+
+
+def item_get_public(*, code: str) -> ServiceItem:
+    """A published item's name and version only (one small query); 404 otherwise."""
+    qs = ServiceItem.objects.filter(is_active=True).only("id", "code", "name", "version")
+    return get_object_or_404(qs, code=code)
 
 
 def item_get_guide(*, code: str) -> ServiceItem:
@@ -35,6 +42,7 @@ def item_get_guide(*, code: str) -> ServiceItem:
     """
     qs = (
         ServiceItem.objects.filter(is_active=True)
+        .defer(*SEARCH_FIELDS)
         .select_related("department", "region", "region__parent")
         .prefetch_related(
             Prefetch(

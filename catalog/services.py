@@ -14,7 +14,7 @@ from departments.models import Membership
 from departments.scoping import member_department_ids
 
 from .models import Material, ServiceItem, ServiceItemVersion
-from .search import index_item
+from .search import generation_bump, index_item
 
 EDITOR_ROLES = (Membership.Role.ADMIN, Membership.Role.SUPERVISOR)
 
@@ -113,6 +113,7 @@ def item_publish(
                 Material(item=item, sort_order=i, **dict(m)) for i, m in enumerate(materials)
             )
         index_item(item)
+        generation_bump()
         return ServiceItemVersion.objects.create(
             item=item,
             number=item.version,
@@ -128,4 +129,7 @@ def items_set_published(*, actor, items, published: bool) -> int:
     items = list(items.select_related("department"))
     for item in items:
         require_item_editor(actor=actor, item=item)
-    return ServiceItem.objects.filter(pk__in=[i.pk for i in items]).update(is_active=published)
+    with transaction.atomic():
+        count = ServiceItem.objects.filter(pk__in=[i.pk for i in items]).update(is_active=published)
+        generation_bump()
+    return count

@@ -1,7 +1,9 @@
 """Catalog pages: search with facets, item guides and their versions, themes, life events, bundles.
 
 Views parse the request, call one selector or ``search_items`` and shape the facets into links;
-everything they show is read in a fixed number of queries.
+everything they show is read in a fixed number of queries. The search pages' results and the
+item guides are rendered once per catalog generation (``catalog.search.cache.fragment``): the
+searching and the reading are lazy, and a page whose fragment is cached skips them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .models import Audience, JointStage, Material, ServiceItem
 from .search import FILTER_KEYS, search_items
+from .search import cache as search_cache
 
 MAX_PAGE = 10_000
 # Facet options shown at once; the rest wait behind "more".
@@ -193,37 +197,78 @@ def _as_text(value, fallback: list[str]) -> str:
     return ""
 
 
+class Listing:
+    """One search as a listing page shows it, computed on first use: a page whose fragment is
+    cached (``fragment``) renders without it, and so without searching."""
+
+    def __init__(self, request, *, fixed: Mapping[str, str], text: str | None, base: str):
+        self.fixed = dict(fixed)
+        self.base = base
+        self.query = (request.GET.get("q") or "").strip()[:100] if text is None else text
+        self.filters = _filters_from(request, fixed=self.fixed)
+        self.page = _page_number(request) if text is None else 1
+        # Everything the listing's HTML depends on besides the catalog's state.
+        self.fragment = search_cache.fragment(
+            request.path, self.query, self.filters, self.fixed, self.page, base
+        )
+
+    @cached_property
+    def result(self):
+        return search_items(text=self.query, filters={**self.filters, **self.fixed}, page=self.page)
+
+    @cached_property
+    def facets(self) -> tuple[list[FacetGroup], dict[str, str]]:
+        return _facet_groups(self.result, self.query, self.filters, self.fixed, self.base)
+
+    def href(self, filters: Mapping[str, str], **extra) -> str:
+        return _href(self.query, filters, self.base, **extra)
+
+    def context(self) -> dict:
+        """The template's context: the request's words and filters as they are, what the search
+        finds as lazy objects, computed if the template reads them."""
+        query, filters = self.query, self.filters
+
+        def lazy(compute):
+            return SimpleLazyObject(lambda: compute(self.result))
+
+        def terms(result) -> list[str]:
+            return list(getattr(result, "terms", None) or [])
+
+        return {
+            "query": query,
+            "filters": filters,
+            "fragment": self.fragment,
+            "result": SimpleLazyObject(lambda: self.result),
+            "facet_groups": SimpleLazyObject(lambda: self.facets[0]),
+            "active_filters": SimpleLazyObject(
+                lambda: _active_filters(query, filters, self.facets[1], self.base)
+            ),
+            "clear_url": self.href({}),
+            "page_links": lazy(
+                lambda r: _page_links(r, query, filters, self.base) if r.pages > 1 else []
+            ),
+            "previous_url": lazy(
+                lambda r: self.href(filters, page=r.page - 1) if r.page > 1 else ""
+            ),
+            "next_url": lazy(
+                lambda r: self.href(filters, page=r.page + 1) if r.page < r.pages else ""
+            ),
+            "first_url": self.href(filters),
+            "corrected": lazy(lambda r: _as_text(getattr(r, "corrected", None), terms(r))),
+            "expanded_from": lazy(lambda r: _as_text(getattr(r, "expanded_from", None), [query])),
+            "terms_text": lazy(lambda r: " ".join(terms(r))),
+            "partial": lazy(lambda r: bool(getattr(r, "partial", False))),
+        }
+
+
 def _listing_context(
     request, *, fixed: Mapping[str, str] | None = None, text: str | None = None, base: str = ""
-):
+) -> dict:
     """Search the catalog as the request asks (within the page's fixed filters) and shape it.
 
     Links are relative to the page (``?...``) unless ``base`` sends them to another address.
     """
-    fixed = dict(fixed or {})
-    query = (request.GET.get("q") or "").strip()[:100] if text is None else text
-    filters = _filters_from(request, fixed=fixed)
-    page = _page_number(request) if text is None else 1
-    result = search_items(text=query, filters={**filters, **fixed}, page=page)
-    groups, labels = _facet_groups(result, query, filters, fixed, base)
-    terms = list(getattr(result, "terms", None) or [])
-    has_previous, has_next = result.page > 1, result.page < result.pages
-    return {
-        "query": query,
-        "result": result,
-        "filters": filters,
-        "facet_groups": groups,
-        "active_filters": _active_filters(query, filters, labels, base),
-        "clear_url": _href(query, {}, base),
-        "page_links": _page_links(result, query, filters, base) if result.pages > 1 else [],
-        "previous_url": _href(query, filters, base, page=result.page - 1) if has_previous else "",
-        "next_url": _href(query, filters, base, page=result.page + 1) if has_next else "",
-        "first_url": _href(query, filters, base),
-        "corrected": _as_text(getattr(result, "corrected", None), terms),
-        "expanded_from": _as_text(getattr(result, "expanded_from", None), [query]),
-        "terms_text": " ".join(terms),
-        "partial": bool(getattr(result, "partial", False)),
-    }
+    return Listing(request, fixed=fixed or {}, text=text, base=base).context()
 
 
 def search(request):
@@ -231,7 +276,18 @@ def search(request):
 
 
 def item(request, code: str):
-    return render(request, "catalog/item.html", {"item": selectors.item_get_guide(code=code)})
+    """The guide, its HTML cached for the catalog's generation: a cached guide costs one small
+    query (is the item published, under what name)."""
+    item = selectors.item_get_public(code=code)
+    return render(
+        request,
+        "catalog/item.html",
+        {
+            "item": item,
+            "guide": SimpleLazyObject(lambda: selectors.item_get_guide(code=code)),
+            "fragment": search_cache.fragment(item.pk, item.version),
+        },
+    )
 
 
 def item_version(request, code: str, number: int):

@@ -96,6 +96,10 @@ if EMBEDDED:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://zheliban")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # The catalog keeps search answers and rendered pages here; Django's default of 300 entries
+    # would cull them (and the catalog's generation with them) every few dozen searches.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 3000)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

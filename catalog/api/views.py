@@ -1,6 +1,7 @@
 """The public, read-only catalog API: item search and guides, JSON-LD, themes, events, bundles."""
 
 from django.db.models import prefetch_related_objects
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -21,6 +22,7 @@ from zheliban.core.api import ErrorSerializer, Pagination
 from .. import selectors
 from ..models import ServiceItem
 from ..search import SearchResult, search_items
+from ..search import cache as search_cache
 from .jsonld import ZHELIBAN_NS, item_as_jsonld
 from .serializers import (
     SLUG_PATTERN,
@@ -280,8 +282,18 @@ class ItemViewSet(viewsets.GenericViewSet):
     def list(self, request):
         query = ItemSearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        # The page as data, kept for the catalog's generation like the search pages' HTML: the
+        # same address (its links are absolute) in the same language answers without searching.
+        data = search_cache.remember(
+            "api-items",
+            [request.build_absolute_uri(), get_language()],
+            lambda: self._search_page(request, query),
+        )
+        return Response(data)
+
+    def _search_page(self, request, query: ItemSearchQuerySerializer) -> dict:
         items = self.paginator.paginate_search(request, **query.search_arguments())
-        return self.get_paginated_response(self.get_serializer(items, many=True).data)
+        return self.get_paginated_response(self.get_serializer(items, many=True).data).data
 
     def retrieve(self, request, code: str):
         item = _item_for_api(code=code)

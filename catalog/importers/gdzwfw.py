@@ -59,6 +59,7 @@ from tqdm import tqdm
 from departments.models import Department, Region
 
 from ..models import JointStage, Material, ServiceItem, Theme
+from ..search import generation_bump
 from ..services import item_publish
 
 SOURCE = "gdzwfw"
@@ -699,6 +700,8 @@ def gdzwfw_import(*, path: Path | str, progress: bool = False) -> ImportReport:
         report.corrected.extend(row.notes)
     with transaction.atomic():
         _Importer(report).run(rows, progress=progress)
+        if report.created or report.updated:
+            generation_bump()
     report.skipped.sort(key=_line)
     report.corrected.sort(key=_line)
     report.seconds = time.monotonic() - started

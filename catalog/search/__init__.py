@@ -7,10 +7,20 @@ it on every publication); ``reindex_items`` does it in bulk, after imports and f
 ``manage.py reindex_search``.
 
 Modules: ``text`` (normalising, jieba, pinyin), ``query`` (what to search for), ``backends``
-(PostgreSQL tsvector / SQLite FTS5), ``indexing``, ``engine`` (the SQL), ``highlight``.
+(PostgreSQL tsvector / SQLite FTS5), ``indexing``, ``engine`` (the SQL), ``highlight``,
+``cache`` (answers per catalog generation).
 """
 
+from .cache import generation_bump
 from .engine import FILTER_KEYS, Facet, SearchResult, search_items
 from .indexing import index_item, reindex_items
 
-__all__ = ["FILTER_KEYS", "Facet", "SearchResult", "index_item", "reindex_items", "search_items"]
+__all__ = [
+    "FILTER_KEYS",
+    "Facet",
+    "SearchResult",
+    "generation_bump",
+    "index_item",
+    "reindex_items",
+    "search_items",
+]

@@ -1,9 +1,15 @@
 """``search_items``: match, rank, count and facet in one SQL statement, then load the page.
 
-Queries per search, whatever the catalog's size: one for the synonyms (when there is text), one
-statement that matches, ranks, pages, counts and facets (and reads the page's materials for the
-excerpts), and one for the page's items with their department and region. A typo or a query
-nothing matches adds one statement to find the correction and one to search again.
+Queries per search for words, whatever the catalog's size: one for the synonyms, one statement
+that matches, ranks, pages, counts and facets (and reads the page's materials for the excerpts),
+and one for the page's items with their department and region. A typo or a query nothing
+matches adds one statement to find the correction and one to search again. The answer (ids,
+counts, words; plain data) is cached for the catalog's generation (``cache``): the same search
+again reads only the page's items.
+
+Browsing (no words, ``browse``) reads one page of the published items in popularity order and
+counts them per set of filters, each piece cached apart: the counts over the whole catalog are
+made once a generation for everyone, from a partial index rather than the item rows.
 
 Ranking (an integer computed in SQL, so both databases order alike), from strongest:
 the whole name typed (or its pinyin, or its initials) > every word in the name (pinyin counts as
@@ -31,10 +37,22 @@ from django.utils.translation import gettext as _
 from departments.models import Department, Region
 
 from ..models import Audience, LifeEvent, Material, ServiceItem, Synonym, Theme
+from . import cache as search_cache
 from . import highlight
 from . import text as t
-from .backends import SEARCH_FIELDS, backend
-from .query import MAX_ALTERNATIVES, NAME, TYPO, Node, Plan, Term, all_of, any_of, plan_query
+from .backends import backend
+from .query import (
+    MAX_ALTERNATIVES,
+    NAME,
+    TYPO,
+    Node,
+    Plan,
+    Term,
+    all_of,
+    any_of,
+    plan_query,
+    query_tokens,
+)
 
 FILTER_KEYS = (
     "department",
@@ -133,24 +151,27 @@ def clean_filters(filters: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def filter_predicate(key: str, value: str) -> tuple[str, list]:
-    """SQL true when item ``i`` passes the filter."""
+    """SQL true when item ``i`` passes the filter. A code or slug is looked up in a scalar
+    subquery (they are unique): PostgreSQL then plans with the selectivity of one id, where an
+    ``IN`` over a join would make it guess badly (at 200,000 items, a theme's first page in
+    5 ms rather than 170)."""
     if key == "department":
         table = Department._meta.db_table
-        return f"i.department_id IN (SELECT id FROM {table} WHERE code = %s)", [value]
+        return f"i.department_id = (SELECT id FROM {table} WHERE code = %s)", [value]
     if key == "region":
-        return f"i.region_id IN (SELECT id FROM {Region._meta.db_table} WHERE code = %s)", [value]
+        return f"i.region_id = (SELECT id FROM {Region._meta.db_table} WHERE code = %s)", [value]
     if key == "type":
         return "i.item_type = %s", [value]
     if key == "theme":
         return (
-            f"i.id IN (SELECT x.serviceitem_id FROM {THEMES_M2M} x "
-            f"JOIN {Theme._meta.db_table} y ON y.id = x.theme_id WHERE y.slug = %s)",
+            f"i.id IN (SELECT x.serviceitem_id FROM {THEMES_M2M} x WHERE x.theme_id = "
+            f"(SELECT y.id FROM {Theme._meta.db_table} y WHERE y.slug = %s))",
             [value],
         )
     if key == "life_event":
         return (
-            f"i.id IN (SELECT x.serviceitem_id FROM {EVENTS_M2M} x "
-            f"JOIN {LifeEvent._meta.db_table} y ON y.id = x.lifeevent_id WHERE y.slug = %s)",
+            f"i.id IN (SELECT x.serviceitem_id FROM {EVENTS_M2M} x WHERE x.lifeevent_id = "
+            f"(SELECT y.id FROM {LifeEvent._meta.db_table} y WHERE y.slug = %s))",
             [value],
         )
     if key == "audience":
@@ -280,16 +301,15 @@ def sums_sql(filters: Mapping[str, str]) -> str:
 def statement(
     plan: Plan, filters: Mapping[str, str], *, relaxed: bool, limit: int, offset: int
 ) -> tuple[str, list]:
-    """One statement answering a search: rows ('hit', -, -, position, id), ('total', -, -,
-    count, top score), ('capped', name|other, -, candidates, -) and (facet, value, label, count,
-    -).
+    """One statement answering a search for words: rows ('hit', -, -, position, id), ('total',
+    -, -, count, top score), ('capped', name|other, -, candidates, -) and (facet, value, label,
+    count, -).
 
-    With text the candidates are bounded: at most MAX_CANDIDATES items holding every word in the
-    name, and as many more holding them elsewhere, found through the full-text indexes and read
-    once. Below the bound everything is exact (on Guangdong's 2,262 items, all but the broadest
-    single words such as 证明 and 申请); above it, which of the matches are ranked is up to the
-    index scan, and the counts are lower bounds. Without text (browsing) every published item
-    counts."""
+    The candidates are bounded: at most MAX_CANDIDATES items holding every word in the name, and
+    as many more holding them elsewhere, found through the full-text indexes and read once.
+    Below the bound everything is exact (on Guangdong's 2,262 items, all but the broadest single
+    words such as 证明 and 申请); above it, which of the matches are ranked is up to the index
+    scan, and the counts are lower bounds. Browsing (no words) is ``browse``."""
     engine = backend()
     predicates = [filter_predicate(key, value) for key, value in filters.items()]
     miss_sql = [f"CASE WHEN {sql} THEN 0 ELSE 1 END" for sql, _ in predicates]
@@ -303,15 +323,11 @@ def statement(
     select = f"SELECT {', '.join(columns)}, {misses} AS misses, {score} AS score FROM {ITEMS} i"
     select_params = [*miss_params, *miss_params, *score_params]
 
-    def rows(node: Node | None, *, unless: Node | None = None) -> tuple[str, list]:
-        """The published items holding ``node`` (all of them if None) but not ``unless`` and
-        failing at most one filter, with their misses and score; at most MAX_CANDIDATES when
-        searching."""
-        where, params = "i.is_active", list(select_params)
-        if node is not None:
-            match, args = engine.match(node)
-            where += f" AND {match}"
-            params += args
+    def rows(node: Node, *, unless: Node | None = None) -> tuple[str, list]:
+        """The published items holding ``node`` but not ``unless`` and failing at most one
+        filter, with their misses and score; at most MAX_CANDIDATES."""
+        match, args = engine.match(node)
+        where, params = f"i.is_active AND {match}", [*select_params, *args]
         if unless is not None:
             match, args = engine.match(unless)
             where += f" AND NOT {match}"
@@ -319,25 +335,17 @@ def statement(
         if miss_sql:
             where += f" AND {misses} <= 1"
             params += miss_params
-        bound = f" LIMIT {MAX_CANDIDATES}" if node is not None else ""
-        return f"{select} WHERE {where}{bound}", params
+        return f"{select} WHERE {where} LIMIT {MAX_CANDIDATES}", params
 
-    if plan:
-        in_name = plan.name_match(relaxed=relaxed)
-        name_sql, name_params = rows(in_name)
-        elsewhere = all_of([plan.match(relaxed=relaxed), plan.elsewhere_match(relaxed=relaxed)])
-        other_sql, other_params = rows(elsewhere, unless=in_name)
-        ctes = (
-            f"c_name AS MATERIALIZED ({name_sql}), c_other AS MATERIALIZED ({other_sql}), "
-            "m AS MATERIALIZED (SELECT * FROM c_name UNION ALL SELECT * FROM c_other)"
-        )
-        params = [*name_params, *other_params]
-    else:
-        all_sql, params = rows(None)
-        ctes = (
-            "c_name AS (SELECT 0 AS id WHERE 1 = 0), c_other AS (SELECT 0 AS id WHERE 1 = 0), "
-            f"m AS MATERIALIZED ({all_sql})"
-        )
+    in_name = plan.name_match(relaxed=relaxed)
+    name_sql, name_params = rows(in_name)
+    elsewhere = all_of([plan.match(relaxed=relaxed), plan.elsewhere_match(relaxed=relaxed)])
+    other_sql, other_params = rows(elsewhere, unless=in_name)
+    ctes = (
+        f"c_name AS MATERIALIZED ({name_sql}), c_other AS MATERIALIZED ({other_sql}), "
+        "m AS MATERIALIZED (SELECT * FROM c_name UNION ALL SELECT * FROM c_other)"
+    )
+    params = [*name_params, *other_params]
     params += [limit, offset]
     # m: the candidates failing at most one filter, scored: the page (failing none), the count
     # and every facet (failing none but its own) are read from it. h: the page.
@@ -424,6 +432,172 @@ def build_facets(counts, filters: Mapping[str, str]) -> dict[str, list[Facet]]:
         rows.sort(key=lambda f: (-f.count, f.label, f.value))
         facets[key] = rows
     return facets
+
+
+@dataclass
+class Answer:
+    """What a search found, as plain data (what the cache keeps): the page's item ids in order,
+    the count and facet counts, the page's materials (for the excerpts) and the words searched.
+    """
+
+    ids: list[int]
+    total: int
+    counts: dict[str, list[tuple[str, str, int]]]
+    capped: bool
+    materials: dict[int, list[str]]
+    terms: list[str]
+    han_terms: list[str]
+    ascii_terms: list[str]
+    corrected: str = ""
+    expanded_from: str = ""
+    partial: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Browsing: no words
+# ---------------------------------------------------------------------------------------------
+
+# Counted per department, region and type together, in one pass over the partial index
+# item_facets_idx (published items only); the three facets are summed up from it.
+GROUPS_SQL = (
+    "SELECT d.code, d.name, r.code, r.name, g.item_type, g.n, {sums} FROM (SELECT "
+    "i.department_id, i.region_id, i.item_type, COUNT(*) AS n, {sum_columns} FROM {items} i "
+    "WHERE {where} GROUP BY i.department_id, i.region_id, i.item_type) g "
+    "JOIN {departments} d ON d.id = g.department_id JOIN {regions} r ON r.id = g.region_id"
+)
+THEMES_SQL = (
+    "SELECT y.slug, y.name, g.n FROM (SELECT tt.theme_id, COUNT(*) AS n FROM {themes_m2m} tt "
+    "WHERE {where} GROUP BY tt.theme_id) g JOIN {themes} y ON y.id = g.theme_id"
+)
+
+
+def published_where(filters: Mapping[str, str]) -> tuple[str, list]:
+    """SQL true when item ``i`` is published and passes every filter."""
+    predicates = [filter_predicate(key, value) for key, value in filters.items()]
+    sql = " AND ".join(["i.is_active", *(predicate for predicate, _ in predicates)])
+    return sql, [p for _, args in predicates for p in args]
+
+
+Counts = dict[str, list[tuple[str, str, int]]]
+
+
+def count_groups(filters: Mapping[str, str]) -> tuple[int, Counts]:
+    """How many published items pass ``filters``, and their counts by department, region, type,
+    audience and feature (``FACET_KEYS`` but the themes): plain data, for the cache."""
+    where, params = published_where(filters)
+    sql = GROUPS_SQL.format(
+        sums=", ".join(f"g.s{n}" for n in range(len(SUMS))),
+        sum_columns=", ".join(
+            f"SUM(CASE WHEN i.{condition} THEN 1 ELSE 0 END) AS s{n}"
+            for n, (_, _, condition) in enumerate(SUMS)
+        ),
+        items=ITEMS,
+        where=where,
+        departments=Department._meta.db_table,
+        regions=Region._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    total = 0
+    groups: dict[str, dict[str, list]] = {key: {} for key in ("department", "region", "type")}
+    sums = [0] * len(SUMS)
+    for code, name, region_code, region_name, item_type, n, *flags in rows:
+        total += n
+        for key, value, label in (
+            ("department", code, name),
+            ("region", region_code, region_name),
+            ("type", item_type, ""),
+        ):
+            groups[key].setdefault(value, [label, 0])[1] += n
+        sums = [a + b for a, b in zip(sums, flags, strict=True)]
+    counts: Counts = {key: [] for key in FACET_KEYS if key != "theme"}
+    for key, by_value in groups.items():
+        counts[key] = [(value, label, n) for value, (label, n) in by_value.items()]
+    for (key, value, _condition), n in zip(SUMS, sums, strict=True):
+        if n:
+            counts[key].append((value, "", n))
+    return total, counts
+
+
+def count_themes(filters: Mapping[str, str]) -> list[tuple[str, str, int]]:
+    """The published items passing ``filters`` by theme: (slug, name, count)."""
+    if filters:
+        where, params = published_where(filters)
+        where = f"tt.serviceitem_id IN (SELECT i.id FROM {ITEMS} i WHERE {where})"
+    else:
+        # Every theme link but those of withdrawn items, which are few: no pass over the items.
+        where, params = (
+            f"NOT EXISTS (SELECT 1 FROM {ITEMS} x WHERE x.id = tt.serviceitem_id "
+            "AND NOT x.is_active)",
+            [],
+        )
+    sql = THEMES_SQL.format(themes_m2m=THEMES_M2M, where=where, themes=Theme._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def browse_page(filters: Mapping[str, str], *, limit: int, offset: int) -> list[int]:
+    """The ids of one page of the published items passing ``filters``, most used first."""
+    where, params = published_where(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.id FROM {ITEMS} i WHERE {where} ORDER BY i.popularity DESC, i.code "
+            "LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def browse(filters: Mapping[str, str], *, page: int, page_size: int) -> Answer:
+    """The published items passing ``filters``, most used first, with facet counts.
+
+    Facets are disjunctive as with words: a group whose filter is chosen counts the items
+    passing the *other* filters. Each piece is cached on its own: the page's ids, and the
+    counts (by department, region, type and feature in one statement, by theme in another) of
+    each set of filters. The counts over the whole catalog, which every browse with one filter
+    needs for that filter's own group, are thus counted once a generation for everyone, and
+    none is counted that is not shown."""
+    chosen = {key: value for key, value in filters.items() if key in FACET_KEYS}
+    base = sorted(filters.items())
+    wanted: dict[str, list] = {"page": ["page", base, page, page_size], "groups": ["groups", base]}
+    if "theme" not in chosen:
+        wanted["themes"] = ["themes", base]
+    for key in chosen:
+        others = sorted((k, v) for k, v in filters.items() if k != key)
+        wanted[key] = ["themes" if key == "theme" else "groups", others]
+    entries = search_cache.Entries("browse")
+    values = dict(zip(wanted, entries.get_many(list(wanted.values())), strict=True))
+    fresh = []
+    for name, parts in wanted.items():
+        if values[name] is not None:
+            continue
+        kind, filter_set = parts[0], dict(parts[1])
+        if kind == "page":
+            values[name] = browse_page(filters, limit=page_size, offset=(page - 1) * page_size)
+        elif kind == "groups":
+            values[name] = count_groups(filter_set)
+        else:
+            values[name] = count_themes(filter_set)
+        fresh.append((parts, values[name]))
+    entries.set_many(fresh)
+    counts: Counts = {}
+    for key in FACET_KEYS:
+        if key in chosen:
+            counts[key] = values[key] if key == "theme" else values[key][1][key]
+        else:
+            counts[key] = values["themes"] if key == "theme" else values["groups"][1][key]
+    return Answer(
+        ids=values["page"],
+        total=values["groups"][0],
+        counts=counts,
+        capped=False,
+        materials={},
+        terms=[],
+        han_terms=[],
+        ascii_terms=[],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,9 +690,9 @@ def correct(plan: Plan) -> str:
 
 
 def synonyms_for(value: str) -> dict[str, str]:
-    """The active synonyms whose phrase occurs in the query (one small query, no cache: an edit
-    in admin applies to the next search). A loose filter: ``plan_query`` matches phrases to the
-    query's words exactly."""
+    """The active synonyms whose phrase occurs in the query (one small query; an edit in admin
+    bumps the search cache's generation, so it applies to the next search). A loose filter:
+    ``plan_query`` matches phrases to the query's words exactly."""
     needle = "".join(t.normalize(value).split())
     if not needle:
         return {}
@@ -531,35 +705,8 @@ def synonyms_for(value: str) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
-def load_page(found: Found, plan: Plan) -> list[ServiceItem]:
-    if not found.ids:
-        return []
-    by_id = (
-        ServiceItem.objects.select_related("department", "region")
-        .defer(*SEARCH_FIELDS)  # only the search reads them, and they are the longest
-        .in_bulk(found.ids)
-    )
-    items = [by_id[pk] for pk in found.ids if pk in by_id]
-    han, typed = plan.han_terms, plan.ascii_terms
-    for item in items:
-        item.highlighted_name = highlight.highlight_name(item.name, han=han, typed=typed)
-        materials = "；".join(found.materials.get(item.pk, []))
-        item.snippet = highlight.snippet([materials, item.acceptance_conditions], han=han)
-    return items
-
-
-def search_items(
-    *,
-    text: str = "",
-    filters: Mapping[str, str] | None = None,
-    page: int = 1,
-    page_size: int = 20,
-) -> SearchResult:
-    """Published items matching ``text`` (Chinese, pinyin, initials, colloquial words, with typo
-    correction) and ``filters``, ranked, one page of them, with facet counts."""
-    query = (text or "").strip()[:MAX_QUERY_CHARS]
-    filters = clean_filters(filters)
-    page, page_size = max(1, int(page)), max(1, int(page_size))
+def answer(query: str, filters: Mapping[str, str], *, page: int, page_size: int) -> Answer:
+    """Search the database: the words as typed, else corrected, else some of them."""
     plan = plan_query(query, synonyms_for(query) if query.strip() else None)
     found = run(plan, filters, relaxed=False, page=page, page_size=page_size)
     corrected, partial = "", False
@@ -571,16 +718,98 @@ def search_items(
     if plan and not found.total and len(plan.groups) > 1:
         partial = True
         found = run(plan, filters, relaxed=True, page=page, page_size=page_size)
+    return Answer(
+        ids=found.ids,
+        total=found.total,
+        counts=found.counts,
+        capped=found.capped,
+        materials=found.materials,
+        terms=plan.terms,
+        han_terms=plan.han_terms,
+        ascii_terms=plan.ascii_terms,
+        corrected=corrected,
+        expanded_from=plan.expanded_from,
+        partial=partial,
+    )
+
+
+# What a result shows (the page's list, the API's items): read by id, the rest of the row left
+# in the table (its legal text and search columns make it a few kB).
+RESULT_FIELDS = (
+    "code",
+    "name",
+    "item_type",
+    "for_citizens",
+    "for_enterprises",
+    "statutory_days",
+    "promised_days",
+    "trips",
+    "online",
+    "mobile",
+    "id_only",
+    "fee_fen",
+    "acceptance_conditions",  # excerpts
+    "department__code",
+    "department__name",
+    "region__code",
+    "region__name",
+)
+
+
+def load_page(found: Answer) -> list[ServiceItem]:
+    """The page's items by id, in one query, highlighted."""
+    if not found.ids:
+        return []
+    by_id = (
+        ServiceItem.objects.select_related("department", "region")
+        .only(*RESULT_FIELDS)
+        .order_by()
+        .in_bulk(found.ids)
+    )
+    items = [by_id[pk] for pk in found.ids if pk in by_id]
+    han, typed = tuple(found.han_terms), tuple(found.ascii_terms)
+    for item in items:
+        item.highlighted_name = highlight.highlight_name(item.name, han=han, typed=typed)
+        materials = "；".join(found.materials.get(item.pk, []))
+        item.snippet = highlight.snippet((materials, item.acceptance_conditions), han=han)
+    return items
+
+
+def search_items(
+    *,
+    text: str = "",
+    filters: Mapping[str, str] | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> SearchResult:
+    """Published items matching ``text`` (Chinese, pinyin, initials, colloquial words, with typo
+    correction) and ``filters``, ranked, one page of them, with facet counts.
+
+    The answer is cached for the catalog's generation (``cache``), under the query as the
+    engine reads it (normalised, spaces collapsed): a repeated search reads only the page's
+    items."""
+    query = (text or "").strip()[:MAX_QUERY_CHARS]
+    filters = clean_filters(filters)
+    page, page_size = max(1, int(page)), max(1, int(page_size))
+    searched = " ".join(t.normalize(query).split())
+    if query_tokens(searched):
+        found = search_cache.remember(
+            "search",
+            [searched, filters, page, page_size],
+            lambda: answer(searched, filters, page=page, page_size=page_size),
+        )
+    else:
+        found = browse(filters, page=page, page_size=page_size)
     return SearchResult(
-        items=load_page(found, plan),
+        items=load_page(found),
         total=found.total,
         page=page,
         page_size=page_size,
         query=query,
-        terms=plan.terms,
+        terms=found.terms,
         facets=build_facets(found.counts, filters),
-        corrected=corrected,
-        expanded_from=plan.expanded_from,
-        partial=partial,
+        corrected=found.corrected,
+        expanded_from=found.expanded_from,
+        partial=found.partial,
         capped=found.capped,
     )

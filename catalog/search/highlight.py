@@ -1,9 +1,13 @@
 """Marking the searched words in a result: its name, and a short excerpt of its materials or
-conditions. Everything is escaped; only our own ``<mark>`` tags are left as HTML."""
+conditions. Everything is escaped; only our own ``<mark>`` tags are left as HTML.
+
+Both are pure functions of their (hashable) arguments, memoised: a page of results comes back
+with the same names and words for every visitor who searches them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import jieba
 from django.utils.html import escape
@@ -103,12 +107,14 @@ def pinyin_spans(norm: Normalized, typed: Sequence[str]) -> list[Span]:
     return spans
 
 
-def highlight_name(name: str, *, han: Sequence[str], typed: Sequence[str]) -> SafeString:
+@lru_cache(maxsize=8192)
+def highlight_name(name: str, *, han: tuple[str, ...], typed: tuple[str, ...]) -> SafeString:
     norm = Normalized(name)
     return render(name, [*han_spans(norm, han), *pinyin_spans(norm, typed)])
 
 
-def snippet(texts: Iterable[str], *, han: Sequence[str]) -> SafeString:
+@lru_cache(maxsize=2048)
+def snippet(texts: tuple[str, ...], *, han: tuple[str, ...]) -> SafeString:
     """A short excerpt around the first searched word in the first text that has one."""
     words = sorted(set(han), key=len, reverse=True)
     if not words:

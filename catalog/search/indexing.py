@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from ..models import LifeEvent, Material, ServiceItem, Theme
 from . import text as t
 from .backends import SEARCH_FIELDS, backend
+from .cache import generation_bump
 
 # Long legal text would swamp an item's words with everyday ones; its start says what it is.
 LONG_TEXT_CHARS = 300
@@ -58,6 +59,7 @@ def index_item(item: ServiceItem) -> None:
     for name, value in columns.items():
         setattr(item, name, value)
     backend().sync([(item.pk, *(columns[f] for f in SEARCH_FIELDS))])
+    generation_bump()
 
 
 def write_columns(rows: list[tuple]) -> None:
@@ -109,4 +111,5 @@ def reindex_items(queryset: QuerySet[ServiceItem] | None = None, *, batch_size: 
             rows = [(item.pk, *(getattr(item, f) for f in SEARCH_FIELDS)) for item in batch]
             write_columns(rows)
             engine.sync(rows)
+        generation_bump()
     return len(ids)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import text as t
 
@@ -224,6 +225,12 @@ class Plan:
 def query_tokens(value: str) -> list[str]:
     """The query's words in order: each ASCII run as one pinyin word (``lihun dengji`` →
     ``lihundengji``), Han text cut by jieba."""
+    return list(_query_tokens(value))
+
+
+# The same few thousand queries make most of the traffic: segmented once per process.
+@lru_cache(maxsize=16384)
+def _query_tokens(value: str) -> tuple[str, ...]:
     tokens: list[str] = []
     position = 0
     for match in t.ASCII_RUN_RE.finditer(value):
@@ -231,7 +238,7 @@ def query_tokens(value: str) -> list[str]:
         tokens.append("".join(match[0].split()))
         position = match.end()
     tokens += t.cut(value[position:])
-    return tokens
+    return tuple(tokens)
 
 
 def split_expansion(expansion: str) -> list[str]:

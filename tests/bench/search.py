@@ -2,19 +2,34 @@
 
     python -m tests.bench.search [--items 200000] [--database-url .../zheliban_bench_catalog]
                                  [--keep-db] [--repeat 20] [--duration 20] [--users 20]
+                                 [--cache-url redis://127.0.0.1:6379/3]
                                  [--json out.json] [--skip-throughput]
 
 1. Builds (or with ``--keep-db`` reuses) a catalog of ``--items`` items made from the real feed
    (``tests/bench/catalog_data.py``).
 2. Server time: in this process, with Django's test ``Client`` (settings ``zheliban.settings``,
-   ``DEBUG=0``, the same PostgreSQL database), each query of ``QUERIES`` is requested a few times
-   to warm up, then ``--repeat`` times; the wall time of each request is recorded. Printed per
-   query and overall: p50/p95/p99/max, next to ``/healthz`` through the same client (the
-   baseline: one ``SELECT 1`` plus the middleware stack).
+   ``DEBUG=0``, the same PostgreSQL database), the wall time of each request to each query of
+   ``QUERIES``, in two passes, each printed per query and overall (p50/p95/p99/max) next to
+   ``/healthz`` through the same client (the baseline: one ``SELECT 1`` plus the middleware):
+
+   - *cold*: the search cache is emptied before every request (every catalog entry and the
+     generation; ``clear_search_cache``), so each answer, and each set of browsing counts, is
+     computed from the database. What stays warm is what a running server keeps anyway: the
+     process (jieba's dictionary, memoised word segmentation) and PostgreSQL's buffers. Each
+     query is requested once before the pass, so that no figure includes a first import;
+   - *warm*: a few requests to fill the cache, then ``--repeat`` timed: what a repeated search
+     costs while the catalog does not change.
 3. Throughput: ``tests.bench.run.main`` against the same database (``--keep-db``): gunicorn,
    locust per path, ``/healthz`` first and last, req/s and the ratio to ``/healthz``. The API
    search is measured for each of ``THROUGHPUT_QUERIES`` (one fixed path per locust run), then
-   the search page ``/services/?q=户口`` and the page of the most popular generated item.
+   the search page ``/services/?q=户口`` and the page of the most popular generated item. One
+   fixed path per run: after its first request every search there is answered from the cache,
+   so these are warm figures (the cold cost is step 2's).
+
+Caches: without ``--cache-url`` the app keeps its default, a local-memory cache per process (per
+gunicorn worker). ``--cache-url`` (Redis, as in production) is given to this process and to
+gunicorn; emptying it deletes the catalog's keys only (``CATALOG_KEYS``), never the whole Redis
+database.
 
 Figures are printed (and written with ``--json``), never asserted. The database is dropped at
 the end unless ``--keep-db``.
@@ -139,16 +154,42 @@ def placeholders() -> dict[str, str]:
     }
 
 
-def server_time(repeat: int) -> tuple[list[dict], dict, list[str]]:
-    """(per-query rows, overall row, problems), each row with its percentiles in ms."""
+# The catalog's entries and generation, and the pages' fragments ({% cache %} "catalog-...").
+CATALOG_KEYS = ("catalog:*", 'template.cache."catalog-*')
+
+
+def clear_search_cache() -> None:
+    """Delete every catalog search entry, page fragment and the generation: the next search is
+    computed."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        for pattern in CATALOG_KEYS:
+            keys = list(client.scan_iter(backend.make_key(pattern)))
+            if keys:
+                client.delete(*keys)
+    else:
+        backend.clear()
+
+
+def server_time(repeat: int) -> tuple[dict[str, list[dict]], dict, list[str]]:
+    """({"cold": rows, "warm": rows}, filters, problems), each row with its percentiles in ms."""
     from django.test import Client
 
     client = Client()
     values = placeholders()
     problems: list[str] = []
 
-    def measure(path: str) -> tuple[list[float], int | None]:
-        for _ in range(WARMUP):
+    def timed(path: str) -> float:
+        started = time.perf_counter()
+        client.get(path)
+        return (time.perf_counter() - started) * 1000
+
+    def measure(path: str, *, cold: bool) -> tuple[list[float], int | None]:
+        for _ in range(1 if cold else WARMUP):
             response = client.get(path)
         if response.status_code != 200:
             problems.append(f"{path}: HTTP {response.status_code} {response.content[:160]!r}")
@@ -157,40 +198,48 @@ def server_time(repeat: int) -> tuple[list[dict], dict, list[str]]:
             count = response.json().get("count")
         times = []
         for _ in range(repeat):
-            started = time.perf_counter()
-            client.get(path)
-            times.append((time.perf_counter() - started) * 1000)
+            if cold:
+                clear_search_cache()
+            times.append(timed(path))
         return times, count
 
-    rows = []
-    baseline_before, _ = measure(run.HEALTHZ)
-    all_times: list[float] = []
-    text_times: list[float] = []  # the queries with search words (not the empty searches)
-    for label, query in QUERIES:
-        path = f"{API}?{fill(query, values)}"
-        times, count = measure(path)
-        all_times += times
-        if "search=" in query:
-            text_times += times
-        rows.append({"label": label, "path": path, "count": count, **percentiles(times)})
-    baseline_after, _ = measure(run.HEALTHZ)
+    tables: dict[str, list[dict]] = {}
     searches = sum("search=" in query for _, query in QUERIES)
-    overall = [
-        {"label": f"{searches} with words", "path": "", "count": None, **percentiles(text_times)},
-        {
-            "label": f"all {len(QUERIES)} queries",
-            "path": "",
-            "count": None,
-            **percentiles(all_times),
-        },
-    ]
-    healthz = {
-        "label": "/healthz (baseline)",
-        "path": run.HEALTHZ,
-        "count": None,
-        **percentiles(baseline_before + baseline_after),
-    }
-    return [*rows, *overall, healthz], values, problems
+    for mode in ("cold", "warm"):
+        rows = []
+        baseline_before, _ = measure(run.HEALTHZ, cold=False)
+        all_times: list[float] = []
+        text_times: list[float] = []  # the queries with search words (not the empty searches)
+        for label, query in QUERIES:
+            path = f"{API}?{fill(query, values)}"
+            times, count = measure(path, cold=mode == "cold")
+            all_times += times
+            if "search=" in query:
+                text_times += times
+            rows.append({"label": label, "path": path, "count": count, **percentiles(times)})
+        baseline_after, _ = measure(run.HEALTHZ, cold=False)
+        rows += [
+            {
+                "label": f"{searches} with words",
+                "path": "",
+                "count": None,
+                **percentiles(text_times),
+            },
+            {
+                "label": f"all {len(QUERIES)} queries",
+                "path": "",
+                "count": None,
+                **percentiles(all_times),
+            },
+            {
+                "label": "/healthz (baseline)",
+                "path": run.HEALTHZ,
+                "count": None,
+                **percentiles(baseline_before + baseline_after),
+            },
+        ]
+        tables[mode] = rows
+    return tables, values, problems
 
 
 def format_server_table(rows: list[dict]) -> str:
@@ -242,6 +291,8 @@ def throughput(args: argparse.Namespace, item_code: str, workdir: Path) -> int:
         "--json",
         str(workdir / "throughput.json"),
     ]
+    if args.cache_url:
+        argv += ["--env", f"CACHE_URL={args.cache_url}"]
     return run.main(argv)
 
 
@@ -257,6 +308,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--procs", type=int, default=os.cpu_count() or 1, help="reindex workers")
+    parser.add_argument(
+        "--cache-url", default="", help="CACHE_URL for this process and gunicorn (e.g. Redis)"
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--json", type=Path, metavar="FILE")
     return parser.parse_args(argv)
@@ -273,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     try:
         configure_django(db, workdir / "var")
+        if args.cache_url:
+            os.environ["CACHE_URL"] = args.cache_url
         from tests.bench.catalog_data import build_catalog
 
         info = build_catalog(db, items=args.items, keep_db=args.keep_db, procs=args.procs)
@@ -283,13 +339,16 @@ def main(argv: list[str] | None = None) -> int:
         from catalog.models import ServiceItem
 
         print(
-            f"\nserver time: {API} in process (django.test.Client, DEBUG=0, PostgreSQL), "
-            f"{WARMUP} warm-up + {args.repeat} timed requests per query",
+            f"\nserver time: {API} in process (django.test.Client, DEBUG=0, PostgreSQL, "
+            f"cache {args.cache_url or 'local memory'}), {args.repeat} timed requests per query",
             flush=True,
         )
-        rows, values, problems = server_time(args.repeat)
+        tables, values, problems = server_time(args.repeat)
         print(f"filters: {values}")
-        print(format_server_table(rows))
+        print("\ncold: the search cache emptied before every request")
+        print(format_server_table(tables["cold"]))
+        print(f"\nwarm: {WARMUP} requests to fill the cache, then the timed ones")
+        print(format_server_table(tables["warm"]))
         if problems:
             status = 1
             print("\nnot 200:\n" + "\n".join(f"  {p}" for p in problems))
@@ -302,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         connections.close_all()
 
-        result = {"catalog": info.__dict__, "server_time": rows, "filters": values}
+        result = {"catalog": info.__dict__, "server_time": tables, "filters": values}
         if not args.skip_throughput:
             print("\nthroughput: gunicorn + locust (tests.bench.run)", flush=True)
             code = throughput(args, item_code, workdir)

@@ -29,6 +29,10 @@ ITEMS = "/api/v1/items/"
 
 @pytest.fixture
 def catalog():
+    return build_catalog()
+
+
+def build_catalog() -> dict:
     city = CityFactory(code="330100", name="杭州市")
     police = DepartmentFactory(
         code="330100-gongan", name="杭州市公安局", kind=Department.Kind.PUBLIC_SECURITY, region=city
@@ -745,3 +749,31 @@ def test_queries_do_not_grow_with_the_catalog(client, catalog):
         with CaptureQueriesContext(connection) as engine:
             search_items(**arguments)
         assert large[name] == len(engine), name
+
+
+def test_a_search_page_is_answered_once_per_generation(
+    client, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    def committed():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    with committed():
+        catalog = build_catalog()
+    path = f"{ITEMS}?search=出生&page_size=5"
+    first = client.get(path)
+    with django_assert_num_queries(0):
+        again = client.get(path)
+    assert again.json() == first.json()
+    assert codes(again.json()) == ["330100HK0001"]
+    # Another address (its links differ) or language is another answer, from the engine's
+    # cached one: only the page's items are read.
+    with django_assert_num_queries(1):
+        assert client.get(f"{path}&page=1").json()["count"] == 1
+    english = client.get(path, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert {f["label"] for f in english["facets"]["type"]} == {"Administrative confirmation"}
+    with committed():
+        item = ServiceItemFactory(
+            code="330100WJ0003", name="出生医学证明", department=catalog["health"]
+        )
+        services.item_publish(actor=None, item=item)
+    assert codes(client.get(path).json()) == ["330100HK0001", "330100WJ0003"]

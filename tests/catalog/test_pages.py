@@ -221,8 +221,9 @@ OWN_QUERIES = {
     "search": 0,
     "search_filtered": 0,
     "search_page_2": 0,
-    # The item with department and region; materials, stages, themes, events, versions, bundles.
-    "item": 7,
+    # Whether the item is published; then (its guide not cached yet) the item with department
+    # and region, its materials, stages, themes, events, versions and bundles.
+    "item": 8,
     "item_version": 1,
     "theme": 1,
     "life_event": 2,  # the event and its bundles
@@ -562,3 +563,62 @@ def test_home_shows_popular_bundles_and_services(client):
     assert f'href="{world.bundle.get_absolute_url()}"' in html
     assert f'href="{world.guide.get_absolute_url()}"' in html
     assert html.index(world.guide.name) < html.index(world.instant.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages kept for the catalog's generation
+# ---------------------------------------------------------------------------------------------
+
+
+def main(response) -> str:
+    """The page's own content (the frame around it carries a CSRF token of each request)."""
+    html = response.content.decode()
+    return html[html.index('<main id="main"') : html.index("</main>")]
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run what is written inside as committed: its on-commit callbacks run at the end."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def test_a_search_page_is_rendered_once_per_generation_and_language(
+    client, committed, django_assert_num_queries
+):
+    with committed():
+        world = build_world()
+    first = client.get("/services/", {"q": "出生"})
+    with django_assert_num_queries(0):
+        again = client.get("/services/", {"q": "出生"})
+    assert main(again) == main(first)
+    assert f'href="{world.guide.get_absolute_url()}"' in main(again)
+    # Another language is another page.
+    assert "services</h2>" in main(english(client).get("/services/", {"q": "出生"}))
+    client.cookies.pop("zhb_lang")
+    assert "services</h2>" not in main(client.get("/services/", {"q": "出生"}))
+    with committed():
+        item = ServiceItemFactory(name="出生证明补办", department=world.police)
+        services.item_publish(actor=None, item=item)
+    assert f'href="{item.get_absolute_url()}"' in main(client.get("/services/", {"q": "出生"}))
+
+
+def test_a_guide_is_rendered_once_per_generation(client, committed, django_assert_num_queries):
+    with committed():
+        world = build_world()
+    url = world.guide.get_absolute_url()
+    first = client.get(url)
+    # Only whether the item is still published.
+    with django_assert_num_queries(1):
+        again = client.get(url)
+    assert main(again) == main(first)
+    with committed():
+        world.police.name = "杭州市公安局户政科"
+        world.police.save()
+    assert "杭州市公安局户政科" in client.get(url).content.decode()
+    assert f'href="{url}versions/2/"' not in main(again)  # the current version
+    with committed():
+        services.item_publish(actor=None, item=world.guide, note="提速")
+    assert f'href="{url}versions/2/"' in main(client.get(url))
+    with committed():
+        ServiceItem.objects.filter(pk=world.guide.pk).update(is_active=False)
+    assert client.get(url).status_code == 404

@@ -396,6 +396,41 @@ def test_facets_are_disjunctive(shop):
     assert facet(result, "online") == {"1": 0}
 
 
+def test_browsing_facets_count_every_published_item_and_are_disjunctive(shop):
+    result = search_items()
+    assert result.total == 4
+    assert result.facets["department"] == [
+        Facet("civil", "省民政厅", 3, False),
+        Facet("market", "杭州市市场监督管理局", 1, False),
+    ]
+    assert facet(result, "region") == {"330000": 3, "330100": 1}
+    assert facet(result, "type") == {"xzqr": 2, "xzxk": 1, "ggfw": 1}
+    assert result.facets["theme"] == [
+        Facet("family", "婚育收养", 2, False),
+        Facet("housing", "住房保障", 1, False),  # not the withdrawn item's
+    ]
+    assert facet(result, "audience") == {"citizen": 3, "enterprise": 1}
+    assert facet(result, "online") == {"1": 3}
+    assert facet(result, "mobile") == {"1": 1}
+    assert facet(result, "zero_trips") == {"1": 3}
+    assert facet(result, "id_only") == {"1": 1}
+
+    result = search_items(filters={"department": "civil", "online": "1", "theme": "family"})
+    assert set(names(result)) == {"结婚登记", "离婚登记"}
+    assert result.total == 2
+    assert facet(result, "department") == {"civil": 2}  # market has no online family item
+    assert selected(result, "department") == ["civil"]
+    assert facet(result, "online") == {"1": 2}
+    assert facet(result, "theme") == {"family": 2, "housing": 1}
+    assert facet(result, "type") == {"xzqr": 2}
+    assert facet(result, "mobile") == {"1": 1}
+
+    result = search_items(filters={"theme": "housing", "life_event": "birth"})
+    assert result.total == 0
+    assert facet(result, "theme") == {"family": 1, "housing": 0}
+    assert facet(result, "department") == {}
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
@@ -496,8 +531,9 @@ def test_query_count_does_not_grow_with_the_catalog(size, django_assert_num_quer
         result = search_items(text="登记", filters={"theme": "t"})
     assert result.total == size
     assert len(result.items) == 10 if size == 10 else 20
-    # Browsing: the statement and the page's items.
-    with django_assert_num_queries(2):
+    # Browsing: the page, the counts of the items with the filter (by department, region, type
+    # and feature; by theme) and of all items (the feature's own count), the page's items.
+    with django_assert_num_queries(5):
         result = search_items(filters={"online": "1"})
     assert result.total == size
     # A typo: the first statement, the correction, the corrected statement, then as above.

@@ -164,9 +164,7 @@ def test_allowed_narrows_the_accepted_types():
         check_upload(upload("photo.png", PNG), allowed=("pdf", "jpeg"))
     with translation.override("en"):
         messages = excinfo.value.messages
-    assert messages == [
-        "This type of file is not accepted. Accepted types: PDF, JPEG."
-    ]
+    assert messages == ["This type of file is not accepted. Accepted types: PDF, JPEG."]
 
 
 def test_empty_file_is_refused():
