@@ -1,0 +1,60 @@
+"""Words of a complaint for the dispatch model: NFKC, lower case, jieba, no function words.
+
+The catalog's search has its own segmentation (``catalog.search.text``), tuned for short names
+and memoised per string; complaints are long and seldom repeat, so they are segmented here
+without a cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import jieba
+from sklearn.base import BaseEstimator, TransformerMixin
+
+jieba.setLogLevel(logging.WARNING)
+
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+WORD_RE = re.compile(f"[a-z]+|[{HAN}]+")
+# Place names are anonymised in the training messages (A市, A3区): a lone letter names no topic.
+LONE_LETTER_RE = re.compile(r"[a-z]")
+STOPWORDS = frozenset(
+    """
+    的 了 吗 呢 啊 吧 呀 么 哦 嘛 之 其 及 或 和 与 等 并 在 由 对 为 以 于 把 被 给 到 是 有
+    我 我们 你 您 他 她 它 要 想 会 能 可以 可 这 那 这个 那个 还 也 都 就 该 请问 请 一下 一个
+    个 些
+    """.split()  # noqa: SIM905
+)
+
+
+def normalize(value: str) -> str:
+    return unicodedata.normalize("NFKC", value or "").lower()
+
+
+def words(value: str) -> list[str]:
+    """The words of a text: runs of Han characters or of letters, as jieba cuts them."""
+    return [
+        piece
+        for word in jieba.cut(normalize(value), HMM=False)
+        for piece in WORD_RE.findall(word)
+        if piece not in STOPWORDS and not LONE_LETTER_RE.fullmatch(piece)
+    ]
+
+
+def ticket_text(topic: str, detail: str) -> str:
+    """One text from a title and a body; the title counts twice (it names the matter)."""
+    topic = (topic or "").strip()
+    return f"{topic}。{topic}。{detail or ''}" if topic else detail or ""
+
+
+class Segmenter(TransformerMixin, BaseEstimator):
+    """Texts to space-separated words, the first step of the dispatch pipeline."""
+
+    def fit(self, texts: Iterable[str], y=None) -> Segmenter:
+        return self
+
+    def transform(self, texts: Iterable[str]) -> list[str]:
+        return [" ".join(words(text)) for text in texts]
