@@ -165,6 +165,9 @@ MEDIA_URL = "/media/"
 # Citizens' uploads: outside any served folder, handed out only by views that check permission.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# The complaints desk's dispatch model files (train_dispatch) and optional staff rules.
+DISPATCH_MODEL_DIR = Path(env.str("DISPATCH_MODEL_DIR", default=str(VAR_DIR / "models")))
+DISPATCH_RULES_PATH = env.str("DISPATCH_RULES_PATH", default="") or None
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Security. Everything below is on when DEBUG is off; behind a TLS-terminating proxy set
