@@ -222,8 +222,9 @@ OWN_QUERIES = {
     "search_filtered": 0,
     "search_page_2": 0,
     # Whether the item is published; then (its guide not cached yet) the item with department
-    # and region, its materials, stages, themes, events, versions and bundles.
-    "item": 8,
+    # and region, its materials, stages, themes, events, versions and bundles; and the summary
+    # of its ratings (not cached: ratings come in between catalog changes).
+    "item": 9,
     "item_version": 1,
     "theme": 1,
     "life_event": 2,  # the event and its bundles
@@ -607,8 +608,8 @@ def test_a_guide_is_rendered_once_per_generation(client, committed, django_asser
         world = build_world()
     url = world.guide.get_absolute_url()
     first = client.get(url)
-    # Only whether the item is still published.
-    with django_assert_num_queries(1):
+    # Only whether the item is still published, and its ratings.
+    with django_assert_num_queries(2):
         again = client.get(url)
     assert main(again) == main(first)
     with committed():

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.models import Material
 from departments.models import Membership
 from tests.factories import MembershipFactory, UserFactory
+from workflows import services
 from workflows.models import Application, Attachment, Task, TaskEvent, WorkflowDefinition
 
 from .conftest import OUTPUTS
@@ -322,3 +323,17 @@ def admin_client(client, admin_user):
 def test_admin_workflow_add_page_loads(admin_client, scenario):
     assert admin_client.get("/admin/workflows/workflowdefinition/add/").status_code == 200
     io.StringIO()
+
+
+def test_the_item_guide_shows_the_ratings_of_finished_cases(client, scenario):
+    item = scenario.items["weijian"]
+    before = client.get(item.get_absolute_url()).content.decode().split('id="item-ratings"')[1]
+    assert "暂无评价" in before
+    for key, score in (("r-1", 5), ("r-2", 2)):
+        app = scenario.submit(key=key)
+        for step in ("birth_certificate", "hukou", "social_card", "child_insurance"):
+            scenario.act(app, step, "claim", "accept", "complete", outputs=OUTPUTS[step])
+        app.refresh_from_db()
+        services.rating_submit(applicant=scenario.citizen, application=app, score=score)
+    section = client.get(item.get_absolute_url()).content.decode().split('id="item-ratings"')[1]
+    assert "5 分制 3.5 分" in section and "共 2 条" in section

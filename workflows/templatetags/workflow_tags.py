@@ -43,3 +43,17 @@ def field_label(name: str) -> str:
     from workflows.services import OUTPUT_NAMES
 
     return OUTPUT_NAMES.get(name, name)
+
+
+@register.inclusion_tag("workflows/item_ratings.html")
+def item_ratings(item) -> dict:
+    """好差评 of the cases that included this item: average and count (one query)."""
+    from django.db.models import Avg, Count
+
+    from workflows.models import Rating
+
+    cases = Task.objects.filter(item_id=item.pk).values("application_id")
+    summary = Rating.objects.filter(application_id__in=cases).aggregate(
+        average=Avg("score"), count=Count("id")
+    )
+    return {"average": summary["average"], "count": summary["count"]}
