@@ -8,13 +8,13 @@ when no department already holds it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -113,8 +113,6 @@ class FormSpec:
 
 def material_key(name: str) -> str:
     """A stable form-field name for a material name."""
-    import hashlib
-
     return "m_" + hashlib.sha256(name.strip().encode()).hexdigest()[:10]
 
 
@@ -256,7 +254,6 @@ __all__ = [
     "FieldSpec",
     "FormSpec",
     "MaterialSpec",
-    "ValidationError",
     "build_form_spec",
     "material_key",
     "prefill",

@@ -125,7 +125,6 @@ class Application(TimeStampedModel):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    OPEN_STATUSES = (Status.IN_PROGRESS, Status.CORRECTION)
     FINISHED_STATUSES = (Status.COMPLETED, Status.PARTIAL, Status.REJECTED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -241,7 +240,6 @@ class Task(TimeStampedModel):
         CANCELLED = "cancelled", _("Not carried out")
 
     OPEN_STATES = (State.READY, State.ACCEPTED, State.CORRECTION)
-    WORKING_STATES = (State.READY, State.ACCEPTED)
     FINAL_STATES = (State.COMPLETED, State.REJECTED, State.CANCELLED)
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="tasks")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Bundle, Material, ServiceItem
 from departments.models import Department, Membership
@@ -234,8 +235,6 @@ class DepartmentPart:
 
     @property
     def delivery(self) -> str:
-        from django.utils.translation import gettext as _
-
         states = [t.state for t in self.tasks]
         if all(s == Task.State.WAITING for s in states):
             return _("Not sent yet: waiting for earlier steps")

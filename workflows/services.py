@@ -327,7 +327,11 @@ def application_start(
 
 @transaction.atomic
 def application_save_draft(
-    *, applicant, application: Application, data: dict[str, Any]
+    *,
+    applicant,
+    application: Application,
+    data: dict[str, Any],
+    uploads: dict[str, Any] | None = None,
 ) -> Application:
     app = Application.objects.select_for_update().get(pk=application.pk)
     if app.applicant_id != applicant.pk:
@@ -336,6 +340,7 @@ def application_save_draft(
         raise Conflict(_("This application has been submitted already."), code="submitted")
     app.data = {**app.data, **data}
     app.save(update_fields=["data", "updated_at"])
+    _store_attachments(app, uploads or {})
     return app
 
 

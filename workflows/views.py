@@ -75,9 +75,11 @@ def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
             return render(request, "workflows/apply.html", context, status=400)
         if saving:
             services.application_save_draft(
-                applicant=request.user, application=draft, data=form.answers()
+                applicant=request.user,
+                application=draft,
+                data=form.answers(),
+                uploads=form.uploads(),
             )
-            services._store_attachments(draft, form.uploads())
             messages.success(request, _("Draft saved. You can come back and finish it later."))
             return redirect(request.path)
         try:

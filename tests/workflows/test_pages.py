@@ -1,5 +1,3 @@
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -322,7 +320,6 @@ def admin_client(client, admin_user):
 
 def test_admin_workflow_add_page_loads(admin_client, scenario):
     assert admin_client.get("/admin/workflows/workflowdefinition/add/").status_code == 200
-    io.StringIO()
 
 
 def test_the_item_guide_shows_the_ratings_of_finished_cases(client, scenario):
