@@ -72,6 +72,7 @@ class Department(TimeStampedModel):
         EDUCATION = "jiaoyu", _("Education")
         COMMERCE = "shangwu", _("Commerce")
         SERVICE_CENTRE = "zhengwu", _("Government service centre")
+        HOTLINE = "rexian", _("12345 hotline desk")
         OTHER = "other", _("Other")
 
     code = models.SlugField(

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("departments.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("workflows.api.urls")),
+    path("", include("complaints.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,8 @@ urlpatterns = [
     path("departments/", include("departments.urls")),
     path("services/", include("catalog.urls")),
     path("", include("workflows.urls")),
+    path("", include("complaints.urls")),
+    path("open311/v2/", include("complaints.open311.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,3 @@
+from . import assistant, stats, tickets
+
+urlpatterns = [*tickets.urlpatterns, *assistant.urlpatterns, *stats.urlpatterns]
