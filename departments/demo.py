@@ -61,6 +61,8 @@ DEPARTMENT_NAMES = {
     K.EDUCATION: ("浙江省教育厅", "{city}教育局", "{district}教育局"),
     K.COMMERCE: ("浙江省商务厅", "{city}商务局", "{district}商务局"),
     K.SERVICE_CENTRE: ("浙江省政务服务中心", "{city}民情服务中心", "{district}政务服务中心"),
+    # The complaints desk (12345) answers for the province and each city, not for districts.
+    K.HOTLINE: ("浙江省12345政务服务便民热线", "{city}12345政务服务便民热线", None),
 }
 
 # Staff in every role for the departments of 杭州市 and 西湖区, the ones the demo walks through.
@@ -109,7 +111,7 @@ def seed(*, stdout) -> None:
         departments.append(_department(province, kind, province_name))
         for city in cities:
             departments.append(_department(city, kind, city_name.format(city=city.name)))
-        for district in districts:
+        for district in districts if district_name else ():
             departments.append(
                 _department(
                     district, kind, district_name.format(city=hangzhou.name, district=district.name)

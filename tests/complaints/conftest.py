@@ -61,3 +61,6 @@ def predictor(trained_model):
     from complaints.dispatch.predictor import Predictor
 
     return Predictor.load(trained_model.path, rules=[])
+
+
+from tests.complaints.desk import desk  # noqa: E402, F401  (the complaints-desk scenario)

@@ -8,6 +8,7 @@ chunks, so a huge upload (which Django has already spooled to a temporary file) 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import unicodedata
@@ -20,6 +21,7 @@ import filetype
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models.fields.files import FieldFile
@@ -53,6 +55,8 @@ MESSAGES = {
     "empty": _("The file is empty."),
     "type_not_allowed": _("This type of file is not accepted. Accepted types: %(types)s."),
     "executable": _("Programs and scripts cannot be uploaded."),
+    "photo_broken": _("The picture cannot be read: send the photo again."),
+    "photo_too_large": _("The picture has too many pixels; send a smaller photo."),
     "mismatch": _(
         "The file name ends in .%(declared)s but the file is a %(actual)s file. "
         "Please upload the original file."
@@ -143,6 +147,38 @@ def check_upload(
         sha256=digest.hexdigest(),
         original_name=original_name,
     )
+
+
+PHOTO_MAX_PIXELS = 40_000_000
+
+
+def photo_without_metadata(f: UploadedFile, checked: CheckedUpload) -> ContentFile:
+    """The photo re-encoded from its pixels alone: EXIF (camera, time, GPS position), XMP, IPTC
+    and PNG text chunks are gone. The orientation EXIF asked for is applied to the pixels first,
+    so the photo still looks the way it was taken. A picture that cannot be decoded, or one over
+    ``PHOTO_MAX_PIXELS`` (a decompression bomb), is refused."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    f.seek(0)
+    try:
+        with Image.open(f) as image:
+            width, height = image.size
+            if width * height > PHOTO_MAX_PIXELS:
+                raise ValidationError(MESSAGES["photo_too_large"], code="photo_too_large")
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            out = io.BytesIO()
+            if checked.extension == "jpg":
+                if upright.mode not in ("RGB", "L", "CMYK"):
+                    upright = upright.convert("RGB")
+                upright.save(out, format="JPEG", quality=90, optimize=True)
+            else:
+                upright.save(out, format="PNG", optimize=True)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as error:
+        raise ValidationError(MESSAGES["photo_broken"], code="photo_broken") from error
+    finally:
+        f.seek(0)
+    return ContentFile(out.getvalue(), name=checked.original_name)
 
 
 def format_megabytes(n_bytes: int) -> str:
