@@ -401,7 +401,7 @@ class Suggestion:
     model_version: str = ""
 
 
-def _nearest(kind: str, region: Region | None) -> Department | None:
+def nearest_department(kind: str, region: Region | None) -> Department | None:
     from .dispatch.departments import region_chain
 
     qs = Department.objects.filter(kind=kind, is_active=True).select_related("region")
@@ -441,7 +441,7 @@ def dispatch_suggest(ticket: Ticket) -> Suggestion:
     if rule is not None:
         category = CATEGORY_BY_KIND.get(rule.kind)
         return Suggestion(
-            _nearest(rule.kind, ticket.region),
+            nearest_department(rule.kind, ticket.region),
             category.name if category else "",
             1.0,
             (rule.reason,),
@@ -453,7 +453,7 @@ def dispatch_suggest(ticket: Ticket) -> Suggestion:
     (prediction,) = predictor.predict([text[:20_000]])
     kind = CATEGORIES[prediction.category].department_kind if prediction.category else ""
     return Suggestion(
-        _nearest(kind, ticket.region) if kind else None,
+        nearest_department(kind, ticket.region) if kind else None,
         prediction.category or "",
         round(prediction.confidence, 4),
         prediction.reasons,
@@ -585,7 +585,7 @@ def _receipt_text(ticket: Ticket) -> str:
 
 def _dispatch_new(ticket: Ticket, *, department_kind: str, now) -> None:
     if department_kind:
-        department = _nearest(department_kind, ticket.region)
+        department = nearest_department(department_kind, ticket.region)
         suggestion = Suggestion(
             department, "", 1.0, (f"service: {ticket.service_code or department_kind}",), True
         )
@@ -724,7 +724,7 @@ def _staff_name(user) -> str:
     return getattr(user, "real_name", "") or user.get_username()
 
 
-def _part_for(ticket: Ticket, user) -> TicketDepartment | None:
+def part_for(ticket: Ticket, user) -> TicketDepartment | None:
     if user is None or not user.is_authenticated:
         return None
     parts = ticket.parts.exclude(state=P.RETURNED).select_related("department")
@@ -852,7 +852,7 @@ def _h_link(ticket: Ticket, *, actor, now, target, **_kw) -> None:
 
 
 def _department_part(ticket: Ticket, actor) -> TicketDepartment:
-    part = _part_for(ticket, actor)
+    part = part_for(ticket, actor)
     if part is None:
         raise Forbidden(_("This ticket is not with your department."), code="not_your_department")
     return part

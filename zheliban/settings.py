@@ -168,6 +168,9 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # The complaints desk's dispatch model files (train_dispatch) and optional staff rules.
 DISPATCH_MODEL_DIR = Path(env.str("DISPATCH_MODEL_DIR", default=str(VAR_DIR / "models")))
 DISPATCH_RULES_PATH = env.str("DISPATCH_RULES_PATH", default="") or None
+# Open311: the one jurisdiction served, and the region of a request that names none.
+OPEN311_JURISDICTION = env.str("OPEN311_JURISDICTION", default="zheliban.gov.cn")
+OPEN311_DEFAULT_REGION = env.str("OPEN311_DEFAULT_REGION", default="330000")
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Security. Everything below is on when DEBUG is off; behind a TLS-terminating proxy set
@@ -261,6 +264,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.outbox_relay", "schedule": 30.0},
     # Deadlines live in the database; this one sweep reminds and escalates (督办).
     "deadlines-sweep": {"task": "workflows.deadlines_sweep", "schedule": 900.0},
+    "tickets-sweep": {"task": "complaints.tickets_sweep", "schedule": 900.0},
 }
 # Messages younger than this are left to their own on-commit send before the relay retries them.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=20)

@@ -1,1 +1,316 @@
-urlpatterns: list = []
+"""Ticket pages: a citizen writes one and follows it; the desk and the departments work on it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from departments.models import Department
+from departments.scoping import member_department_ids
+from zheliban.core.uploads import private_file_response
+
+from .. import selectors, services
+from ..forms import ActionForm, TicketForm
+from ..models import AssistantQuestion, Ticket, TicketAttachment
+
+S = Ticket.State
+
+
+def _question(request: HttpRequest, raw) -> AssistantQuestion | None:
+    if not raw:
+        return None
+    qs = AssistantQuestion.objects.filter(pk=raw, ticket__isnull=True)
+    qs = qs.filter(user=request.user) if request.user.is_authenticated else qs.none()
+    return qs.first()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    """Write a ticket: check (what will be public, likely duplicates), then send."""
+    hotline = services.is_desk(request.user)
+    if request.method == "GET":
+        initial = {
+            "kind": request.GET.get("kind", Ticket.Kind.COMPLAINT),
+            "content": request.GET.get("content", "")[: services.CONTENT_MAX_CHARS],
+            "question": request.GET.get("question") or None,
+        }
+        form = TicketForm(initial=initial, hotline=hotline)
+        return render(request, "complaints/ticket_new.html", {"form": form, "hotline": hotline})
+    form = TicketForm(request.POST, hotline=hotline)
+    context = {"form": form, "hotline": hotline}
+    if not form.is_valid():
+        messages.error(request, _("Please correct the fields marked below."))
+        return render(request, "complaints/ticket_new.html", context, status=400)
+    data = form.cleaned_data
+    fields = {
+        "kind": data["kind"],
+        "channel": Ticket.Channel.HOTLINE if hotline else Ticket.Channel.WEB,
+        "content": data["content"],
+        "title": data["title"],
+        "region": data["region"],
+        "address": data["address"],
+        "latitude": data["latitude"],
+        "longitude": data["longitude"],
+    }
+    if request.POST.get("step") != "send":
+        try:
+            cleaned = services.ticket_validate(**fields)
+        except services.TicketInvalid as exc:
+            _add_errors(form, exc.fields)
+            return render(request, "complaints/ticket_new.html", context, status=400)
+        context.update(
+            checked=True,
+            preview=selectors.public_preview(
+                kind=data["kind"], is_public=data["public"], anonymous=data["anonymous"]
+            ),
+            duplicates=services.duplicates_find(
+                content=cleaned["content"],
+                title=data["title"],
+                region=cleaned["region"],
+                address=cleaned["address"],
+            ),
+        )
+        return render(request, "complaints/ticket_new.html", context)
+    link_to = None
+    if request.POST.get("link_to"):
+        link_to = Ticket.objects.filter(pk=request.POST["link_to"], state__in=Ticket.OPEN_STATES)
+        link_to = link_to.first()
+    try:
+        ticket = services.ticket_submit(
+            **fields,
+            citizen=None if hotline else request.user,
+            entered_by=request.user if hotline else None,
+            contact_name=data.get("contact_name", ""),
+            contact_phone=data.get("contact_phone", ""),
+            is_anonymous=data["anonymous"],
+            is_public=data["public"],
+            uploads=request.FILES.getlist("attachments"),
+            question=_question(request, data.get("question")),
+            link_to=link_to,
+        )
+    except services.TicketInvalid as exc:
+        _add_errors(form, exc.fields)
+        context["checked"] = True
+        context["preview"] = selectors.public_preview(
+            kind=data["kind"], is_public=data["public"], anonymous=data["anonymous"]
+        )
+        return render(request, "complaints/ticket_new.html", context, status=400)
+    messages.success(request, _("Ticket %(number)s received.") % {"number": ticket.number})
+    if hotline:
+        return redirect("complaints:staff-ticket", pk=ticket.pk)
+    return redirect("complaints:ticket", pk=ticket.pk)
+
+
+def _add_errors(form: TicketForm, fields: dict[str, list[str]]) -> None:
+    for field, errors in fields.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+@login_required
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.tickets_of_citizen(user=request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "complaints/my_tickets.html", {"page": page})
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = selectors.ticket_for_citizen(user=request.user, pk=pk)
+    return render(request, "complaints/ticket.html", {"ticket": ticket})
+
+
+@login_required
+@require_POST
+def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = selectors.ticket_for_citizen(user=request.user, pk=pk)
+    try:
+        score = int(request.POST.get("satisfaction", ""))
+    except ValueError:
+        score = None
+    try:
+        services.ticket_transition(
+            actor=request.user,
+            ticket=ticket,
+            action="rate",
+            satisfaction=score,
+            note=request.POST.get("comment", ""),
+        )
+    except services.Refused as exc:
+        return render(
+            request,
+            "complaints/ticket.html",
+            {"ticket": ticket, "refusal": exc.message},
+            status=exc.status,
+        )
+    messages.success(request, _("Thank you for your rating."))
+    return redirect("complaints:ticket", pk=ticket.pk)
+
+
+@login_required
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        found = TicketAttachment.objects.select_related("ticket").get(pk=pk)
+    except TicketAttachment.DoesNotExist as exc:
+        raise Http404 from exc
+    ticket = found.ticket
+    own = ticket.citizen_id == request.user.pk
+    if not own and not services.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
+        raise Http404
+    return private_file_response(found.file, download_name=found.name)
+
+
+# ---------------------------------------------------------------- staff
+
+
+def _staff_required(request: HttpRequest) -> None:
+    user = request.user
+    if not (user.is_superuser or member_department_ids(user).exists()):
+        raise PermissionDenied
+
+
+@login_required
+def staff_tickets(request: HttpRequest) -> HttpResponse:
+    _staff_required(request)
+    view = request.GET.get("view", "")
+    desk = services.is_desk(request.user)
+    if view not in ("queue", "overdue", "all", ""):
+        view = ""
+    if not view:
+        view = "queue" if desk else "open"
+    qs = selectors.staff_tickets(
+        user=request.user,
+        queue=view == "queue",
+        overdue=view == "overdue",
+    )
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request, "complaints/staff_tickets.html", {"page": page, "view": view, "desk": desk}
+    )
+
+
+def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+    user = request.user
+    desk = services.is_desk(user)
+    part = services.part_for(ticket, user)
+    context = {
+        "ticket": ticket,
+        "desk": desk,
+        "part": part,
+        "reporter": selectors.reporter_for(ticket, user=user),
+        "can_reveal": selectors.can_reveal_reporter(user),
+        **extra,
+    }
+    if desk and ticket.state in (S.RECEIVED, S.QUEUED):
+        context["departments"] = selectors.dispatch_departments()
+        context["suggested"] = (
+            ticket.events.filter(action__in=["queue", "return"]).order_by("-at", "-id").first()
+        )
+        context["declined"] = {p.department_id for p in ticket.parts.all() if p.state == "returned"}
+        context["duplicates"] = services.duplicates_find(
+            content=ticket.content,
+            title=ticket.title,
+            region=ticket.region,
+            address=ticket.address,
+            exclude=ticket.pk,
+        )
+    return context
+
+
+@login_required
+def staff_ticket(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff_required(request)
+    ticket = selectors.ticket_for_staff(user=request.user, pk=pk)
+    return render(request, "complaints/staff_ticket.html", _staff_context(request, ticket))
+
+
+@login_required
+@require_POST
+def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff_required(request)
+    ticket = selectors.ticket_for_staff(user=request.user, pk=pk)
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "complaints/staff_ticket.html",
+            _staff_context(request, ticket, refusal=_("Check the values you gave.")),
+            status=400,
+        )
+    data = form.cleaned_data
+    department = None
+    if data["department"]:
+        department = Department.objects.filter(code=data["department"]).first()
+    codes = [c for c in data["assisting"].replace(",", " ").split() if c]
+    assisting = list(Department.objects.filter(code__in=codes)) if codes else []
+    target = None
+    if data["target"]:
+        number = data["target"].upper().removeprefix("ZB").lstrip("0")
+        target = Ticket.objects.filter(pk=int(number)).first() if number.isdigit() else None
+    try:
+        services.ticket_transition(
+            actor=request.user,
+            ticket=ticket,
+            action=data["action"],
+            version=data["version"],
+            note=data["note"],
+            department=department,
+            assisting=assisting,
+            target=target,
+            satisfaction=data["satisfaction"],
+        )
+    except services.Refused as exc:
+        ticket = selectors.ticket_for_staff(user=request.user, pk=pk)
+        return render(
+            request,
+            "complaints/staff_ticket.html",
+            _staff_context(request, ticket, refusal=exc.message),
+            status=exc.status,
+        )
+    messages.success(request, _("Done."))
+    if not services.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
+        return redirect("complaints:staff-tickets")
+    return redirect("complaints:staff-ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def staff_reporter(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff_required(request)
+    ticket = selectors.ticket_for_staff(user=request.user, pk=pk)
+    try:
+        revealed = services.reporter_reveal(
+            user=request.user, ticket=ticket, reason=request.POST.get("reason", "")
+        )
+    except services.Refused as exc:
+        return render(
+            request,
+            "complaints/staff_ticket.html",
+            _staff_context(request, ticket, refusal=exc.message),
+            status=exc.status,
+        )
+    return render(
+        request, "complaints/staff_ticket.html", _staff_context(request, ticket, revealed=revealed)
+    )
+
+
+urlpatterns = [
+    path("tickets/new/", ticket_new, name="ticket-new"),
+    path("my/tickets/", my_tickets, name="my-tickets"),
+    path("my/tickets/<int:pk>/", ticket_detail, name="ticket"),
+    path("my/tickets/<int:pk>/rate/", ticket_rate, name="ticket-rate"),
+    path("tickets/files/<int:pk>/", attachment, name="ticket-attachment"),
+    path("staff/tickets/", staff_tickets, name="staff-tickets"),
+    path("staff/tickets/<int:pk>/", staff_ticket, name="staff-ticket"),
+    path("staff/tickets/<int:pk>/act/", staff_act, name="staff-act"),
+    path("staff/tickets/<int:pk>/reporter/", staff_reporter, name="staff-reporter"),
+]
