@@ -691,6 +691,11 @@ def _event(
     due_date=None,
     on_time: bool | None = None,
 ) -> TicketEvent:
+    data = dict(data or {})
+    if actor is not None and ticket.citizen_id is not None and actor.pk == ticket.citizen_id:
+        # the sender is never named in the history staff read: "the citizen" is enough
+        actor = None
+        data["by"] = "citizen"
     return TicketEvent.objects.create(
         ticket=ticket,
         action=action,
@@ -699,7 +704,7 @@ def _event(
         actor=actor if actor is not None and actor.is_authenticated else None,
         department=department,
         note=note,
-        data=data or {},
+        data=data,
         due_date=due_date,
         on_time=on_time,
     )

@@ -97,7 +97,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             link_to=link_to,
         )
     except services.TicketInvalid as exc:
-        _add_errors(form, exc.fields)
+        context["attachment_errors"] = exc.fields.pop("attachments", [])
+        if exc.fields:
+            _add_errors(form, exc.fields)
         context["checked"] = True
         context["preview"] = selectors.public_preview(
             kind=data["kind"], is_public=data["public"], anonymous=data["anonymous"]

@@ -51,7 +51,7 @@ def labelled() -> Path:
 def trained_model(labelled, tmp_path_factory) -> TrainedModel:
     directory = tmp_path_factory.mktemp("models")
     out = io.StringIO()
-    call_command("train_dispatch", data=labelled, out=directory, stdout=out)
+    call_command("train_dispatch", data=labelled, out=directory, no_returns=True, stdout=out)
     (path,) = directory.glob("dispatch-*.joblib")
     return TrainedModel(data=labelled, directory=directory, path=path, output=out.getvalue())
 

@@ -1,5 +1,6 @@
-"""``train_dispatch [--data PATH] [--out DIR]``: train, evaluate and save the dispatch model."""
+"""``train_dispatch [--data PATH] [--out DIR] [--no-returns]``: train, evaluate, save the model."""
 
+import hashlib
 import os
 import unicodedata
 from pathlib import Path
@@ -11,11 +12,29 @@ from complaints.dispatch.model import (
     FOLDS,
     TARGET_PRECISION,
     DispatchDataError,
+    LabelledData,
     dispatch_train,
     labelled_load,
     model_dir,
     model_save,
 )
+from complaints.services import returned_examples
+
+
+def with_returns(data: LabelledData, returns: list[tuple[str, str]]) -> LabelledData:
+    """The labelled messages plus the returned tickets, each under the category of the
+    department that finally signed for it."""
+    if not returns:
+        return data
+    digest = hashlib.sha256(data.sha256.encode())
+    for text, category in returns:
+        digest.update(f"\n{category}\t{text}".encode())
+    return LabelledData(
+        data.texts + [text for text, _category in returns],
+        data.categories + [category for _text, category in returns],
+        digest.hexdigest(),
+        f"{data.source} + {len(returns)} returned tickets",
+    )
 
 
 def default_data_path() -> Path:
@@ -51,6 +70,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--out", type=Path, help="Model directory (default: settings DISPATCH_MODEL_DIR)."
         )
+        parser.add_argument(
+            "--no-returns",
+            action="store_true",
+            help="Leave out the tickets a department returned and another then signed for "
+            "(by default they are added: the returns teach the model).",
+        )
 
     def handle(self, *args, **options):
         path = options["data"] or default_data_path()
@@ -59,6 +84,8 @@ class Command(BaseCommand):
         except DispatchDataError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"{len(data.texts)} labelled messages from {path}")
+        if not options["no_returns"]:
+            data = with_returns(data, returned_examples())
         result = dispatch_train(data=data)
         evaluation = result.evaluation
 
