@@ -512,6 +512,8 @@ def ticket_submit(
         files = attachments_check(list(uploads))
     except ValidationError as error:
         raise TicketInvalid({"attachments": list(error.messages)}) from error
+    if link_to is not None:
+        link_to = Ticket.objects.select_for_update(of=("self",)).filter(pk=link_to.pk).first()
     if link_to is not None and not link_to.is_open:
         raise TicketInvalid({"link_to": [_("That ticket is closed; send yours on its own.")]})
     if citizen is not None and not citizen.is_authenticated:
@@ -585,9 +587,16 @@ def _receipt_text(ticket: Ticket) -> str:
 
 def _dispatch_new(ticket: Ticket, *, department_kind: str, now) -> None:
     if department_kind:
+        from .dispatch.categories import CATEGORY_BY_KIND
+
         department = nearest_department(department_kind, ticket.region)
+        category = CATEGORY_BY_KIND.get(department_kind)
         suggestion = Suggestion(
-            department, "", 1.0, (f"service: {ticket.service_code or department_kind}",), True
+            department,
+            category.name if category else "",
+            1.0,
+            (f"service: {ticket.service_code or department_kind}",),
+            True,
         )
     else:
         suggestion = dispatch_suggest(ticket)
@@ -675,7 +684,16 @@ def _link(ticket: Ticket, target: Ticket, *, actor, now) -> None:
         note=target.number,
         data={"target": target.pk},
     )
-    _event(target, "linked", target.state, target.state, actor=actor, note=ticket.number)
+    # the other ticket's department must not learn who sent this one
+    _event(
+        target,
+        "linked",
+        target.state,
+        target.state,
+        note=ticket.number,
+        actor=None if actor is not None and actor.pk == ticket.citizen_id else actor,
+        data={"by": "citizen"} if actor is not None and actor.pk == ticket.citizen_id else None,
+    )
 
 
 def _event(
@@ -820,15 +838,21 @@ def _h_dispatch(ticket: Ticket, *, actor, now, note, department, assisting, **_k
     _require_state(ticket, S.RECEIVED, S.QUEUED)
     if department is None:
         raise Refused(_("Choose the department that leads."), code="department_missing")
-    if not department.is_active or department.kind == Department.Kind.HOTLINE:
-        raise Refused(_("Choose an active handling department."), code="department_invalid")
-    declined = ticket.parts.filter(state=P.RETURNED).values_list("department_id", flat=True)
-    if department.pk in set(declined):
-        raise Refused(
-            _("%(department)s has already returned this ticket; choose another department.")
-            % {"department": department.name},
-            code="department_declined",
-        )
+    declined = set(ticket.parts.filter(state=P.RETURNED).values_list("department_id", flat=True))
+    assisting = list({d.pk: d for d in assisting if d.pk != department.pk}.values())
+    for candidate in (department, *assisting):
+        if not candidate.is_active or candidate.kind == Department.Kind.HOTLINE:
+            raise Refused(
+                _("%(department)s cannot handle tickets; choose an active handling department.")
+                % {"department": candidate.name},
+                code="department_invalid",
+            )
+        if candidate.pk in declined:
+            raise Refused(
+                _("%(department)s has already returned this ticket; choose another department.")
+                % {"department": candidate.name},
+                code="department_declined",
+            )
     previous = ticket.return_count
     _do_dispatch(ticket, department, assisting, actor=actor, note=note, now=now)
     if previous:
@@ -842,6 +866,8 @@ def _h_dispatch(ticket: Ticket, *, actor, now, note, department, assisting, **_k
 def _h_link(ticket: Ticket, *, actor, now, target, **_kw) -> None:
     _require_desk(actor, Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR)
     _require_state(ticket, S.RECEIVED, S.QUEUED)
+    if target is not None:  # judged as it is now, not as the dispatcher's page saw it
+        target = Ticket.objects.select_for_update(of=("self",)).filter(pk=target.pk).first()
     if target is None or target.pk == ticket.pk or not target.is_open:
         raise Refused(_("Choose an open ticket to link to."), code="target_invalid")
     _link(ticket, target, actor=actor, now=now)

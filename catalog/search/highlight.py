@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-import jieba
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from zheliban.core import segment
 
 from . import text as t
 
@@ -82,12 +83,12 @@ def pinyin_spans(norm: Normalized, typed: Sequence[str]) -> list[Span]:
     if not typed:
         return []
     precise = [
-        (w, s, e, t.syllables(t.compact(w))) for w, s, e in jieba.tokenize(norm.text, HMM=False)
+        (w, s, e, t.syllables(t.compact(w))) for w, s, e in segment.tokenize(norm.text)
     ]
     precise = [(w, s, e, syl) for w, s, e, syl in precise if syl]
     search = [
         (s, e, t.syllables(t.compact(w)))
-        for w, s, e in jieba.tokenize(norm.text, mode="search", HMM=False)
+        for w, s, e in segment.tokenize(norm.text, search=True)
     ]
     spans: list[Span] = []
     for word in typed:

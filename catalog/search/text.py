@@ -1,4 +1,4 @@
-"""Words: normalisation, segmentation (jieba) and pinyin (pypinyin), for the index and queries.
+"""Words: normalisation, segmentation (``zheliban.core.segment``), pinyin, for index and queries.
 
 Every token this module emits is either a run of ASCII letters and digits or a run of Han
 characters, lower-cased and NFKC-normalised. Both full-text engines read such a token as exactly
@@ -9,18 +9,14 @@ token prefix, is present in a column.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-import jieba
 from pypinyin import Style, lazy_pinyin
 
-# jieba announces its dictionary on stderr at INFO; the dictionary loads once per process, on
-# first use (jieba.initialize is lazy and locked).
-jieba.setLogLevel(logging.WARNING)
+from zheliban.core import segment
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 TOKEN_RE = re.compile(f"[a-z0-9]+|[{HAN}]+")
@@ -78,12 +74,12 @@ def dedupe(tokens: Iterable[str]) -> list[str]:
 # transliterating each distinct string once makes re-indexing several times faster.
 @lru_cache(maxsize=65536)
 def _cut(value: str) -> tuple[str, ...]:
-    return tuple(p for word in jieba.cut(value, HMM=False) for p in pieces(word))
+    return tuple(p for word in segment.cut(value) for p in pieces(word))
 
 
 @lru_cache(maxsize=65536)
 def _cut_for_search(value: str) -> tuple[str, ...]:
-    return tuple(p for word in jieba.cut_for_search(value, HMM=False) for p in pieces(word))
+    return tuple(p for word in segment.cut_for_search(value) for p in pieces(word))
 
 
 def cut(value: str) -> list[str]:

@@ -62,6 +62,9 @@ class Rule:
 
 
 def rule_match(rules: Iterable[Rule], text: str) -> Rule | None:
+    rules = list(rules)
+    if not rules:
+        return None
     normalized = normalize(text)
     return next((rule for rule in rules if rule.matches(normalized)), None)
 

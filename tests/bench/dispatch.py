@@ -18,7 +18,7 @@
    in batches of 256 as ``dispatch_predict`` does; tickets/s, and the share spent segmenting.
    The department lookup (one query per batch) is left out: the bench needs no database.
 3. Load time and memory, in a fresh process: Django set up (``zheliban.settings``), the model
-   loaded (with the scikit-learn imports it brings), jieba's dictionary loaded, one prediction;
+   loaded (with the scikit-learn imports it brings), the segmenter's dictionary, a prediction;
    VmRSS after each step and the peak (ru_maxrss).
 
 Figures are printed (and written with ``--json``), never asserted.
@@ -64,10 +64,10 @@ predictor = Predictor.load(sys.argv[1], rules=[])
 figures["model_load_s"] = time.perf_counter() - started
 figures["rss_model_mb"] = rss()
 started = time.perf_counter()
-import jieba
-jieba.initialize()
-figures["jieba_init_s"] = time.perf_counter() - started
-figures["rss_jieba_mb"] = rss()
+from zheliban.core import segment
+segment.cut("词典")
+figures["segmenter_init_s"] = time.perf_counter() - started
+figures["rss_segmenter_mb"] = rss()
 from complaints.dispatch import predictor as module
 from complaints.dispatch.departments import generic_department
 module.dispatch_departments_get = lambda *, kinds, region_code: {
@@ -168,7 +168,7 @@ def throughput(model_path: Path, texts: list[str], repeat: int) -> dict:
         kind: generic_department(kind) for kind in kinds
     }
     predictor = module.Predictor.load(model_path, rules=[])
-    predictor.predict(texts[:BATCH])  # jieba's dictionary, first calls
+    predictor.predict(texts[:BATCH])  # the segmenter's dictionary, first calls
     workload = texts * repeat
     started = time.perf_counter()
     for start in range(0, len(workload), BATCH):
@@ -308,14 +308,14 @@ def print_report(figures: dict) -> None:
     print(
         f"fresh process: Django setup {process['django_setup_s']:.2f} s, "
         f"model load {process['model_load_s']:.2f} s (scikit-learn imports included), "
-        f"jieba dictionary {process['jieba_init_s']:.2f} s, "
+        f"segmenter dictionary {process['segmenter_init_s']:.2f} s, "
         f"first prediction {process['first_predict_s'] * 1000:.0f} ms; "
         f"model file {figures['model_file_kb']:.0f} KB"
     )
     print(
         f"resident memory (VmRSS): start {process['rss_start_mb']:.0f} MB, "
         f"Django {process['rss_django_mb']:.0f} MB, + model {process['rss_model_mb']:.0f} MB, "
-        f"+ jieba {process['rss_jieba_mb']:.0f} MB, after a prediction "
+        f"+ segmenter {process['rss_segmenter_mb']:.0f} MB, after a prediction "
         f"{process['rss_final_mb']:.0f} MB (peak {process['maxrss_mb']:.0f} MB)"
     )
 

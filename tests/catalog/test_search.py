@@ -7,7 +7,6 @@ same, so the two engines give the same results for these queries.
 
 from __future__ import annotations
 
-import logging
 from io import StringIO
 
 import pytest
@@ -112,10 +111,6 @@ def test_engine_queries_render_for_both_databases():
         "and",
         [("or", [("n", "'离婚'"), ("w", "'离婚'")]), ("or", [("n", "'lh':*"), ("w", "'证'")])],
     )
-
-
-def test_jieba_keeps_quiet():
-    assert logging.getLogger("jieba").level == logging.WARNING
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ def photo_without_metadata(f: UploadedFile, checked: CheckedUpload) -> ContentFi
             if checked.extension == "jpg":
                 if upright.mode not in ("RGB", "L", "CMYK"):
                     upright = upright.convert("RGB")
-                upright.save(out, format="JPEG", quality=90, optimize=True)
+                upright.save(out, format="JPEG", quality=90, optimize=True, comment=b"")
             else:
                 upright.save(out, format="PNG", optimize=True)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as error:

@@ -1,0 +1,131 @@
+"""Open311 writes: a POST requests becomes a ticket through the desk's ``ticket_submit``.
+
+The key is checked first (403), then the form (400, every problem at once), then the ticket
+service, whose ``TicketInvalid`` is worded back in Open311 parameter names. Nothing is stored
+unless the ticket is: the key's ``last_used_at`` is set in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from complaints.models import Open311Key, Ticket
+from complaints.services import TicketInvalid, ticket_submit
+from departments.models import Region
+
+from .keys import open311_key_check, open311_key_touch
+from .params import RequestForm, request_form_parse
+from .render import Open311Error
+
+# The ticket service's field names, in Open311's words.
+PARAMETER_OF_FIELD = {
+    "content": "description",
+    "title": "attribute[title]",
+    "kind": "attribute[kind]",
+    "region": "attribute[region]",
+    "address": "address_string",
+    "latitude": "lat",
+    "longitude": "long",
+    "contact_phone": "phone",
+    "contact_email": "email",
+    "attachments": "media",
+}
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ticket: Ticket
+    service_notice: str
+
+
+def _region(form: RequestForm) -> Region | None:
+    """The region attribute, else the address_id (a region code), else the default region."""
+    wanted = form.attributes.get("region") or form.address_id
+    if (
+        form.attributes.get("region")
+        and form.address_id
+        and form.attributes["region"] != form.address_id
+    ):
+        raise Open311Error(
+            400, _("address_id: it differs from attribute[region]; give one region.")
+        )
+    if wanted:
+        region = Region.objects.filter(code=wanted).first()
+        if region is None:
+            name = "attribute[region]" if form.attributes.get("region") else "address_id"
+            raise Open311Error(
+                400, _("%(key)s: there is no region %(code)s.") % {"key": name, "code": wanted}
+            )
+        return region
+    return Region.objects.filter(code=settings.OPEN311_DEFAULT_REGION).first()
+
+
+def _notice(ticket: Ticket) -> str:
+    if ticket.state == Ticket.State.DISPATCHED and ticket.department_id:
+        return _("Sent to %(department)s, who will sign for it by %(date)s.") % {
+            "department": ticket.department.name,
+            "date": ticket.node_due_date,
+        }
+    return _("Received: the desk will send it to the department that handles it by %(date)s.") % {
+        "date": ticket.node_due_date
+    }
+
+
+def open311_request_submit(*, data, files=None) -> Submitted:
+    """Take a POST requests (``data`` the form's QueryDict, ``files`` its uploads) in as a
+    ticket, or raise ``Open311Error`` (403 for the key, 400 for the form) with nothing stored."""
+    key: Open311Key | None = open311_key_check((data.get("api_key") or "").strip())
+    if key is None:
+        raise Open311Error(403, _("api_key: the key is missing, unknown or no longer active."))
+    form = request_form_parse(data, files)
+    region = _region(form)
+    attributes = dict(form.attributes)
+    kind = attributes.get("kind") or Ticket.Kind.COMPLAINT
+    client = {
+        name: value
+        for name, value in (
+            ("device_id", form.device_id),
+            ("account_id", form.account_id),
+            ("media_url", form.media_url),
+            ("address_id", form.address_id),
+        )
+        if value
+    }
+    if client:
+        attributes["client"] = client
+    try:
+        with transaction.atomic():
+            ticket = ticket_submit(
+                kind=kind,
+                channel=Ticket.Channel.OPEN311,
+                content=form.description,
+                title=attributes.get("title", ""),
+                region=region,
+                address=form.address_string,
+                latitude=form.lat or None,
+                longitude=form.long or None,
+                contact_name=form.name,
+                contact_phone=form.phone,
+                contact_email=form.email,
+                is_public=attributes.get("public") == "true",
+                uploads=form.uploads,
+                api_key=key,
+                service_code=form.service.code,
+                attributes=attributes,
+                department_kind=form.service.department_kind,
+            )
+            open311_key_touch(key)
+    except TicketInvalid as error:
+        raise Open311Error(
+            400,
+            [
+                f"{PARAMETER_OF_FIELD.get(field, field)}: {message}"
+                for field, messages in error.fields.items()
+                for message in messages
+            ],
+        ) from error
+    return Submitted(ticket=ticket, service_notice=_notice(ticket))
