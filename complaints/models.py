@@ -199,6 +199,8 @@ class Ticket(TimeStampedModel):
         indexes = [
             models.Index(fields=["department", "state", "node_due_date"], name="ticket_work_idx"),
             models.Index(fields=["state", "created_at"], name="ticket_state_idx"),
+            models.Index(fields=["created_at"], name="ticket_created_idx"),
+            models.Index(fields=["closed_at"], name="ticket_closed_idx"),
             models.Index(fields=["region", "created_at"], name="ticket_region_idx"),
             models.Index(fields=["citizen", "created_at"], name="ticket_citizen_idx"),
             models.Index(
