@@ -105,11 +105,13 @@ class Reporter:
     email: str
 
 
-def reporter_for(ticket: Ticket, *, user) -> Reporter:
+def reporter_for(ticket: Ticket, *, user, desk: bool | None = None) -> Reporter:
     """The desk sees the contact masked; a handling department sees it masked too, except in
     a 举报, where it sees nothing; the desk's supervisors unmask it through ``reporter_reveal``
     (logged)."""
-    if ticket.hides_reporter and not is_desk(user):
+    if desk is None:
+        desk = is_desk(user)
+    if ticket.hides_reporter and not desk:
         return Reporter(True, ticket.is_anonymous, "", "", "")
     if ticket.is_anonymous:
         return Reporter(False, True, "", "", "")

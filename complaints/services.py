@@ -98,6 +98,20 @@ def is_desk(user, *, roles: Iterable[str] | None = None) -> bool:
     return desk_department_ids(user, roles=roles).exists()
 
 
+def desk_roles(user) -> set[str]:
+    """The roles the user holds at a desk (12345) department (all of them for a superuser);
+    one query."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return set(Membership.Role.values)
+    return set(
+        Membership.objects.filter(
+            user_id=user.pk, department__kind=Department.Kind.HOTLINE
+        ).values_list("role", flat=True)
+    )
+
+
 def tickets_for_staff(user) -> QuerySet[Ticket]:
     """The tickets a member of staff may see: the desk sees all; a department sees the tickets
     it has a part in and has not returned."""

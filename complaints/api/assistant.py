@@ -1,1 +1,152 @@
-urlpatterns: list = []
+"""REST API of the assistant: ask, say whether it helped, flag a wrong answer (staff).
+
+``GET /api/v1/assistant/?q=...[&region=330100]`` answers and records the question:
+``{"answer", "confidence", "sources", "answered", "question_id", "ticket_url"}``. An empty
+question or one over 500 characters is refused with 400 in the shared error shape and nothing is
+recorded.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from zheliban.core.api import ErrorSerializer
+
+from ..knowledge import selectors, services
+from ..models import AssistantQuestion
+from ..views.assistant import session_ids
+
+
+class SourceSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["article", "item"])
+    code = serializers.CharField()
+    title = serializers.CharField()
+    passage = serializers.CharField()
+    url = serializers.CharField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    sources = SourceSerializer(many=True)
+    answered = serializers.BooleanField()
+    question_id = serializers.IntegerField()
+    ticket_url = serializers.CharField(allow_null=True)
+
+
+class HelpfulSerializer(serializers.Serializer):
+    helpful = serializers.BooleanField()
+
+
+class FlagSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class FeedbackSerializer(serializers.Serializer):
+    question_id = serializers.IntegerField()
+    helpful = serializers.BooleanField(allow_null=True)
+    flagged = serializers.BooleanField()
+
+
+def answer_data(question: AssistantQuestion) -> dict:
+    return {
+        "answer": question.answer if question.answered else None,
+        "confidence": question.confidence,
+        "sources": question.sources,
+        "answered": question.answered,
+        "question_id": question.pk,
+        "ticket_url": selectors.ticket_url(question),
+    }
+
+
+def feedback_data(question: AssistantQuestion) -> dict:
+    return {"question_id": question.pk, "helpful": question.helpful, "flagged": question.flagged}
+
+
+class AssistantView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        operation_id="assistant_ask",
+        tags=["assistant"],
+        summary="Ask the assistant",
+        description="Answers from the knowledge base (1+N articles) and the service guides, "
+        "with the passages cited and a confidence from 0 to 1. Below the threshold "
+        "(`answered: false`) `answer` is null and `ticket_url` opens a consultation ticket "
+        "prefilled with the question. Every question is recorded.",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, required=True, description="1-500 chars."),
+            OpenApiParameter(
+                "region",
+                OpenApiTypes.STR,
+                required=False,
+                pattern="^[0-9]{6}$",
+                description="The asker's region: its city's and departments' articles first.",
+            ),
+        ],
+        responses={200: AnswerSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request):
+        question = services.assistant_ask(
+            question=request.query_params.get("q"),
+            region_code=request.query_params.get("region"),
+            user=request.user,
+        )
+        return Response(answer_data(question))
+
+
+class HelpfulView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        operation_id="assistant_helpful",
+        tags=["assistant"],
+        summary="Say whether an answer helped",
+        description="By the asker: a question of this session, the signed-in user's own, or one "
+        "asked anonymously.",
+        request=HelpfulSerializer,
+        responses={200: FeedbackSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        data = HelpfulSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = selectors.question_get_for_asker(
+            question_id=pk, user=request.user, session_ids=session_ids(request)
+        )
+        question = services.question_helpful_set(
+            question=question, helpful=data.validated_data["helpful"]
+        )
+        return Response(feedback_data(question))
+
+
+class FlagView(APIView):
+    permission_classes = [permissions.AllowAny]  # the service refuses anyone but staff
+
+    @extend_schema(
+        operation_id="assistant_flag",
+        tags=["assistant"],
+        summary="Flag an answer as wrong (staff)",
+        request=FlagSerializer,
+        responses={200: FeedbackSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        data = FlagSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = services.question_flag(
+            question=selectors.question_get(question_id=pk),
+            actor=request.user,
+            note=data.validated_data["note"],
+        )
+        return Response(feedback_data(question))
+
+
+urlpatterns = [
+    path("assistant/", AssistantView.as_view(), name="assistant"),
+    path("assistant/<int:pk>/helpful/", HelpfulView.as_view(), name="assistant-helpful"),
+    path("assistant/<int:pk>/flag/", FlagView.as_view(), name="assistant-flag"),
+]

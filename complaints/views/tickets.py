@@ -12,7 +12,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from departments.models import Department
+from departments.models import Department, Membership
 from departments.scoping import member_department_ids
 from zheliban.core.uploads import private_file_response
 
@@ -202,22 +202,33 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
 
 def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     user = request.user
-    desk = services.is_desk(user)
-    part = services.part_for(ticket, user)
+    roles = services.desk_roles(user)
+    R = Membership.Role
+    can_dispatch = bool(roles & {R.DISPATCHER, R.SUPERVISOR})
     context = {
         "ticket": ticket,
-        "desk": desk,
-        "part": part,
-        "reporter": selectors.reporter_for(ticket, user=user),
-        "can_reveal": selectors.can_reveal_reporter(user),
+        "desk": bool(roles),
+        "can_dispatch": can_dispatch,
+        "part": services.part_for(ticket, user),
+        "reporter": selectors.reporter_for(ticket, user=user, desk=bool(roles)),
+        "can_reveal": R.SUPERVISOR in roles,
         **extra,
     }
-    if desk and ticket.state in (S.RECEIVED, S.QUEUED):
+    if can_dispatch and ticket.state in (S.RECEIVED, S.QUEUED):
         context["departments"] = selectors.dispatch_departments()
-        context["suggested"] = (
-            ticket.events.filter(action__in=["queue", "return"]).order_by("-at", "-id").first()
+        returned = [p.department for p in ticket.parts.all() if p.state == "returned"]
+        context["declined"] = {d.pk for d in returned}
+        # the newest suggestion (the model's, or a returning department's) not yet declined
+        context["suggested"] = next(
+            (
+                e.data
+                for e in reversed(ticket.events.all())
+                if e.action in ("queue", "return")
+                and e.data.get("suggested")
+                and e.data["suggested"] not in {d.code for d in returned}
+            ),
+            None,
         )
-        context["declined"] = {p.department_id for p in ticket.parts.all() if p.state == "returned"}
         context["duplicates"] = services.duplicates_find(
             content=ticket.content,
             title=ticket.title,
