@@ -7,7 +7,7 @@ changed the knowledge builds one of its own and keeps none (it sees rows nobody 
 
 Two matchers:
 
-- ``search``: TF-IDF over jieba words and character pairs (``text.tokens``), cosine similarity of
+- ``search``: TF-IDF over words and character pairs (``text.tokens``), cosine similarity of
   the question with each article (its question twice, keywords, the start of its answer) and
   each item (its name twice, main item, summary). The cosine is the confidence.
 - ``find_item``: for questions about one item ("办理X要什么材料"), the item whose name best

@@ -11,13 +11,10 @@ adds a word, so the article says exactly what the government wrote.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+from zheliban.core import segment
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 WORD_RE = re.compile(f"[a-z0-9]+|[{HAN}]+")
@@ -50,7 +47,7 @@ def tokens(value: str) -> list[str]:
     text = normalize(value)
     out = [
         piece
-        for word in jieba.cut(text, HMM=False)
+        for word in segment.cut(text)
         for piece in WORD_RE.findall(word)
         if piece not in STOPWORDS and not (len(piece) == 1 and piece.isascii())
     ]
