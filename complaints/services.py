@@ -447,7 +447,7 @@ def dispatch_suggest(ticket: Ticket) -> Suggestion:
                 task.department,
                 category.name if category else "",
                 1.0,
-                (f"application: {ticket.application.reference}",),
+                ("application",),
                 True,
             )
     text = ticket_text(ticket.title, ticket.content)
@@ -526,6 +526,17 @@ def ticket_submit(
         files = attachments_check(list(uploads))
     except ValidationError as error:
         raise TicketInvalid({"attachments": list(error.messages)}) from error
+    if is_anonymous and application is not None:
+        raise TicketInvalid(
+            {
+                "application": [
+                    _(
+                        "An anonymous ticket cannot be about your application: "
+                        "it would say who you are."
+                    )
+                ]
+            }
+        )
     if link_to is not None:
         link_to = Ticket.objects.select_for_update(of=("self",)).filter(pk=link_to.pk).first()
     if link_to is not None and not link_to.is_open:
@@ -618,7 +629,19 @@ def _dispatch_new(ticket: Ticket, *, department_kind: str, now) -> None:
     ticket.dispatch_confidence = suggestion.confidence
     ticket.dispatch_reasons = list(suggestion.reasons)
     ticket.dispatch_model = suggestion.model_version
-    if suggestion.automatic and suggestion.department is not None:
+    # an open ticket about the same matter: the desk links them rather than handling it twice
+    same = [
+        m.ticket.number
+        for m in duplicates_find(
+            content=ticket.content,
+            title=ticket.title,
+            region=ticket.region,
+            address=ticket.address,
+            exclude=ticket.pk,
+        )
+        if m.ticket.is_open
+    ]
+    if suggestion.automatic and suggestion.department is not None and not same:
         ticket.dispatched_automatically = True
         _do_dispatch(ticket, suggestion.department, (), actor=None, note="", now=now)
     else:
@@ -635,6 +658,7 @@ def _dispatch_new(ticket: Ticket, *, department_kind: str, now) -> None:
                 "suggested": suggestion.department.code if suggestion.department else "",
                 "confidence": suggestion.confidence,
                 "reasons": list(suggestion.reasons),
+                **({"duplicates": same} if same else {}),
             },
         )
 

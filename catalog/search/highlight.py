@@ -82,13 +82,10 @@ def pinyin_spans(norm: Normalized, typed: Sequence[str]) -> list[Span]:
     boundary whose pinyin (or initials) starts with what was typed, or one search-mode word."""
     if not typed:
         return []
-    precise = [
-        (w, s, e, t.syllables(t.compact(w))) for w, s, e in segment.tokenize(norm.text)
-    ]
+    precise = [(w, s, e, t.syllables(t.compact(w))) for w, s, e in segment.tokenize(norm.text)]
     precise = [(w, s, e, syl) for w, s, e, syl in precise if syl]
     search = [
-        (s, e, t.syllables(t.compact(w)))
-        for w, s, e in segment.tokenize(norm.text, search=True)
+        (s, e, t.syllables(t.compact(w))) for w, s, e in segment.tokenize(norm.text, search=True)
     ]
     spans: list[Span] = []
     for word in typed:

@@ -65,6 +65,12 @@ def _region(form: RequestForm) -> Region | None:
 
 
 def _notice(ticket: Ticket) -> str:
+    queued = ticket.events.filter(action="queue").values_list("data", flat=True).first() or {}
+    if queued.get("duplicates"):
+        return _(
+            "Received: it looks like %(tickets)s, still open; the desk will link them or send "
+            "it on by %(date)s."
+        ) % {"tickets": ", ".join(queued["duplicates"]), "date": ticket.node_due_date}
     if ticket.state == Ticket.State.DISPATCHED and ticket.department_id:
         return _("Sent to %(department)s, who will sign for it by %(date)s.") % {
             "department": ticket.department.name,
