@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "zheliban.core.api.Pagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["zheliban.core.api.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "zheliban.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "zheliban.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "600/min", "user": "1200/min"},

@@ -9,9 +9,10 @@ recorded.
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -92,6 +93,16 @@ class AssistantView(APIView):
         responses={200: AnswerSerializer, 400: ErrorSerializer},
     )
     def get(self, request):
+        if request.query_params.get("region") == "":
+            raise exceptions.ValidationError(
+                {
+                    "region": [
+                        exceptions.ErrorDetail(
+                            _("A region code has exactly six digits."), code="region_invalid"
+                        )
+                    ]
+                }
+            )
         question = services.assistant_ask(
             question=request.query_params.get("q"),
             region_code=request.query_params.get("region"),

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -107,3 +108,31 @@ def exception_handler(exc, context):
             for key, value in detail.items()
         }
     return Response({"error": error}, status=response.status_code, headers=response.headers)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter, except that a filter given with an empty value is refused (400) rather
+    than read as "no filter": the schema's enums and patterns hold for every value sent."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        blank = [
+            name
+            for name in filterset.filters
+            if name in request.query_params and not request.query_params.get(name, "").strip()
+        ]
+        if blank:
+            raise exceptions.ValidationError(
+                {
+                    name: [
+                        exceptions.ErrorDetail(
+                            _("Give a value, or leave %(name)s out.") % {"name": name},
+                            code="blank",
+                        )
+                    ]
+                    for name in blank
+                }
+            )
+        return filterset
