@@ -268,6 +268,8 @@ CELERY_BEAT_SCHEDULE = {
     # Deadlines live in the database; this one sweep reminds and escalates (督办).
     "deadlines-sweep": {"task": "workflows.deadlines_sweep", "schedule": 900.0},
     "tickets-sweep": {"task": "complaints.tickets_sweep", "schedule": 900.0},
+    # The board's snapshots of the running periods, every hour; closed periods stay as they are.
+    "scoreboard": {"task": "scoreboard.compute", "schedule": 3600.0},
 }
 # Messages younger than this are left to their own on-commit send before the relay retries them.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=20)
