@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -877,6 +878,7 @@ def test_open311_key_command_prints_a_key_that_works(desk, api, settings):
 
 def test_admin_issues_a_key_once_and_deactivates_it(desk, api):
     admin_client = Client()
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the message is read in English
     admin_client.force_login(StaffFactory(is_superuser=True))
     response = admin_client.post(
         "/admin/complaints/open311key/add/", {"name": "网格平台"}, follow=True

@@ -137,7 +137,8 @@ def desk(db) -> Desk:
 
 def api_get(client, user, **params):
     client.force_login(user)
-    return client.get(API, params)
+    # figures and messages asserted in English, the msgids (Chinese is the default)
+    return client.get(API, params, headers={"accept-language": "en"})
 
 
 def by_key(rows):

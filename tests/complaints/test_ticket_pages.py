@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
@@ -53,6 +54,7 @@ def test_the_form_is_prefilled_from_the_assistant(client, desk):
 
 
 def test_check_shows_what_is_public_and_duplicates_and_stores_nothing(client, desk):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages read the chosen language
     earlier = desk.ticket(content=NOISE, title="夜间施工噪音")
     client.force_login(desk.other_citizen)
     before = _counts()
@@ -67,6 +69,7 @@ def test_check_shows_what_is_public_and_duplicates_and_stores_nothing(client, de
 
 
 def test_a_report_is_never_public_and_the_preview_says_the_sender_is_hidden(client, desk):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages read the chosen language
     client.force_login(desk.citizen)
     response = client.post(
         reverse("complaints:ticket-new"), _form(desk, kind="report", public="on")
