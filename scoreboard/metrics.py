@@ -21,6 +21,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -130,11 +131,24 @@ def _rated_tickets(period: Period) -> QuerySet:
 
 
 def _ratings(period: Period) -> QuerySet:
-    return Rating.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
+    """Ratings of the period, reaching the departments that carried out a step of the case
+    (completed or rejected it), as the rectifications do; a cancelled step is nobody's."""
+    return Rating.objects.filter(
+        created_at__gte=period.since, created_at__lt=period.until
+    ).annotate(
+        carried_out=FilteredRelation(
+            "application__tasks",
+            condition=Q(application__tasks__state__in=[Task.State.COMPLETED, Task.State.REJECTED]),
+        )
+    )
 
 
 def _rectifications_due(period: Period) -> QuerySet:
     return Rectification.objects.filter(fix_due__gte=period.start, fix_due__lt=period.end)
+
+
+def _timed_tasks(period: Period) -> QuerySet:
+    return _finished_tasks(period).filter(ready_at__isnull=False)
 
 
 def _handling_days():
@@ -213,7 +227,7 @@ METRICS: tuple[Metric, ...] = (
         "applications",
         _("days from a step being ready to it being finished"),
         _("steps finished in the period"),
-        _finished_tasks,
+        _timed_tasks,
         "department",
         kind="mean",
         value=_handling_days,
@@ -305,7 +319,7 @@ METRICS: tuple[Metric, ...] = (
         _("ratings of 1 or 2 (差评)"),
         _("ratings in the period of cases the department took part in"),
         _ratings,
-        "application__tasks__department",
+        "carried_out__department",
         counted=Q(score__lte=2),
         higher_is_better=False,
     ),

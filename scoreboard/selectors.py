@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+import datetime as dt
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from departments.models import Department
 
@@ -54,3 +56,153 @@ def drilldown(metric: Metric | str, department: Department, snapshot: Snapshot) 
         statutory, promised = metric.ratio
         return rows.annotate(amount=F(statutory) - F(promised), base=F(statutory)).order_by("pk")
     return rows.annotate(amount=metric.value()).order_by("pk")
+
+
+# ---------------------------------------------------------------- pages and API (additions)
+
+EARLIER_SNAPSHOTS_SHOWN = 36
+
+
+def snapshot_starts(period: str, *, limit: int = EARLIER_SNAPSHOTS_SHOWN) -> list:
+    """The starts of the stored snapshots of one kind, newest first (one query)."""
+    return list(
+        Snapshot.objects.filter(period=period)
+        .order_by("-start")
+        .values_list("start", flat=True)[:limit]
+    )
+
+
+def snapshot_department_scores(snapshot: Snapshot) -> list[Score]:
+    """Every department's row of a snapshot, with its department and region (one query)."""
+    return list(
+        snapshot.scores.filter(department__isnull=False)
+        .select_related("department", "region")
+        .order_by("level", F("rank").asc(nulls_last=True), "department__code")
+    )
+
+
+def department_get_for_board(code: str) -> Department | None:
+    return Department.objects.filter(code=code).select_related("region").first()
+
+
+def department_score(snapshot: Snapshot, department: Department) -> Score | None:
+    return snapshot.scores.filter(department=department).first()
+
+
+def items_missing_targets(department: Department, *, limit: int = 10) -> list:
+    """The department's published items that miss a catalog target (not online, not mobile,
+    needing a trip, not ID-only), most targets missed first, then the most used (one query)."""
+    from catalog.models import ServiceItem
+
+    def missed(condition: Q):
+        return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+    return list(
+        ServiceItem.objects.filter(department=department, is_active=True)
+        .annotate(
+            misses_online=missed(Q(online=False)),
+            misses_mobile=missed(Q(mobile=False)),
+            misses_trips=missed(Q(trips__gt=0)),
+            misses_id_only=missed(Q(id_only=False)),
+        )
+        .annotate(
+            misses=F("misses_online") + F("misses_mobile") + F("misses_trips") + F("misses_id_only")
+        )
+        .filter(misses__gt=0)
+        .only("pk", "code", "name", "online", "mobile", "trips", "id_only", "popularity")
+        .order_by("-misses", "-popularity", "code")[:limit]
+    )
+
+
+# What a drill-down row may show: never an applicant's name, a ticket's sender or its content.
+_DRILLDOWN_FIELDS = {
+    "catalog.serviceitem": (
+        (),
+        ("pk", "code", "name", "online", "mobile", "trips", "id_only"),
+    ),
+    "workflows.task": (
+        ("application", "item"),
+        (
+            "pk",
+            "step",
+            "label",
+            "state",
+            "due_date",
+            "ready_at",
+            "finished_at",
+            "application__reference",
+            "item__name",
+        ),
+    ),
+    "complaints.ticket": (
+        (),
+        (
+            "pk",
+            "kind",
+            "title",
+            "created_at",
+            "state",
+            "signed_on_time",
+            "answered_on_time",
+            "satisfaction",
+            "reopen_count",
+        ),
+    ),
+    "complaints.ticketdepartment": (
+        ("ticket",),
+        ("pk", "state", "created_at", "ticket__kind", "ticket__title"),
+    ),
+    "workflows.rating": (
+        ("application",),
+        ("pk", "score", "created_at", "application__reference"),
+    ),
+    "workflows.rectification": (
+        ("rating__application",),
+        ("pk", "state", "fix_due", "fixed_at", "rating__score", "rating__application__reference"),
+    ),
+}
+
+
+def drilldown_totals(metric: Metric | str, department: Department, snapshot: Snapshot) -> dict:
+    """The figure again, by one aggregation over the drill-down's rows:
+    ``{"rows", "num", "den"}`` (``num``/``den`` as the snapshot stores them)."""
+    metric = METRIC_BY_KEY[metric] if isinstance(metric, str) else metric
+    rows = drilldown(metric, department, snapshot).order_by()
+    if metric.kind == "rate":
+        found = rows.aggregate(rows=Count("pk"), num=Count("pk", filter=Q(counted=True)))
+        found["den"] = found["rows"]
+    elif metric.kind == "ratio":
+        found = rows.aggregate(rows=Count("pk"), num=Sum("amount"), den=Sum("base"))
+    else:
+        found = rows.aggregate(rows=Count("pk"), num=Sum("amount"))
+        found["den"] = found["rows"]
+    num = found["num"] or 0
+    if isinstance(num, dt.timedelta):
+        num = num.total_seconds() / 86400
+    return {"rows": found["rows"], "num": float(num), "den": float(found["den"] or 0)}
+
+
+def drilldown_rows(
+    metric: Metric | str, department: Department, snapshot: Snapshot, *, counted: bool | None = None
+) -> QuerySet:
+    """The drill-down's rows with only the columns a page may show (no personal data);
+    ``counted`` keeps only the rows counted (or not) in a rate's numerator."""
+    metric = METRIC_BY_KEY[metric] if isinstance(metric, str) else metric
+    rows = drilldown(metric, department, snapshot)
+    if counted is not None and metric.kind == "rate":
+        rows = rows.filter(counted=counted)
+    related, fields = _DRILLDOWN_FIELDS[rows.model._meta.label_lower]
+    if related:
+        rows = rows.select_related(*related)
+    return rows.only(*fields)
+
+
+def department_ids_in_scope(user) -> set[int]:
+    """The departments a member of staff may watch on the staff board (superusers: all)."""
+    from departments.scoping import scope_queryset
+
+    return set(
+        scope_queryset(Department.objects.all(), user, department_field="pk").values_list(
+            "pk", flat=True
+        )
+    )

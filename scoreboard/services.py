@@ -22,7 +22,7 @@ from .models import Score, Snapshot, WeightSet
 
 Z = 1.96  # 95 % intervals
 PRIOR_STRENGTH = 10  # a rate is pulled towards its peers' as if by this many average rows
-VOLUME_METRICS = ("online", "on_time", "returns")  # items, finished steps, tickets led
+VOLUME_METRICS = ("online", "rejection", "returns")  # items, finished steps, tickets led
 
 
 # ---------------------------------------------------------------- periods
@@ -64,8 +64,14 @@ def weights_save(*, actor, weights: dict[str, float], min_volume: int, note: str
     unknown = set(weights) - keys
     if unknown:
         raise ValueError(f"unknown metrics: {', '.join(sorted(unknown))}")
-    if any(not isinstance(w, int | float) or w < 0 or math.isnan(w) for w in weights.values()):
-        raise ValueError("weights are numbers of at least 0")
+    if any(
+        not isinstance(w, int | float) or isinstance(w, bool) or not math.isfinite(w) or w < 0
+        for w in weights.values()
+    ):
+        raise ValueError("weights are finite numbers of at least 0")
+    means = [m.key for m in METRICS if m.kind == "mean" and weights.get(m.key, 0) > 0]
+    if means:
+        raise ValueError(f"averages are shown, not scored: {', '.join(means)}")
     if not any(weights.values()):
         raise ValueError("at least one weight must be above 0")
     last = WeightSet.objects.select_for_update().order_by("-version").first()
@@ -142,7 +148,11 @@ def snapshot_compute(*, period: str, day: dt.date | None = None) -> Snapshot:
     started = time.perf_counter()
     day = day or timezone.localdate()
     bounds = period_bounds(period, day)
-    weight_set = weights_current()
+    existing = Snapshot.objects.filter(period=period, start=bounds.start).first()
+    if existing is not None and bounds.end <= timezone.localdate():
+        weight_set = existing.weight_set  # a closed period keeps the weights it was ranked by
+    else:
+        weight_set = weights_current()
     totals = {metric.key: metric_totals(metric, bounds) for metric in METRICS}
 
     departments = list(
@@ -253,8 +263,8 @@ def _score_rows(rows: list[dict], weight_set: WeightSet) -> list[tuple]:
             for metric in METRICS:
                 w = weights[metric.key]
                 prior = priors[metric.key]
-                if w <= 0 or prior is None:
-                    continue  # nobody at this level has data for it
+                if w <= 0 or prior is None or metric.kind == "mean":
+                    continue  # not scored, or nobody at this level has data for it
                 total += w * _estimate(metric, *sums[metric.key], prior)
                 weight += w
             score = round(100 * total / weight, 2) if weight else None
@@ -263,7 +273,7 @@ def _score_rows(rows: list[dict], weight_set: WeightSet) -> list[tuple]:
             (
                 (i, score)
                 for i, score, volume in scored
-                if score is not None and volume >= weight_set.min_volume
+                if score is not None and volume >= max(1, weight_set.min_volume)
             ),
             key=lambda pair: (-pair[1], _code(rows[pair[0]])),
         )

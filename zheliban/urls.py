@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("workflows.api.urls")),
     path("", include("complaints.api.urls")),
+    path("", include("scoreboard.api.urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("services/", include("catalog.urls")),
     path("", include("workflows.urls")),
     path("", include("complaints.urls")),
+    path("", include("scoreboard.urls")),
     path("open311/v2/", include("complaints.open311.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

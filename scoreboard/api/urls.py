@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("scoreboard/", views.BoardView.as_view(), name="scoreboard"),
+    path(
+        "scoreboard/departments/<slug:code>/",
+        views.DepartmentHistoryView.as_view(),
+        name="scoreboard-department",
+    ),
+]
