@@ -9,6 +9,7 @@ into chart geometry. Every table downloads as CSV or JSON with ``?format=csv|jso
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -135,6 +137,11 @@ def _row_name(score: Score) -> str:
     return score.department.name if score.department_id else score.region.name
 
 
+@functools.lru_cache(maxsize=16384)
+def _url(name: str, *args: str) -> str:
+    return reverse(name, args=args)
+
+
 def _board_row(score: Score, period_query: str) -> dict:
     department = score.department
     symbol, words = change_text(score.rank_change)
@@ -148,8 +155,7 @@ def _board_row(score: Score, period_query: str) -> dict:
                 "interval": interval_text(fig),
                 "counts": counts_text(metric, fig),
                 "url": (
-                    reverse("scoreboard:drilldown", args=[department.code, metric.key])
-                    + f"?{period_query}"
+                    _url("scoreboard:drilldown", department.code, metric.key) + f"?{period_query}"
                     if department is not None
                     else ""
                 ),
@@ -159,7 +165,7 @@ def _board_row(score: Score, period_query: str) -> dict:
         "name": _row_name(score),
         "code": department.code if department else score.region.code,
         "url": (
-            reverse("scoreboard:department", args=[department.code]) + f"?{period_query}"
+            _url("scoreboard:department", department.code) + f"?{period_query}"
             if department
             else ""
         ),
@@ -319,16 +325,28 @@ def board(request: HttpRequest) -> HttpResponse:
             board_data(snapshot, rows, level=query["level"], regions=query["regions"]),
         )
     period_query = _period_query(snapshot)
-    table = [_board_row(s, period_query) for s in rows]
+    # The charts and tables are kept rendered per snapshot and view (a snapshot changes only by
+    # being recomputed, which changes computed_at); they are built only when the cache misses.
+    table = SimpleLazyObject(lambda: [_board_row(s, period_query) for s in rows])
     context.update(
         {
             "snapshot": snapshot,
             "weight_set": snapshot.weight_set,
             "definitions": _definitions(snapshot),
-            "ranked_rows": [row for row in table if row["ranked"]],
-            "unranked_rows": [row for row in table if not row["ranked"]],
+            "fragment_key": "|".join(
+                [
+                    str(snapshot.pk),
+                    f"{snapshot.computed_at.timestamp():.6f}",
+                    query["level"],
+                    "regions" if query["regions"] else "departments",
+                    query["sort"],
+                    query["dir"],
+                ]
+            ),
+            "ranked_rows": lambda: [row for row in table if row["ranked"]],
+            "unranked_rows": lambda: [row for row in table if not row["ranked"]],
             "headers": _headers(request, query["sort"], query["dir"]),
-            "charts": _board_charts(rows),
+            "charts": lambda: _board_charts(rows),
             "downloads": _download_links(request),
             "api_url": reverse("api:scoreboard")
             + "?"

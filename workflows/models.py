@@ -329,7 +329,13 @@ class TaskEvent(models.Model):
         verbose_name = _("history entry")
         verbose_name_plural = _("history")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["application", "at"], name="event_application_idx")]
+        indexes = [
+            models.Index(fields=["application", "at"], name="event_application_idx"),
+            # the board asks of every finished step whether it asked for a correction
+            models.Index(
+                fields=["task"], condition=Q(action="correction"), name="event_correction_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.from_state}→{self.to_state}"

@@ -10,6 +10,7 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -384,6 +385,7 @@ def test_staff_view_runs_a_fixed_number_of_queries(client, board_world):
 def test_staff_view_shows_own_departments_with_flags(client, world):
     clerk = MembershipFactory(department=world.departments["gongan"]).user
     client.force_login(clerk)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the flags are read in English
     html = text(client.get("/staff/board/"))
     assert re.findall(r'<tr data-code="([^"]+)"', html) == ["330100-gongan"]
     row = html.split('data-code="330100-gongan"', 1)[1].split("</tr>", 1)[0]
@@ -488,3 +490,21 @@ def test_admin_recompute_action_uses_the_service(admin_client, world):
     assert fresh.weight_set.version == 2
     assert admin_client.get("/admin/scoreboard/score/").status_code == 200
     assert admin_client.get(f"/admin/scoreboard/snapshot/{fresh.pk}/change/").status_code == 200
+
+
+def test_the_kept_board_follows_a_recomputed_snapshot(client, world):
+    """The rendered tables are kept per snapshot; recomputing the period shows the new figures."""
+    department = world.departments["gongan"]
+    url = f"/board/?period={world.snapshot.period}&level=city&sort=online&dir=desc"
+    first = text(client.get(url))
+    before = score_of(world, "gongan").metrics["online"]
+    assert (
+        f"{before['num']:g} / {before['den']:g}" in first.split(f'data-code="{department.code}"')[1]
+    )
+    add_items(department, times=2)
+    world.snapshot = world.compute()
+    after = score_of(world, "gongan").metrics["online"]
+    assert after["den"] > before["den"]
+    second = text(client.get(url))
+    row = second.split(f'data-code="{department.code}"')[1].split("</tr>")[0]
+    assert f"{after['num']:g} / {after['den']:g}" in row
