@@ -61,8 +61,9 @@ class Metric:
     department: str  # the path from a row to its department
     counted: Q | None = None  # rates: the numerator's condition
     value: Callable[[], object] | None = None  # means: the expression averaged
-    kind: str = "rate"  # rate | ratio | mean
+    kind: str = "rate"  # rate | ratio | mean | quantile
     ratio: tuple[str, str] | None = None  # ratios: (numerator sum, denominator sum) expressions
+    quantile: float | None = None  # quantiles: which (nearest rank: the ⌈q·n⌉-th smallest)
     higher_is_better: bool = True
     target: float | None = None
     weight: float = 1.0  # the default weight in a new weight set
@@ -231,6 +232,20 @@ METRICS: tuple[Metric, ...] = (
         "department",
         kind="mean",
         value=_handling_days,
+        higher_is_better=False,
+        weight=0.0,
+    ),
+    Metric(
+        "handling_days_p90",
+        _("90th percentile of handling days"),
+        "applications",
+        _("days of the step at the 90th percentile, the ⌈0.9·n⌉-th shortest"),
+        _("steps finished in the period"),
+        _timed_tasks,
+        "department",
+        kind="quantile",
+        value=_handling_days,
+        quantile=0.9,
         higher_is_better=False,
         weight=0.0,
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 
@@ -55,6 +56,8 @@ def drilldown(metric: Metric | str, department: Department, snapshot: Snapshot) 
     if metric.kind == "ratio":
         statutory, promised = metric.ratio
         return rows.annotate(amount=F(statutory) - F(promised), base=F(statutory)).order_by("pk")
+    if metric.kind == "quantile":  # in order: the figure is the row at ⌈q·n⌉
+        return rows.annotate(amount=metric.value()).order_by("amount", "pk")
     return rows.annotate(amount=metric.value()).order_by("pk")
 
 
@@ -173,6 +176,15 @@ def drilldown_totals(metric: Metric | str, department: Department, snapshot: Sna
         found["den"] = found["rows"]
     elif metric.kind == "ratio":
         found = rows.aggregate(rows=Count("pk"), num=Sum("amount"), den=Sum("base"))
+    elif metric.kind == "quantile":
+        found = rows.aggregate(rows=Count("pk"))
+        found["den"] = found["rows"]
+        position = math.ceil(found["rows"] * metric.quantile) if found["rows"] else 0
+        found["num"] = (
+            drilldown(metric, department, snapshot).values_list("amount", flat=True)[position - 1]
+            if position
+            else 0
+        )
     else:
         found = rows.aggregate(rows=Count("pk"), num=Sum("amount"))
         found["den"] = found["rows"]

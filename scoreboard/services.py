@@ -12,7 +12,8 @@ import time
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import Ceil, RowNumber
 from django.utils import timezone
 
 from departments.models import Department, Region
@@ -22,6 +23,7 @@ from .models import Score, Snapshot, WeightSet
 
 Z = 1.96  # 95 % intervals
 PRIOR_STRENGTH = 10  # a rate is pulled towards its peers' as if by this many average rows
+SCORED_KINDS = ("rate", "ratio")  # days are shown, not scored
 VOLUME_METRICS = ("online", "rejection", "returns")  # items, finished steps, tickets led
 
 
@@ -69,7 +71,7 @@ def weights_save(*, actor, weights: dict[str, float], min_volume: int, note: str
         for w in weights.values()
     ):
         raise ValueError("weights are finite numbers of at least 0")
-    means = [m.key for m in METRICS if m.kind == "mean" and weights.get(m.key, 0) > 0]
+    means = [m.key for m in METRICS if m.kind not in SCORED_KINDS and weights.get(m.key, 0) > 0]
     if means:
         raise ValueError(f"averages are shown, not scored: {', '.join(means)}")
     if not any(weights.values()):
@@ -99,6 +101,25 @@ def wilson(num: float, den: float) -> tuple[float | None, float | None]:
 
 def metric_totals(metric: Metric, period: Period) -> dict[int, tuple[float, float]]:
     """``{department_id: (numerator, denominator)}``: one aggregation."""
+    if metric.kind == "quantile":
+        # the ⌈q·n⌉-th smallest value of each department, by window functions in the database
+        ranked = (
+            metric.rows(period)
+            .annotate(
+                q_value=metric.value(),
+                q_rank=Window(
+                    RowNumber(),
+                    partition_by=[F(metric.department)],
+                    order_by=[F("q_value").asc(), F("pk").asc()],
+                ),
+                q_count=Window(Count("pk"), partition_by=[F(metric.department)]),
+            )
+            .filter(q_rank=Ceil(F("q_count") * metric.quantile))
+            .values_list(metric.department, "q_value", "q_count")
+        )
+        return {
+            dept: (_days(value), float(count)) for dept, value, count in ranked if dept is not None
+        }
     rows = metric.rows(period).values(dept=F(metric.department))
     if metric.kind == "rate":
         distinct = "__" in metric.department  # a join that may repeat a row
@@ -115,17 +136,20 @@ def metric_totals(metric: Metric, period: Period) -> dict[int, tuple[float, floa
     for row in rows.order_by():
         if row["dept"] is None:
             continue
-        num = row["num"] or 0
-        if isinstance(num, dt.timedelta):
-            num = num.total_seconds() / 86400
-        found[row["dept"]] = (float(num), float(row["den"] or 0))
+        found[row["dept"]] = (_days(row["num"] or 0), float(row["den"] or 0))
     return found
 
 
-def figure(metric: Metric, num: float, den: float) -> dict:
-    if den <= 0:
+def _days(value) -> float:
+    return value.total_seconds() / 86400 if isinstance(value, dt.timedelta) else float(value)
+
+
+def figure(metric: Metric, num: float, den: float, *, region: bool = False) -> dict:
+    if den <= 0 or (region and metric.kind == "quantile"):
+        # a region's quantile is not its departments' added up: not shown
+        num = num if den > 0 and not region else 0.0
         return {"num": num, "den": den, "value": None, "low": None, "high": None}
-    value = num / den
+    value = num if metric.kind == "quantile" else num / den
     low, high = wilson(num, den) if metric.kind == "rate" else (None, None)
     return {"num": num, "den": den, "value": value, "low": low, "high": high}
 
@@ -226,7 +250,10 @@ def snapshot_compute(*, period: str, day: dt.date | None = None) -> Snapshot:
                     department=department,
                     region=row["region"],
                     level=row["level"],
-                    metrics={m.key: figure(m, *row["sums"][m.key]) for m in METRICS},
+                    metrics={
+                        m.key: figure(m, *row["sums"][m.key], region=department is None)
+                        for m in METRICS
+                    },
                     volume=volume,
                     score=score,
                     ranked=ranked,
@@ -263,7 +290,7 @@ def _score_rows(rows: list[dict], weight_set: WeightSet) -> list[tuple]:
             for metric in METRICS:
                 w = weights[metric.key]
                 prior = priors[metric.key]
-                if w <= 0 or prior is None or metric.kind == "mean":
+                if w <= 0 or prior is None or metric.kind not in SCORED_KINDS:
                     continue  # not scored, or nobody at this level has data for it
                 total += w * _estimate(metric, *sums[metric.key], prior)
                 weight += w

@@ -19,7 +19,7 @@ def percent(value: float | None) -> str:
 def value_text(metric: Metric, value: float | None) -> str:
     if value is None:
         return "—"
-    if metric.kind == "mean":
+    if metric.kind in ("mean", "quantile"):
         return _("%(n)s days") % {"n": number_format(value, 1)}
     return percent(value)
 
@@ -42,6 +42,8 @@ def counts_text(metric: Metric, figure: dict | None) -> str:
     if not figure or not figure.get("den"):
         return _("no rows")
     num, den = figure["num"], figure["den"]
+    if metric.kind == "quantile":
+        return _("of %(n)s steps") % {"n": number_format(den, 0)}
     if metric.kind == "mean":
         return _("%(days)s days over %(n)s") % {
             "days": number_format(num, 1),

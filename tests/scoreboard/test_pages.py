@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 
 import pytest
@@ -237,7 +238,9 @@ def drill(client, world, metric, **query):
     return client.get(url, query)
 
 
-@pytest.mark.parametrize("metric", ["on_time", "compression", "handling_days", "bad_ratings"])
+@pytest.mark.parametrize(
+    "metric", ["on_time", "compression", "handling_days", "handling_days_p90", "bad_ratings"]
+)
 def test_drilldown_totals_give_the_board_figure_back(client, world, metric):
     figure = score_of(world, "gongan").metrics[metric]
     data = drill(client, world, metric, format="json").json()
@@ -250,6 +253,10 @@ def test_drilldown_totals_give_the_board_figure_back(client, world, metric):
     elif kind == "mean":
         assert sum(r["amount"] for r in data["rows"]) == pytest.approx(figure["num"])
         assert len(data["rows"]) == figure["den"]
+    elif kind == "quantile":  # listed shortest first: the figure is the ⌈0.9·n⌉-th
+        amounts = [r["amount"] for r in data["rows"]]
+        assert amounts == sorted(amounts)
+        assert amounts[math.ceil(0.9 * len(amounts)) - 1] == pytest.approx(figure["num"], abs=1e-3)
     else:
         assert sum(r["amount"] for r in data["rows"]) == pytest.approx(figure["num"])
     html = text(drill(client, world, metric))
