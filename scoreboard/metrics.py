@@ -32,7 +32,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ServiceItem
-from complaints.models import Ticket, TicketDepartment
+from complaints.models import AssistantQuestion, Ticket, TicketDepartment
 from workflows.models import Rating, Rectification, Task, TaskEvent
 
 
@@ -64,6 +64,7 @@ class Metric:
     kind: str = "rate"  # rate | ratio | mean | quantile
     ratio: tuple[str, str] | None = None  # ratios: (numerator sum, denominator sum) expressions
     quantile: float | None = None  # quantiles: which (nearest rank: the ⌈q·n⌉-th smallest)
+    by_region: bool = False  # measured per region only (``department`` is then a region path)
     higher_is_better: bool = True
     target: float | None = None
     weight: float = 1.0  # the default weight in a new weight set
@@ -129,6 +130,10 @@ def _rated_tickets(period: Period) -> QuerySet:
     return Ticket.objects.filter(
         created_at__gte=period.since, created_at__lt=period.until, satisfaction__isnull=False
     )
+
+
+def _questions(period: Period) -> QuerySet:
+    return AssistantQuestion.objects.filter(asked_at__gte=period.since, asked_at__lt=period.until)
 
 
 def _ratings(period: Period) -> QuerySet:
@@ -325,6 +330,18 @@ METRICS: tuple[Metric, ...] = (
         "department",
         counted=Q(reopen_count__gt=0),
         higher_is_better=False,
+        weight=0.5,
+    ),
+    Metric(
+        "assistant_answered",
+        _("Assistant answer rate"),
+        "complaints",
+        _("questions the assistant answered from its sources"),
+        _("questions asked in the period from the region (regions only)"),
+        _questions,
+        "region",
+        counted=Q(answered=True),
+        by_region=True,
         weight=0.5,
     ),
     Metric(

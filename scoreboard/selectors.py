@@ -48,7 +48,10 @@ def drilldown(metric: Metric | str, department: Department, snapshot: Snapshot) 
     (ratios and means): the figure is their count, or their sums, again."""
     metric = METRIC_BY_KEY[metric] if isinstance(metric, str) else metric
     period = Period(snapshot.start, snapshot.end)
-    rows = metric.rows(period).filter(**{metric.department: department})
+    if metric.by_region:  # nothing of it belongs to a department
+        rows = metric.rows(period).none()
+    else:
+        rows = metric.rows(period).filter(**{metric.department: department})
     if "__" in metric.department:
         rows = rows.distinct()
     if metric.kind == "rate":

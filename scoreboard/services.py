@@ -192,7 +192,12 @@ def snapshot_compute(*, period: str, day: dt.date | None = None) -> Snapshot:
                 "department": department,
                 "region": department.region,
                 "level": department.region.level,
-                "sums": {k: totals[k].get(department.pk, (0.0, 0.0)) for k in totals},
+                "sums": {
+                    m.key: (0.0, 0.0)
+                    if m.by_region
+                    else totals[m.key].get(department.pk, (0.0, 0.0))
+                    for m in METRICS
+                },
             }
         )
     # a region adds up the departments in it and below it
@@ -206,6 +211,14 @@ def snapshot_compute(*, period: str, day: dt.date | None = None) -> Snapshot:
                 region_sums[region.pk][key][0] += num
                 region_sums[region.pk][key][1] += den
             region = regions.get(region.parent_id) if region.parent_id else None
+    # what is measured per region only adds up the region and the regions below it
+    for metric in (m for m in METRICS if m.by_region):
+        for region_id, (num, den) in totals[metric.key].items():
+            region = regions.get(region_id)
+            while region is not None:
+                region_sums[region.pk][metric.key][0] += num
+                region_sums[region.pk][metric.key][1] += den
+                region = regions.get(region.parent_id) if region.parent_id else None
     for region_id, sums in region_sums.items():
         region = regions[region_id]
         rows.append(

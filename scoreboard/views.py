@@ -156,7 +156,7 @@ def _board_row(score: Score, period_query: str) -> dict:
                 "counts": counts_text(metric, fig),
                 "url": (
                     _url("scoreboard:drilldown", department.code, metric.key) + f"?{period_query}"
-                    if department is not None
+                    if department is not None and not metric.by_region
                     else ""
                 ),
             }
@@ -458,8 +458,11 @@ def _department_figure(metric: Metric, fig: dict | None, department, period_quer
         "counts": counts_text(metric, fig),
         "target": target_text(metric),
         "misses_target": misses,
-        "url": reverse("scoreboard:drilldown", args=[department.code, metric.key])
-        + f"?{period_query}",
+        "url": (
+            reverse("scoreboard:drilldown", args=[department.code, metric.key]) + f"?{period_query}"
+            if not metric.by_region
+            else ""
+        ),
     }
 
 
@@ -587,7 +590,7 @@ def _amount(metric: Metric, obj):
 def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
     department = _department_or_404(code)
     found = METRIC_BY_KEY.get(metric)
-    if found is None:
+    if found is None or found.by_region:  # a region's figure has no department rows
         raise Http404(_("The board has no such figure."))
     metric = found
     form = DrilldownForm(request.GET)

@@ -499,6 +499,7 @@ EXPECTED_MARCH = {
         "reopened": rate(2, 3),  # answered k1 0, k2 1, k4 2
         # ratings in March of A1's cases: case1 1 (two A1 steps: once), case2 2, case7 5
         "bad_ratings": rate(2, 3),
+        "assistant_answered": EMPTY,  # measured per region only
         # due in March: 10 Mar (fixed 11 Mar 06:00 local: late), 31 Mar (fixed that day)
         "rectified_on_time": rate(1, 2),
     },
@@ -520,6 +521,7 @@ EXPECTED_MARCH = {
         "satisfaction": rate(0, 1),  # m1 rated 3
         "reopened": rate(0, 2),  # m1, m2 never reopened
         "bad_ratings": rate(1, 2),  # case1 1, case9 4 (00:00 on 1 Mar)
+        "assistant_answered": EMPTY,  # measured per region only
         "rectified_on_time": rate(0, 1),  # due 1 Mar, only called back
     },
     "330200-a": {
@@ -539,6 +541,7 @@ EXPECTED_MARCH = {
         "satisfaction": rate(1, 1),  # n1 rated 5
         "reopened": rate(0, 1),
         "bad_ratings": rate(0, 1),  # case10 rated 3
+        "assistant_answered": EMPTY,  # measured per region only
         "rectified_on_time": EMPTY,
     },
     "330106-a": {
@@ -562,6 +565,7 @@ EXPECTED_MARCH = {
                 "reopened",
                 "bad_ratings",
                 "rectified_on_time",
+                "assistant_answered",
             )
         },
     },
@@ -1053,12 +1057,12 @@ def grow(board: Board, n: int) -> None:
 
 
 # the period's snapshot, whose weights a closed period keeps (1) + weights (1) + one aggregation
-# per metric (17) + departments (1) + regions (1) + the previous snapshot's ranks (1) +
+# per metric (18) + departments (1) + regions (1) + the previous snapshot's ranks (1) +
 # savepoint, looking up the period's old snapshot to delete, insert the snapshot, bulk insert its
 # scores, update its seconds, release the savepoint (6)
-FIRST_SNAPSHOT_QUERIES = 28
+FIRST_SNAPSHOT_QUERIES = 29
 # replacing one: its scores and itself are deleted too (2 more)
-REPLACING_QUERIES = 30
+REPLACING_QUERIES = 31
 
 
 @pytest.mark.parametrize("extra", [0, 12])
@@ -1169,3 +1173,34 @@ def test_a_department_with_nothing_measured_is_never_ranked(db):
         "t-c": (62.70, True, 4, 4, 4, None),
         "t-e": (70.24, False, None, 4, 0, None),
     }
+
+
+def test_the_assistant_answer_rate_is_measured_per_region(board, weights):
+    """Questions carry the asker's region, not a department: the figure is the regions'."""
+    from complaints.models import AssistantQuestion
+
+    def ask(region, answered, when):
+        question = AssistantQuestion.objects.create(
+            question="问", normalized="问", answered=answered, region=region
+        )
+        AssistantQuestion.objects.filter(pk=question.pk).update(asked_at=when)
+
+    county = board.k1.region
+    city = county.parent
+    ask(county, True, at(2026, 3, 2))
+    ask(county, False, at(2026, 3, 3))
+    ask(city, True, at(2026, 3, 31, 23, 59, 59))
+    ask(city, True, at(2026, 4, 1))  # April: not this month
+    ask(None, True, at(2026, 3, 5))  # no region: counted nowhere
+    snapshot = services.snapshot_compute(period="month", day=MARCH)
+    scores = scores_by_code(snapshot)
+
+    assert_figure(scores[f"region:{county.code}"].metrics["assistant_answered"], rate(1, 2), "k")
+    # the city adds its county: 1 + 1 answered of 2 + 1
+    assert_figure(scores[f"region:{city.code}"].metrics["assistant_answered"], rate(2, 3), "c")
+    assert_figure(
+        scores[f"region:{city.parent.code}"].metrics["assistant_answered"], rate(2, 3), "p"
+    )
+    for code in ("330100-a", "330106-a"):
+        assert scores[code].metrics["assistant_answered"] == EMPTY
+    assert list(drilldown("assistant_answered", board.a1, snapshot)) == []

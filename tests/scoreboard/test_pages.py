@@ -515,3 +515,10 @@ def test_the_kept_board_follows_a_recomputed_snapshot(client, world):
     second = text(client.get(url))
     row = second.split(f'data-code="{department.code}"')[1].split("</tr>")[0]
     assert f"{after['num']:g} / {after['den']:g}" in row
+
+
+def test_a_figure_measured_per_region_has_no_department_drilldown(client, world):
+    code = world.departments["gongan"].code
+    assert client.get(f"/board/department/{code}/assistant_answered/").status_code == 404
+    page = text(client.get(f"/board/department/{code}/"))
+    assert f"/board/department/{code}/assistant_answered/" not in page
