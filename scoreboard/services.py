@@ -11,8 +11,8 @@ import math
 import time
 from collections import defaultdict
 
-from django.db import transaction
-from django.db.models import Count, F, Sum, Window
+from django.db import connection, transaction
+from django.db.models import Aggregate, Count, DurationField, F, Sum, Window
 from django.db.models.functions import Ceil, RowNumber
 from django.utils import timezone
 
@@ -99,13 +99,34 @@ def wilson(num: float, den: float) -> tuple[float | None, float | None]:
     return max(0.0, (centre - margin) / scale), min(1.0, (centre + margin) / scale)
 
 
-def metric_totals(metric: Metric, period: Period) -> dict[int, tuple[float, float]]:
-    """``{department_id: (numerator, denominator)}``: one aggregation."""
-    if metric.kind == "quantile":
-        # the ⌈q·n⌉-th smallest value of each department, by window functions in the database
-        ranked = (
-            metric.rows(period)
+class PercentileDisc(Aggregate):
+    """PostgreSQL's ``percentile_disc(q) WITHIN GROUP (ORDER BY …)``: the first value whose
+    position reaches the fraction q, i.e. the ⌈q·n⌉-th smallest."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(quantile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, *, quantile: float, **extra):
+        super().__init__(expression, quantile=float(quantile), **extra)
+
+
+def _quantile_totals(metric: Metric, period: Period) -> dict[int, tuple[float, float]]:
+    rows = metric.rows(period)
+    if connection.vendor == "postgresql":
+        found = (
+            rows.values(dept=F(metric.department))
             .annotate(
+                q_value=PercentileDisc(
+                    metric.value(), quantile=metric.quantile, output_field=DurationField()
+                ),
+                q_count=Count("pk"),
+            )
+            .order_by()
+            .values_list("dept", "q_value", "q_count")
+        )
+    else:  # the same rank by window functions
+        found = (
+            rows.annotate(
                 q_value=metric.value(),
                 q_rank=Window(
                     RowNumber(),
@@ -117,9 +138,55 @@ def metric_totals(metric: Metric, period: Period) -> dict[int, tuple[float, floa
             .filter(q_rank=Ceil(F("q_count") * metric.quantile))
             .values_list(metric.department, "q_value", "q_count")
         )
-        return {
-            dept: (_days(value), float(count)) for dept, value, count in ranked if dept is not None
-        }
+    return {dept: (_days(value), float(count)) for dept, value, count in found if dept is not None}
+
+
+def _group_key(metric: Metric):
+    """Metrics counted over the same rows share one aggregation."""
+    if metric.kind in ("rate", "mean") and not metric.by_region:
+        return (metric.rows, metric.department)
+    return (metric.key,)
+
+
+def all_totals(period: Period) -> dict[str, dict[int, tuple[float, float]]]:
+    """Every metric's ``{department_id (region_id for regional ones): (num, den)}``, with one
+    aggregation per set of rows: the items' four rates are one query, and so on."""
+    groups: dict[tuple, list[Metric]] = {}
+    for metric in METRICS:
+        groups.setdefault(_group_key(metric), []).append(metric)
+    totals: dict[str, dict[int, tuple[float, float]]] = {}
+    for members in groups.values():
+        if len(members) == 1:
+            totals[members[0].key] = metric_totals(members[0], period)
+            continue
+        first = members[0]
+        distinct = "__" in first.department
+        annotations = {"den": Count("pk", distinct=distinct)}
+        for metric in members:
+            annotations[f"n_{metric.key}"] = (
+                Count("pk", filter=metric.counted, distinct=distinct)
+                if metric.kind == "rate"
+                else Sum(metric.value())
+            )
+        found = {m.key: {} for m in members}
+        for row in (
+            first.rows(period).values(dept=F(first.department)).annotate(**annotations).order_by()
+        ):
+            if row["dept"] is None:
+                continue
+            for metric in members:
+                found[metric.key][row["dept"]] = (
+                    _days(row[f"n_{metric.key}"] or 0),
+                    float(row["den"] or 0),
+                )
+        totals.update(found)
+    return totals
+
+
+def metric_totals(metric: Metric, period: Period) -> dict[int, tuple[float, float]]:
+    """``{department_id: (numerator, denominator)}``: one aggregation."""
+    if metric.kind == "quantile":
+        return _quantile_totals(metric, period)
     rows = metric.rows(period).values(dept=F(metric.department))
     if metric.kind == "rate":
         distinct = "__" in metric.department  # a join that may repeat a row
@@ -177,7 +244,7 @@ def snapshot_compute(*, period: str, day: dt.date | None = None) -> Snapshot:
         weight_set = existing.weight_set  # a closed period keeps the weights it was ranked by
     else:
         weight_set = weights_current()
-    totals = {metric.key: metric_totals(metric, bounds) for metric in METRICS}
+    totals = all_totals(bounds)
 
     departments = list(
         Department.objects.filter(is_active=True)
