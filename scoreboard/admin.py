@@ -9,21 +9,12 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from workflows.admin import ReadOnlyAdmin
+
 from . import services
 from .forms import WeightSetAddForm, weight_field
 from .metrics import METRICS
 from .models import Score, Snapshot, WeightSet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WeightSet)

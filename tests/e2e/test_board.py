@@ -12,26 +12,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from scoreboard.models import Score
-from tests.e2e.test_accessibility import DANGLING_ID_REFERENCES, blocking_violations, describe
+from tests.e2e.test_newborn import fits_and_passes_axe
 from tests.scoreboard.conftest import build_world
 from workflows.models import Task
 
 pytestmark = pytest.mark.e2e
-
-
-def fits_and_passes_axe(page) -> None:
-    """Nothing wider than the phone, no dangling ARIA reference, no serious axe violation."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360, (
-        f"{page.url} scrolls sideways"
-    )
-    assert page.evaluate(DANGLING_ID_REFERENCES) == []
-    violations = blocking_violations(page)
-    if violations:
-        pytest.fail(
-            f"{page.url}: {len(violations)} serious/critical axe violation(s):\n"
-            + describe(violations),
-            pytrace=False,
-        )
 
 
 def ranked_codes(page) -> list[str]:
