@@ -18,13 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ServiceItem
 from departments.models import Department, Region
+from workflows.models import private_storage
 from zheliban.core.models import TimeStampedModel
-
-
-def private_storage():
-    from zheliban.core.uploads import private_storage as storage
-
-    return storage
 
 
 class Ticket(TimeStampedModel):

@@ -9,7 +9,9 @@ the history row and tells the citizen, all in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -27,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from departments.models import Department, Membership, Region
 from departments.scoping import member_department_ids
-from workflows.services import Conflict, Forbidden, Refused, notify
+from workflows.services import Conflict, Forbidden, Refused, notify, staff_name, staff_of
 from zheliban.core.uploads import check_upload, photo_without_metadata
 from zheliban.core.workdays import add_workdays
 
@@ -225,6 +227,7 @@ def attachments_check(uploads: Sequence[Any]) -> list[CheckedFile]:
                 CheckedFile(content, found.original_name, found.mime, content.size, True)
             )
         else:
+            upload.name = found.original_name  # stored under the name made safe
             checked.append(CheckedFile(upload, found.original_name, found.mime, found.size, False))
     return checked
 
@@ -378,31 +381,58 @@ _predictor_cache: dict[str, Any] = {}
 
 
 def predictor_get():
-    """The newest dispatch model, loaded once per process (None when none was trained)."""
-    from .dispatch.model import DispatchModelError, latest_model_path
+    """The newest dispatch model, loaded once per process (None when none was trained).
+
+    The model folder is listed again only when its modification time changes (a model added or
+    removed), so a submission costs one ``stat``, not a directory listing."""
+    from .dispatch.model import DispatchModelError, latest_model_path, model_dir
     from .dispatch.predictor import Predictor
 
+    directory = model_dir()
     try:
-        path = latest_model_path()
-    except DispatchModelError:
+        version = (str(directory), os.stat(directory).st_mtime_ns)
+    except OSError:
         return None
     with _predictor_lock:
         cached = _predictor_cache.get("model")
-        if cached is None or cached[0] != path:
-            cached = (path, Predictor.load(path, rules=[]))
-            _predictor_cache["model"] = cached
-        return cached[1]
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            path = latest_model_path(directory)
+        except DispatchModelError:
+            predictor = None
+        else:
+            known = _predictor_cache.get("loaded")
+            predictor = known[1] if known and known[0] == path else Predictor.load(path, rules=[])
+            _predictor_cache["loaded"] = (path, predictor)
+        _predictor_cache["model"] = (version, predictor)
+        return predictor
+
+
+@functools.lru_cache(maxsize=8)
+def _file_rules(path: str, modified_ns: int) -> list:
+    from .dispatch.rules import rules_load
+
+    return rules_load(path)
 
 
 def dispatch_rules() -> list:
-    """The staff's rules from admin, then those of the rules file (settings)."""
+    """The staff's rules from admin, then those of the rules file (settings), read again only
+    when the file changes."""
     from .dispatch.rules import Rule, rules_load
 
     rules = [
         Rule(pattern=r.regex or r.keyword, kind=r.kind, is_regex=bool(r.regex))
         for r in DispatchRule.objects.filter(is_active=True)
     ]
-    return rules + rules_load()
+    path = getattr(settings, "DISPATCH_RULES_PATH", None)
+    if not path:
+        return rules
+    try:
+        modified = os.stat(path).st_mtime_ns
+    except OSError:
+        return rules + rules_load(path)  # says what is wrong with the file
+    return rules + _file_rules(str(path), modified)
 
 
 @dataclass(frozen=True)
@@ -416,16 +446,9 @@ class Suggestion:
 
 
 def nearest_department(kind: str, region: Region | None) -> Department | None:
-    from .dispatch.departments import region_chain
+    from .dispatch.departments import departments_nearest
 
-    qs = Department.objects.filter(kind=kind, is_active=True).select_related("region")
-    if region is None:
-        return qs.filter(region__level=Region.Level.PROVINCE).first()
-    chain = region_chain(region.code)
-    candidates = sorted(
-        qs.filter(region__code__in=chain), key=lambda d: (chain.index(d.region.code), d.code)
-    )
-    return candidates[0] if candidates else None
+    return departments_nearest(kinds=[kind], region_code=region.code if region else None).get(kind)
 
 
 def dispatch_suggest(ticket: Ticket) -> Suggestion:
@@ -464,14 +487,14 @@ def dispatch_suggest(ticket: Ticket) -> Suggestion:
     predictor = predictor_get()
     if predictor is None:
         return Suggestion(None, "", 0.0, ("no dispatch model",), False)
-    (prediction,) = predictor.predict([text[:20_000]])
-    kind = CATEGORIES[prediction.category].department_kind if prediction.category else ""
+    # the model alone: the department is found once, below, for the ticket's region
+    ((category, confidence, reasons),) = predictor.guess([text[:20_000]])
     return Suggestion(
-        nearest_department(kind, ticket.region) if kind else None,
-        prediction.category or "",
-        round(prediction.confidence, 4),
-        prediction.reasons,
-        prediction.automatic,
+        nearest_department(CATEGORIES[category].department_kind, ticket.region),
+        category,
+        round(confidence, 4),
+        reasons,
+        predictor.is_automatic(confidence),
         predictor.version,
     )
 
@@ -567,7 +590,7 @@ def ticket_submit(
     for f in files:
         TicketAttachment.objects.create(
             ticket=ticket,
-            file=_named(f),
+            file=f.content,
             name=f.name,
             content_type=f.content_type,
             size=f.size,
@@ -587,12 +610,6 @@ def ticket_submit(
             body=_receipt_text(ticket),
         )
     return ticket
-
-
-def _named(f: CheckedFile):
-    from django.core.files.base import File
-
-    return f.content if hasattr(f.content, "name") and f.content.name else File(f.content, f.name)
 
 
 def _receipt_text(ticket: Ticket) -> str:
@@ -663,6 +680,45 @@ def _dispatch_new(ticket: Ticket, *, department_kind: str, now) -> None:
         )
 
 
+def _kept(ticket: Ticket, *, now) -> tuple[dt.date | None, bool | None]:
+    """The due date of the ticket's current step and whether it is being kept."""
+    return ticket.node_due_date, _on_time(ticket, now=now)
+
+
+def _move(
+    ticket: Ticket,
+    action: str,
+    to_state: str,
+    next_step: str | None,
+    *,
+    now,
+    actor=None,
+    department: Department | None = None,
+    note: str = "",
+    data: dict | None = None,
+    kept: tuple[dt.date | None, bool | None] = (None, None),
+) -> None:
+    """Move the ticket and start its next step's deadline (``None``: none), with its history row;
+    ``kept`` is what ``_kept`` said of the step this move ends, when it had a deadline."""
+    from_state = ticket.state
+    ticket.state = to_state
+    _start_step(ticket, next_step, now=now)
+    ticket.version += 1
+    ticket.save()
+    _event(
+        ticket,
+        action,
+        from_state,
+        to_state,
+        actor=actor,
+        department=department,
+        note=note,
+        data=data,
+        due_date=kept[0],
+        on_time=kept[1],
+    )
+
+
 def _do_dispatch(
     ticket: Ticket,
     lead: Department,
@@ -672,28 +728,23 @@ def _do_dispatch(
     note: str,
     now,
 ) -> None:
-    from_state = ticket.state
-    on_time = _on_time(ticket, now=now) if from_state == S.QUEUED else None
-    due = ticket.node_due_date if from_state == S.QUEUED else None
+    # the dispatchers' queue has a deadline; a ticket dispatched on arrival had none to keep
+    kept = _kept(ticket, now=now) if ticket.state == S.QUEUED else (None, None)
     ticket.department = lead
-    ticket.state = S.DISPATCHED
-    _start_step(ticket, "sign", now=now)
-    ticket.version += 1
-    ticket.save()
     TicketDepartment.objects.create(ticket=ticket, department=lead, is_lead=True)
     for department in assisting:
         if department.pk != lead.pk:
             TicketDepartment.objects.create(ticket=ticket, department=department, is_lead=False)
-    _event(
+    _move(
         ticket,
         "dispatch",
-        from_state,
         S.DISPATCHED,
+        "sign",
+        now=now,
         actor=actor,
         department=lead,
         note=note,
-        due_date=due,
-        on_time=on_time,
+        kept=kept,
         data={
             "automatic": actor is None,
             "confidence": ticket.dispatch_confidence,
@@ -706,18 +757,14 @@ def _do_dispatch(
 def _link(ticket: Ticket, target: Ticket, *, actor, now) -> None:
     while target.duplicate_of_id is not None:  # always link to the ticket being handled
         target = target.duplicate_of
-    from_state = ticket.state
     ticket.duplicate_of = target
-    ticket.state = S.LINKED
     ticket.closed_at = now
-    _start_step(ticket, None, now=now)
-    ticket.version += 1
-    ticket.save()
-    _event(
+    _move(
         ticket,
         "link",
-        from_state,
         S.LINKED,
+        None,
+        now=now,
         actor=actor,
         note=target.number,
         data={"target": target.pk},
@@ -781,10 +828,6 @@ ACTIONS = (
 )
 
 
-def _staff_name(user) -> str:
-    return getattr(user, "real_name", "") or user.get_username()
-
-
 def part_for(ticket: Ticket, user) -> TicketDepartment | None:
     if user is None or not user.is_authenticated:
         return None
@@ -821,7 +864,7 @@ def ticket_transition(
             raise Refused(_("No such ticket."), code="not_found") from error
         if version is not None and version != locked.version:
             last = locked.events.exclude(actor=None).select_related("actor").last()
-            who = _staff_name(last.actor) if last else _("someone else")
+            who = staff_name(last.actor) if last else _("someone else")
             raise Conflict(
                 _("This ticket was changed by %(name)s since you opened it; reload the page.")
                 % {"name": who},
@@ -939,23 +982,18 @@ def _h_sign(ticket: Ticket, *, actor, now, note, **_kw) -> None:
         _event(ticket, "sign", ticket.state, ticket.state, actor=actor, department=part.department)
         return
     _require_state(ticket, S.DISPATCHED)
-    on_time = _on_time(ticket, now=now)
-    due = ticket.node_due_date
-    ticket.signed_on_time = on_time
-    ticket.state = S.HANDLING
-    _start_step(ticket, "answer", now=now)
-    ticket.version += 1
-    ticket.save()
-    _event(
+    kept = _kept(ticket, now=now)
+    ticket.signed_on_time = kept[1]
+    _move(
         ticket,
         "sign",
-        S.DISPATCHED,
         S.HANDLING,
+        "answer",
+        now=now,
         actor=actor,
         department=part.department,
         note=note,
-        due_date=due,
-        on_time=on_time,
+        kept=kept,
     )
     _tell_citizen(
         ticket,
@@ -992,26 +1030,21 @@ def _h_return(ticket: Ticket, *, actor, now, note, department, **_kw) -> None:
     _require_state(ticket, S.DISPATCHED)
     # the assisting parts go back with the ticket: the new lead decides whom to ask
     ticket.parts.exclude(pk=part.pk).exclude(state=P.RETURNED).delete()
-    on_time = _on_time(ticket, now=now)
-    due = ticket.node_due_date
-    ticket.state = S.QUEUED
+    kept = _kept(ticket, now=now)
     ticket.return_count += 1
     ticket.department = None
     ticket.dispatched_automatically = False
-    _start_step(ticket, "dispatch", now=now)
-    ticket.version += 1
-    ticket.save()
-    _event(
+    _move(
         ticket,
         "return",
-        S.DISPATCHED,
         S.QUEUED,
+        "dispatch",
+        now=now,
         actor=actor,
         department=part.department,
         note=note,
         data={**data, "category": ticket.category},
-        due_date=due,
-        on_time=on_time,
+        kept=kept,
     )
     _tell_citizen(
         ticket,
@@ -1064,29 +1097,24 @@ def _h_answer(ticket: Ticket, *, actor, now, note, **_kw) -> None:
             _("Waiting for the opinion of %(departments)s.") % {"departments": "、".join(waiting)},
             code="opinions_missing",
         )
-    on_time = _on_time(ticket, now=now)
-    due = ticket.node_due_date
+    kept = _kept(ticket, now=now)
     part.state = P.REPLIED
     part.replied_at = now
     part.save()
     ticket.reply = note
     ticket.replied_at = now
     if ticket.answered_on_time is None or ticket.reopen_count:
-        ticket.answered_on_time = on_time
-    ticket.state = S.ANSWERED
-    _start_step(ticket, "callback", now=now)
-    ticket.version += 1
-    ticket.save()
-    _event(
+        ticket.answered_on_time = kept[1]
+    _move(
         ticket,
         "answer",
-        S.HANDLING,
         S.ANSWERED,
+        "callback",
+        now=now,
         actor=actor,
         department=part.department,
         note=note,
-        due_date=due,
-        on_time=on_time,
+        kept=kept,
     )
     _tell_citizen(
         ticket,
@@ -1100,24 +1128,10 @@ def _h_callback(ticket: Ticket, *, actor, now, note, satisfaction, **_kw) -> Non
     _require_desk(actor)
     _require_state(ticket, S.ANSWERED)
     _require_note(note, _("Write what the citizen said on the callback."), "note_missing")
-    on_time = _on_time(ticket, now=now)
-    due = ticket.node_due_date
+    kept = _kept(ticket, now=now)
     ticket.callback_note = note
     ticket.called_back_at = now
-    ticket.state = S.CALLED_BACK
-    _start_step(ticket, "rating", now=now)
-    ticket.version += 1
-    ticket.save()
-    _event(
-        ticket,
-        "callback",
-        S.ANSWERED,
-        S.CALLED_BACK,
-        actor=actor,
-        note=note,
-        due_date=due,
-        on_time=on_time,
-    )
+    _move(ticket, "callback", S.CALLED_BACK, "rating", now=now, actor=actor, note=note, kept=kept)
     if satisfaction is not None:
         _rate(ticket, actor=actor, now=now, satisfaction=satisfaction, note="")
 
@@ -1142,16 +1156,13 @@ def _rate(ticket: Ticket, *, actor, now, satisfaction, note: str) -> None:
     ticket.satisfaction = satisfaction
     ticket.satisfaction_comment = note
     if satisfaction >= SATISFIED_FROM:
-        ticket.state = S.CLOSED
         ticket.closed_at = now
-        _start_step(ticket, None, now=now)
-        ticket.version += 1
-        ticket.save()
-        _event(
+        _move(
             ticket,
             "rate",
-            S.CALLED_BACK,
             S.CLOSED,
+            None,
+            now=now,
             actor=actor,
             note=note,
             data={"satisfaction": satisfaction},
@@ -1163,23 +1174,20 @@ def _rate(ticket: Ticket, *, actor, now, satisfaction, note: str) -> None:
         )
         return
     # unsatisfied: back to the lead department, which answers again
-    ticket.state = S.HANDLING
     ticket.reopen_count += 1
-    _start_step(ticket, "answer", now=now)
-    ticket.version += 1
-    ticket.save()
     ticket.parts.filter(is_lead=True).exclude(state=P.RETURNED).update(state=P.SIGNED)
-    _event(
+    _move(
         ticket,
         "reopen",
-        S.CALLED_BACK,
         S.HANDLING,
+        "answer",
+        now=now,
         actor=actor,
         note=note,
         department=ticket.department,
         data={"satisfaction": satisfaction},
     )
-    for user in _staff(ticket.department_id, Membership.Role.SUPERVISOR):
+    for user in staff_of(ticket.department_id, Membership.Role.SUPERVISOR):
         notify(
             user,
             subject=_("Ticket %(number)s reopened") % {"number": ticket.number},
@@ -1201,12 +1209,8 @@ def _h_close(ticket: Ticket, *, actor, now, note, **_kw) -> None:
     _require_desk(actor, Membership.Role.SUPERVISOR, Membership.Role.DISPATCHER)
     _require_state(ticket, S.CALLED_BACK)
     _require_note(note, _("Say why the ticket is closed without a rating."), "note_missing")
-    ticket.state = S.CLOSED
     ticket.closed_at = now
-    _start_step(ticket, None, now=now)
-    ticket.version += 1
-    ticket.save()
-    _event(ticket, "close", S.CALLED_BACK, S.CLOSED, actor=actor, note=note)
+    _move(ticket, "close", S.CLOSED, None, now=now, actor=actor, note=note)
 
 
 _HANDLERS = {
@@ -1220,18 +1224,6 @@ _HANDLERS = {
     "rate": _h_rate,
     "close": _h_close,
 }
-
-
-def _staff(department_id: int | None, role: str) -> list:
-    from django.contrib.auth import get_user_model
-
-    if department_id is None:
-        return []
-    return list(
-        get_user_model().objects.filter(
-            memberships__department_id=department_id, memberships__role=role, is_active=True
-        )
-    )
 
 
 # ---------------------------------------------------------------- supervision (督办)
@@ -1301,7 +1293,7 @@ def _holders(ticket: Ticket, role: str) -> list:
     """Who holds the ticket's current step: the lead department for signing and answering,
     the desk for dispatching and the callback."""
     if ticket.state in (S.DISPATCHED, S.HANDLING) and ticket.department_id:
-        return _staff(ticket.department_id, role)
+        return staff_of(ticket.department_id, role)
     return _desk_staff(
         ticket.region,
         role if role == Membership.Role.SUPERVISOR else Membership.Role.DISPATCHER,
@@ -1309,18 +1301,13 @@ def _holders(ticket: Ticket, role: str) -> list:
 
 
 def _desk_staff(region: Region | None, role: str) -> list:
-    from django.contrib.auth import get_user_model
-
+    """Staff of the 12345 desks answering for the region (its own, its city's, the province's)."""
     from .dispatch.departments import region_chain
 
     desks = Department.objects.filter(kind=Department.Kind.HOTLINE, is_active=True)
     if region is not None:
         desks = desks.filter(region__code__in=region_chain(region.code))
-    return list(
-        get_user_model()
-        .objects.filter(memberships__department__in=desks, memberships__role=role, is_active=True)
-        .distinct()
-    )
+    return staff_of(desks.values("pk"), role)
 
 
 # ---------------------------------------------------------------- what the dispatcher learns

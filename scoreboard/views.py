@@ -325,8 +325,8 @@ def board(request: HttpRequest) -> HttpResponse:
             board_data(snapshot, rows, level=query["level"], regions=query["regions"]),
         )
     period_query = _period_query(snapshot)
-    # The charts and tables are kept rendered per snapshot and view (a snapshot changes only by
-    # being recomputed, which changes computed_at); they are built only when the cache misses.
+    # The charts and tables are kept rendered per snapshot and view (a snapshot never changes:
+    # recomputing replaces it with a new one); they are built only when the cache misses.
     table = SimpleLazyObject(lambda: [_board_row(s, period_query) for s in rows])
     context.update(
         {
@@ -335,8 +335,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "definitions": _definitions(snapshot),
             "fragment_key": "|".join(
                 [
-                    str(snapshot.pk),
-                    f"{snapshot.computed_at.timestamp():.6f}",
+                    str(snapshot.pk),  # recomputing a period makes a new snapshot
                     query["level"],
                     "regions" if query["regions"] else "departments",
                     query["sort"],

@@ -677,7 +677,7 @@ _TARGETS = {
 }
 
 
-def _staff_name(user) -> str:
+def staff_name(user) -> str:
     return (getattr(user, "real_name", "") or user.get_username()) if user else ""
 
 
@@ -717,7 +717,7 @@ def task_transition(
         )
         if expected_version is not None and task.version != expected_version:
             last = task.events.select_related("actor").order_by("-at", "-id").first()
-            who = _staff_name(last.actor) if last and last.actor else _("someone else")
+            who = staff_name(last.actor) if last and last.actor else _("someone else")
             raise Conflict(
                 _(
                     "This task changed since you opened it: %(who)s moved it to “%(state)s”. Reload to see it."  # noqa: E501
@@ -746,7 +746,7 @@ def task_transition(
             return task
         if task.state not in _SOURCES[action]:
             last = task.events.select_related("actor").order_by("-at", "-id").first()
-            who = _staff_name(last.actor) if last and last.actor else ""
+            who = staff_name(last.actor) if last and last.actor else ""
             raise Conflict(
                 _("This task is already “%(state)s”%(by)s; it cannot be moved that way.")
                 % {
@@ -760,9 +760,9 @@ def task_transition(
             raise Conflict(_("Claim the task before working on it."), code="not_claimed")
         if holder.pk != actor.pk:
             raise Conflict(
-                _("%(who)s is working on this task.") % {"who": _staff_name(holder)},
+                _("%(who)s is working on this task.") % {"who": staff_name(holder)},
                 code="claimed",
-                holder=_staff_name(holder),
+                holder=staff_name(holder),
             )
         source = task.state
         now = timezone.now()
@@ -823,9 +823,9 @@ def task_transition(
 def _claim(task: Task, actor, holder) -> Task:
     if holder is not None and holder.pk != actor.pk:
         raise Conflict(
-            _("%(who)s is working on this task.") % {"who": _staff_name(holder)},
+            _("%(who)s is working on this task.") % {"who": staff_name(holder)},
             code="claimed",
-            holder=_staff_name(holder),
+            holder=staff_name(holder),
         )
     if task.state in Task.FINAL_STATES or task.state == S.WAITING:
         raise Conflict(
@@ -1122,7 +1122,7 @@ def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
             recipients = (
                 [task.claimed_by]
                 if task.claimed_by
-                else _staff(task.department_id, Membership.Role.CLERK)
+                else staff_of(task.department_id, Membership.Role.CLERK)
             )
             for user in recipients:
                 notify(
@@ -1144,7 +1144,7 @@ def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
                 escalated_at=timezone.now()
             ):
                 continue
-            for user in _staff(task.department_id, Membership.Role.SUPERVISOR):
+            for user in staff_of(task.department_id, Membership.Role.SUPERVISOR):
                 notify(
                     user,
                     subject=_("Overdue (督办): %(ref)s") % {"ref": task.application.reference},
@@ -1166,13 +1166,20 @@ def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
     return counts
 
 
-def _staff(department_id: int, role: str) -> list:
+def staff_of(departments, role: str) -> list:
+    """The active staff holding ``role`` in a department (an id) or in any of several (ids or a
+    subquery of them), each once."""
     from django.contrib.auth import get_user_model
 
+    if departments is None:
+        return []
+    where = (
+        {"memberships__department_id": departments}
+        if isinstance(departments, int)
+        else {"memberships__department__in": departments}
+    )
     return list(
-        get_user_model().objects.filter(
-            memberships__department_id=department_id, memberships__role=role, is_active=True
-        )
+        get_user_model().objects.filter(**where, memberships__role=role, is_active=True).distinct()
     )
 
 
@@ -1206,7 +1213,7 @@ def rating_submit(*, applicant, application: Application, score: int, comment: s
             Rectification.objects.create(
                 rating=rating, department_id=dept_id, callback_due=callback, fix_due=fix
             )
-            for user in _staff(dept_id, Membership.Role.SUPERVISOR):
+            for user in staff_of(dept_id, Membership.Role.SUPERVISOR):
                 notify(
                     user,
                     subject=_("Bad rating to rectify: %(ref)s") % {"ref": app.reference},

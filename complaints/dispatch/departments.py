@@ -29,6 +29,27 @@ def generic_department(kind: str) -> DepartmentRef:
     return DepartmentRef(code=kind, name=name, known=False)
 
 
+def departments_nearest(*, kinds: Iterable[str], region_code: str | None) -> dict[str, Department]:
+    """For each kind, the active department of that kind nearest to the region (the region's
+    own, else its city's, else the province's; without a region, the province's). One query;
+    a kind with none is left out."""
+    kinds = set(kinds)
+    if not kinds:
+        return {}
+    qs = Department.objects.filter(kind__in=kinds, is_active=True).select_related("region")
+    if region_code is None:
+        found = qs.filter(region__level="province")
+        chain: list[str] = []
+    else:
+        chain = region_chain(region_code)
+        found = qs.filter(region__code__in=chain)
+    nearest: dict[str, Department] = {}
+    ordered = sorted(found, key=lambda d: (chain.index(d.region.code) if chain else 0, d.code))
+    for department in ordered:
+        nearest.setdefault(department.kind, department)
+    return nearest
+
+
 def dispatch_departments_get(
     *, kinds: Iterable[str], region_code: str | None
 ) -> dict[str, DepartmentRef]:
@@ -40,12 +61,10 @@ def dispatch_departments_get(
         return {}
     found: dict[str, DepartmentRef] = {}
     if region_code:
-        chain = region_chain(region_code)
-        rows = Department.objects.filter(
-            kind__in=kinds, region__code__in=chain, is_active=True
-        ).values_list("kind", "code", "name", "region__code")
-        for kind, code, name, _region in sorted(rows, key=lambda r: (chain.index(r[3]), r[1])):
-            found.setdefault(kind, DepartmentRef(code=code, name=name, known=True))
+        found = {
+            kind: DepartmentRef(code=d.code, name=d.name, known=True)
+            for kind, d in departments_nearest(kinds=kinds, region_code=region_code).items()
+        }
     else:
         rows = Department.objects.filter(code__in=kinds).values_list("code", "name")
         found = {code: DepartmentRef(code=code, name=name, known=True) for code, name in rows}

@@ -65,18 +65,7 @@ class Predictor:
                 raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters")
         ruled = [rule_match(self.rules, text) for text in texts]
         modelled = [i for i, rule in enumerate(ruled) if rule is None]
-        guesses: dict[int, tuple[str, float, tuple[str, ...]]] = {}
-        if modelled:
-            features = self._vectorize.transform(
-                self._segment.transform([texts[i] for i in modelled])
-            )
-            probabilities = self._classify.predict_proba(features)
-            classes = self._classify.classes_
-            for row, index in enumerate(modelled):
-                best = int(np.argmax(probabilities[row]))
-                category = str(classes[best])
-                reasons = self._reasons(features, row, category)
-                guesses[index] = (category, float(probabilities[row, best]), reasons)
+        guesses = dict(zip(modelled, self.guess([texts[i] for i in modelled]), strict=True))
         kinds = {rule.kind for rule in ruled if rule is not None}
         kinds |= {CATEGORIES[category].department_kind for category, _, _ in guesses.values()}
         departments = dispatch_departments_get(kinds=kinds, region_code=region)
@@ -104,10 +93,28 @@ class Predictor:
                     confidence=confidence,
                     reasons=reasons,
                     department=departments[kind],
-                    automatic=self.threshold is not None and confidence >= self.threshold,
+                    automatic=self.is_automatic(confidence),
                 )
             )
         return predictions
+
+    def guess(self, texts: Sequence[str]) -> list[tuple[str, float, tuple[str, ...]]]:
+        """The model alone: (category, confidence, reasons) per text; no rules, no departments."""
+        if not texts:
+            return []
+        features = self._vectorize.transform(self._segment.transform(list(texts)))
+        probabilities = self._classify.predict_proba(features)
+        classes = self._classify.classes_
+        found = []
+        for row in range(len(texts)):
+            best = int(np.argmax(probabilities[row]))
+            category = str(classes[best])
+            reasons = self._reasons(features, row, category)
+            found.append((category, float(probabilities[row, best]), reasons))
+        return found
+
+    def is_automatic(self, confidence: float) -> bool:
+        return self.threshold is not None and confidence >= self.threshold
 
     def _reasons(self, features, row: int, category: str) -> tuple[str, ...]:
         start, end = features.indptr[row], features.indptr[row + 1]

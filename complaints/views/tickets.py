@@ -80,9 +80,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         )
         return render(request, "complaints/ticket_new.html", context)
     link_to = None
-    if request.POST.get("link_to"):
-        link_to = Ticket.objects.filter(pk=request.POST["link_to"], state__in=Ticket.OPEN_STATES)
-        link_to = link_to.first()
+    chosen = request.POST.get("link_to", "")
+    if chosen.isascii() and chosen.isdigit():
+        link_to = Ticket.objects.filter(pk=int(chosen), state__in=Ticket.OPEN_STATES).first()
     try:
         ticket = services.ticket_submit(
             **fields,

@@ -309,3 +309,13 @@ def test_pages_run_a_fixed_number_of_queries(client, desk, size, django_assert_n
         assert client.get(reverse("complaints:my-tickets")).status_code == 200
     with django_assert_num_queries(6):
         assert client.get(reverse("complaints:ticket", args=[ticket.pk])).status_code == 200
+
+
+def test_a_link_to_that_is_not_a_ticket_number_is_ignored(client, desk):
+    client.force_login(desk.citizen)
+    response = client.post(
+        reverse("complaints:ticket-new"), {**_form(desk), "step": "send", "link_to": "x'1"}
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert (ticket.state, ticket.duplicate_of) == ("queued", None)
