@@ -226,6 +226,12 @@ class Ticket(TimeStampedModel):
         return self.state in self.OPEN_STATES
 
     @property
+    def shown_in_public(self) -> bool:
+        """Whether its number, title and text may be shown to anyone: only when its sender made
+        it public, and never a 举报's. The one rule every public or other-citizen surface reads."""
+        return self.is_public and self.kind != self.Kind.REPORT
+
+    @property
     def hides_reporter(self) -> bool:
         """A 举报's reporter is hidden from every handling department."""
         return self.kind == self.Kind.REPORT
@@ -488,6 +494,16 @@ class AssistantQuestion(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    asker_session = models.CharField(
+        _("asker's session"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "A keyed hash of the session that asked without an account: only that session may "
+            "say whether the answer helped."
+        ),
     )
     helpful = models.BooleanField(_("helpful"), null=True, blank=True)
     flagged = models.BooleanField(_("flagged as wrong"), default=False)

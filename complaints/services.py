@@ -317,6 +317,15 @@ class DuplicateMatch:
     ticket: Ticket
     score: float  # 0..1, the overlap of the texts' character pairs
 
+    @property
+    def number(self) -> str | None:
+        """Another person's ticket is named only if its sender made it public."""
+        return self.ticket.number if self.ticket.shown_in_public else None
+
+    @property
+    def title(self) -> str | None:
+        return self.ticket.title if self.ticket.shown_in_public else None
+
 
 def _pairs(text: str) -> set[str]:
     text = normalize(text)
@@ -335,6 +344,23 @@ DUPLICATE_MIN_SCORE = 0.6
 DUPLICATE_CANDIDATES = 400
 
 
+def link_candidates() -> QuerySet[Ticket]:
+    """The tickets another may be offered as a repeat of, or joined to: any but a report (举报).
+
+    A report is invisible wherever its sender could be learned: offered as a repeat, it would
+    tell a citizen that it exists and what it is about, and once joined their own ticket would
+    name it. The one rule behind ``duplicates_find`` and every ``link_to`` and ``link`` target.
+    """
+    return Ticket.objects.exclude(kind=Ticket.Kind.REPORT)
+
+
+def _link_target_lock(pk: int | None) -> Ticket | None:
+    """The link target with this id among ``link_candidates``, locked, or None."""
+    if pk is None:
+        return None
+    return link_candidates().select_for_update(of=("self",)).filter(pk=pk).first()
+
+
 def duplicates_find(
     *,
     content: str,
@@ -345,7 +371,8 @@ def duplicates_find(
     limit: int = 5,
     now=None,
 ) -> list[DuplicateMatch]:
-    """Recent tickets (closed ones too) from the same place whose text is much the same.
+    """Recent tickets (closed ones too) from the same place whose text is much the same, among
+    ``link_candidates`` (never a report) and not themselves linked.
 
     Same place: the same region, or the same address when no region is given. Recent: within
     ``DUPLICATE_DAYS``. One query over at most ``DUPLICATE_CANDIDATES`` newest candidates.
@@ -353,9 +380,8 @@ def duplicates_find(
     now = now or timezone.now()
     if region is None and not address:
         return []
-    qs = Ticket.objects.filter(created_at__gte=now - dt.timedelta(days=DUPLICATE_DAYS)).exclude(
-        state=S.LINKED
-    )
+    qs = link_candidates().filter(created_at__gte=now - dt.timedelta(days=DUPLICATE_DAYS))
+    qs = qs.exclude(state=S.LINKED)
     qs = qs.filter(region=region) if region is not None else qs.filter(address=address)
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
@@ -527,12 +553,13 @@ def ticket_submit(
     application=None,
     item=None,
     question: AssistantQuestion | None = None,
-    link_to: Ticket | None = None,
+    link_to: Ticket | int | None = None,
     department_kind: str = "",
 ) -> Ticket:
     """Take a ticket in (受理) and dispatch it: automatically when the suggestion is sure
     enough, else into the dispatchers' queue. ``link_to`` (an open ticket the citizen agreed is
-    the same matter) links it instead. Bad input raises ``TicketInvalid``; nothing is stored."""
+    the same matter, or its id) links it instead; it must be one of ``link_candidates``, never
+    a report. Bad input raises ``TicketInvalid``; nothing is stored."""
     cleaned = ticket_validate(
         kind=kind,
         channel=channel,
@@ -561,9 +588,15 @@ def ticket_submit(
             }
         )
     if link_to is not None:
-        link_to = Ticket.objects.select_for_update(of=("self",)).filter(pk=link_to.pk).first()
-    if link_to is not None and not link_to.is_open:
-        raise TicketInvalid({"link_to": [_("That ticket is closed; send yours on its own.")]})
+        link_to = _link_target_lock(link_to.pk if isinstance(link_to, Ticket) else link_to)
+        if link_to is None:  # the same answer for no such ticket and for a report
+            message = _(
+                "No ticket you can join has this number: choose one of the tickets offered as "
+                "the same matter, or send yours on its own."
+            )
+            raise TicketInvalid({"link_to": [message]})
+        if not link_to.is_open:
+            raise TicketInvalid({"link_to": [_("That ticket is closed; send yours on its own.")]})
     if citizen is not None and not citizen.is_authenticated:
         citizen = None
     if is_anonymous:
@@ -947,8 +980,16 @@ def _h_dispatch(ticket: Ticket, *, actor, now, note, department, assisting, **_k
 def _h_link(ticket: Ticket, *, actor, now, target, **_kw) -> None:
     _require_desk(actor, Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR)
     _require_state(ticket, S.RECEIVED, S.QUEUED)
-    if target is not None:  # judged as it is now, not as the dispatcher's page saw it
-        target = Ticket.objects.select_for_update(of=("self",)).filter(pk=target.pk).first()
+    if target is not None and target.hides_reporter:
+        raise Refused(
+            _(
+                "A report cannot be linked to: its sender and its subject stay with the desk, "
+                "and the other ticket's sender would be told its number."
+            ),
+            code="target_report",
+        )
+    # judged as it is now, not as the dispatcher's page saw it
+    target = _link_target_lock(target.pk if target is not None else None)
     if target is None or target.pk == ticket.pk or not target.is_open:
         raise Refused(_("Choose an open ticket to link to."), code="target_invalid")
     _link(ticket, target, actor=actor, now=now)

@@ -5,6 +5,8 @@ A refused parameter is answered 400 with the message of its field, and nothing e
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -62,7 +64,32 @@ class PeriodForm(forms.Form):
         return data
 
 
+def _page_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        error_messages={
+            "invalid": _("The page is a whole number from 1."),
+            "min_value": _("The page is a whole number from 1."),
+            "max_value": _("There are not that many pages."),
+        },
+    )
+
+
+SEARCH_MAX_LENGTH = 60
+
+
 class BoardForm(PeriodForm):
+    q = forms.CharField(
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={
+            "max_length": _("Search with at most %(limit_value)d characters."),
+            "null_characters_not_allowed": _("The search may not contain control characters."),
+        },
+    )
+    page = _page_field()
     level = _choice("level", Region.Level.values, _("Choose the level: province, city or county."))
     regions = _choice(
         "regions",
@@ -77,8 +104,18 @@ class BoardForm(PeriodForm):
     )
     dir = _choice("dir", DIRECTIONS, _("dir is asc or desc."))
 
+    def clean_q(self) -> str:
+        value = self.cleaned_data["q"]
+        if any(unicodedata.category(c) == "Cc" for c in value):
+            raise forms.ValidationError(
+                _("The search may not contain control characters."), code="control_characters"
+            )
+        return value
+
     def clean(self):
         data = super().clean()
+        data["q"] = data.get("q") or ""
+        data["page"] = data.get("page") or 1
         data["level"] = data.get("level") or DEFAULT_LEVEL
         data["regions"] = data.get("regions") == "1"
         data["sort"] = data.get("sort") or "rank"
@@ -86,23 +123,25 @@ class BoardForm(PeriodForm):
         return data
 
 
-class DrilldownForm(PeriodForm):
+class BreakdownForm(PeriodForm):
+    """The public drill-down: which snapshot, the page of its items, the format."""
+
+    page = _page_field()
+
+    def clean(self):
+        data = super().clean()
+        data["page"] = data.get("page") or 1
+        return data
+
+
+class DrilldownForm(BreakdownForm):
+    """The staff drill-down to the rows: also which rows (counted or not)."""
+
     show = _choice("show", SHOW, _("show is all, counted or not."))
-    page = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=100_000,
-        error_messages={
-            "invalid": _("The page is a whole number from 1."),
-            "min_value": _("The page is a whole number from 1."),
-            "max_value": _("There are not that many pages."),
-        },
-    )
 
     def clean(self):
         data = super().clean()
         data["show"] = data.get("show") or "all"
-        data["page"] = data.get("page") or 1
         return data
 
 

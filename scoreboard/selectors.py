@@ -1,16 +1,23 @@
-"""Reading the board: snapshots, a department's history, and the rows behind each figure."""
+"""Reading the board: snapshots, a department's history, the public breakdown of each figure and,
+for staff within their scope, the rows behind it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+from django.utils.translation import gettext as _
 
 from departments.models import Department
 
 from .metrics import METRIC_BY_KEY, Metric, Period, counted_expression
 from .models import Score, Snapshot
+from .services import minimum_volume
 
 
 def snapshot_latest(period: str) -> Snapshot | None:
@@ -26,33 +33,96 @@ def snapshot_get(period: str, start) -> Snapshot | None:
     return Snapshot.objects.filter(period=period, start=start).select_related("weight_set").first()
 
 
-def board_scores(snapshot: Snapshot, *, level: str, regions: bool = False) -> QuerySet[Score]:
-    """The rows of one level, ranked first (by rank), then the unranked by name."""
+def board_level_counts(snapshot: Snapshot, *, regions: bool = False) -> dict[str, tuple[int, int]]:
+    """``{level: (ranked rows, rows)}`` of a snapshot's departments (or regions), one query."""
+    found = (
+        snapshot.scores.filter(department__isnull=regions)
+        .values("level")
+        .annotate(ranked_rows=Count("pk", filter=Q(ranked=True)), rows=Count("pk"))
+        .order_by()
+    )
+    return {row["level"]: (row["ranked_rows"], row["rows"]) for row in found}
+
+
+def board_scores(
+    snapshot: Snapshot,
+    *,
+    level: str,
+    regions: bool = False,
+    search: str = "",
+    figure: str | None = "*",
+) -> QuerySet[Score]:
+    """The rows of one level, ranked first (by rank), then the unranked by code.
+
+    ``search`` keeps the rows whose department (or region) name or code contains it.
+    ``figure``: ``"*"`` loads every figure (downloads, API); a metric key loads that figure
+    alone as ``sorted_figure``; ``None`` loads none (a page sorted by rank or score)."""
     qs = snapshot.scores.filter(level=level, department__isnull=regions)
+    if search:
+        if regions:
+            qs = qs.filter(Q(region__name__icontains=search) | Q(region__code__icontains=search))
+        else:
+            qs = qs.filter(
+                Q(department__name__icontains=search) | Q(department__code__icontains=search)
+            )
+    if figure != "*":
+        qs = qs.defer("metrics")
+        if figure is not None:
+            qs = qs.annotate(sorted_figure=F(f"metrics__{METRIC_BY_KEY[figure].key}"))
     return qs.select_related("department", "region").order_by(
         F("rank").asc(nulls_last=True), "department__code", "region__code"
     )
+
+
+UNRANKED_NO_ACTIVITY = "no_activity"
+UNRANKED_LOW_VOLUME = "below_min_volume"
+UNRANKED_NOT_SCORED = "not_scored"
+UNRANKED_REASONS = (UNRANKED_NO_ACTIVITY, UNRANKED_LOW_VOLUME, UNRANKED_NOT_SCORED)
+
+
+def unranked_reason(score: Score, weight_set) -> str | None:
+    """Why a row has no rank: nothing done in the period, fewer things done than the weight
+    version's minimum volume, or (rarely) nothing weighted measured at its level."""
+    if score.ranked:
+        return None
+    if not score.volume:
+        return UNRANKED_NO_ACTIVITY
+    if score.volume < minimum_volume(weight_set):
+        return UNRANKED_LOW_VOLUME
+    return UNRANKED_NOT_SCORED
 
 
 def department_history(department: Department, period: str) -> QuerySet[Score]:
     """A department's scores over time (one query): the trend costs no computation."""
     return (
         Score.objects.filter(department=department, snapshot__period=period)
-        .select_related("snapshot")
+        .select_related("snapshot__weight_set")
         .order_by("snapshot__start")
     )
 
 
-def drilldown(metric: Metric | str, department: Department, snapshot: Snapshot) -> QuerySet:
-    """The rows behind one department's figure, each with ``counted`` (rates) or ``amount``
-    (ratios and means): the figure is their count, or their sums, again."""
-    metric = METRIC_BY_KEY[metric] if isinstance(metric, str) else metric
+def _department_rows(metric: Metric, department: Department, snapshot: Snapshot) -> QuerySet:
+    """The rows of one department's figure, not yet made distinct nor annotated."""
     period = Period(snapshot.start, snapshot.end)
     if metric.by_region:  # nothing of it belongs to a department
-        rows = metric.rows(period).none()
-    else:
-        rows = metric.rows(period).filter(**{metric.department: department})
-    if "__" in metric.department:
+        return metric.rows(period).none()
+    return metric.rows(period).filter(**{metric.department: department})
+
+
+def _repeats(metric: Metric) -> bool:
+    """Whether the path to the department is a join that may repeat a row."""
+    return "__" in metric.department
+
+
+def drilldown(metric: Metric | str, department: Department, snapshot: Snapshot) -> QuerySet:
+    """The rows behind one department's figure, each with ``counted`` (rates) or ``amount``
+    (ratios and means): the figure is their count, or their sums, again.
+
+    Row-level: only staff see these, for a department ``department_get_for_staff_rows`` gives
+    them; the public sees ``drilldown_breakdown``."""
+    metric = METRIC_BY_KEY[metric] if isinstance(metric, str) else metric
+    rows = _department_rows(metric, department, snapshot)
+    if _repeats(metric):
         rows = rows.distinct()
     if metric.kind == "rate":
         return rows.annotate(counted=counted_expression(metric)).order_by("pk")
@@ -221,3 +291,239 @@ def department_ids_in_scope(user) -> set[int]:
             "pk", flat=True
         )
     )
+
+
+def department_get_for_staff_rows(*, user, code: str) -> Department:
+    """The department whose rows behind a figure (case and ticket numbers) a member of staff
+    may read: one in their scope (``departments.scoping``). Unknown: ``Http404``; anyone else,
+    staff of other departments included: ``PermissionDenied``."""
+    department = department_get_for_board(code)
+    if department is None:
+        raise Http404(_("No department has this code."))
+    if not may_see_drilldown_rows(user, department):
+        raise PermissionDenied
+    return department
+
+
+def may_see_drilldown_rows(user, department: Department) -> bool:
+    """Whether the public drill-down may point this visitor to the rows (one query for staff,
+    none for anyone else)."""
+    from departments.scoping import in_scope
+
+    return bool(
+        user.is_authenticated
+        and user.is_staff
+        and in_scope(department, user, department_field="pk")
+    )
+
+
+# ---------------------------------------------------------------- what the public may see
+#
+# The public drill-down is the figure broken down: the same counts (or sums) grouped by item,
+# by month and, for tickets, by category, never a row. A group is named by a catalog object
+# (an item or a bundle, which are public), a month, one of the dispatch model's fixed categories
+# or a band of days; nothing in it names a case, a ticket, a person or what someone wrote.
+# Every public surface of the board (the page, its CSV and JSON, the API) reads this.
+
+DIMENSION_ITEM = "item"
+DIMENSION_MONTH = "month"
+DIMENSION_CATEGORY = "category"
+DIMENSION_DAYS = "days"
+
+
+@dataclass(frozen=True)
+class _Paths:
+    """Where a row model keeps what a breakdown groups by (``None``: not grouped that way)."""
+
+    item: str | None  # a catalog item ("" for the item itself)
+    bundle: str | None = None  # the bundle of a case filed for one
+    month: str | None = None  # the date or time that places a row in a month
+    category: str | None = None  # a ticket's dispatch category
+
+
+_BREAKDOWN_PATHS = {
+    "catalog.serviceitem": _Paths(item=""),
+    "workflows.task": _Paths(item="item", month="finished_at"),
+    "complaints.ticket": _Paths(item=None, month="created_at", category="category"),
+    "complaints.ticketdepartment": _Paths(
+        item=None, month="created_at", category="ticket__category"
+    ),
+    "workflows.rating": _Paths(
+        item="application__item", bundle="application__bundle", month="created_at"
+    ),
+    "workflows.rectification": _Paths(
+        item="rating__application__item", bundle="rating__application__bundle", month="fix_due"
+    ),
+}
+
+
+@dataclass
+class BreakdownGroup:
+    """One group of a breakdown: its rows, what they count (``num``) and over what (``den``):
+    rows for rates and means, the sum of statutory days for the compression ratio."""
+
+    key: str
+    label: str
+    rows: int
+    num: float
+    den: float
+    item_code: str = ""  # a published item the group is: the page links to it
+    holds_figure: bool = False  # days: the band holding the quantile's row
+
+    @property
+    def not_counted(self) -> int:
+        return self.rows - int(self.num)
+
+
+@dataclass
+class Breakdown:
+    metric: Metric
+    model: str  # the rows' model: serviceitem, task, ticket, ticketdepartment, rating …
+    totals: dict  # ``drilldown_totals``: the figure from the rows, in one aggregation
+    dimensions: dict[str, list[BreakdownGroup]] = field(default_factory=dict)
+
+
+def _group_aggregates(metric: Metric) -> dict:
+    distinct = _repeats(metric)
+    if metric.kind == "rate":
+        return {
+            "g_rows": Count("pk", distinct=distinct),
+            "g_num": Count("pk", filter=metric.counted, distinct=distinct),
+        }
+    if metric.kind == "ratio":
+        statutory, promised = metric.ratio
+        return {
+            "g_rows": Count("pk"),
+            "g_num": Sum(F(statutory) - F(promised)),
+            "g_den": Sum(statutory),
+        }
+    return {"g_rows": Count("pk"), "g_num": Sum(metric.value())}
+
+
+def _group(metric: Metric, key: str, label: str, found: dict, **extra) -> BreakdownGroup:
+    rows = found["g_rows"] or 0
+    num = _as_days(found["g_num"] or 0)
+    den = _as_days(found["g_den"] or 0) if metric.kind == "ratio" else float(rows)
+    return BreakdownGroup(key=key, label=label, rows=rows, num=num, den=den, **extra)
+
+
+def _as_days(value) -> float:
+    return value.total_seconds() / 86400 if isinstance(value, dt.timedelta) else float(value)
+
+
+def _path(prefix: str, name: str) -> str:
+    return f"{prefix}__{name}" if prefix else name
+
+
+def _by_item(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGroup]:
+    names = {
+        "i_code": _path(paths.item, "code"),
+        "i_name": _path(paths.item, "name"),
+        "i_active": _path(paths.item, "is_active"),
+    }
+    if paths.bundle:
+        names |= {"b_slug": f"{paths.bundle}__slug", "b_name": f"{paths.bundle}__name"}
+    groups = []
+    for found in rows.values(**{k: F(v) for k, v in names.items()}).annotate(
+        **_group_aggregates(metric)
+    ):
+        if found["i_code"]:
+            key, label = found["i_code"], found["i_name"]
+        elif found.get("b_slug"):
+            key, label = f"bundle:{found['b_slug']}", found["b_name"]
+        else:
+            key, label = "", str(_("Without an item"))
+        code = found["i_code"] if found["i_code"] and found["i_active"] else ""
+        groups.append(_group(metric, key, label, found, item_code=code or ""))
+    return groups
+
+
+def _by_month(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGroup]:
+    groups = []
+    for found in (
+        rows.annotate(g_month=TruncMonth(paths.month))
+        .values("g_month")
+        .annotate(**_group_aggregates(metric))
+    ):
+        month = found["g_month"]
+        key = f"{month:%Y-%m}" if month is not None else ""
+        groups.append(_group(metric, key, key or "—", found))
+    return sorted(groups, key=lambda g: g.key)
+
+
+def _by_category(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGroup]:
+    from complaints.dispatch.categories import CATEGORIES
+
+    merged: dict[str, BreakdownGroup] = {}
+    for found in rows.values(g_category=F(paths.category)).annotate(**_group_aggregates(metric)):
+        # Only the dispatch model's fixed categories are named; anything else is "other".
+        name = found["g_category"] if found["g_category"] in CATEGORIES else ""
+        group = _group(metric, name, name or str(_("Other or not classified")), found)
+        if name in merged:
+            kept = merged[name]
+            kept.rows, kept.num, kept.den = (
+                kept.rows + group.rows,
+                kept.num + group.num,
+                kept.den + group.den,
+            )
+        else:
+            merged[name] = group
+    return list(merged.values())
+
+
+def _by_days(metric: Metric, rows: QuerySet, totals: dict) -> list[BreakdownGroup]:
+    """Whole-day bands of a quantile's rows, shortest first; the band holding the ⌈q·n⌉-th row
+    is marked: the figure lies in it."""
+    bands: dict[int, int] = {}
+    for amount in rows.annotate(amount=metric.value()).values_list("amount", flat=True):
+        band = max(0, math.floor(_as_days(amount)))
+        bands[band] = bands.get(band, 0) + 1
+    position = math.ceil(totals["rows"] * metric.quantile) if totals["rows"] else 0
+    groups, seen = [], 0
+    for band in sorted(bands):
+        count = bands[band]
+        holds = seen < position <= seen + count
+        seen += count
+        groups.append(
+            BreakdownGroup(
+                key=str(band),
+                label=str(_("%(low)d to %(high)d days") % {"low": band, "high": band + 1}),
+                rows=count,
+                num=float(seen),  # the rows up to this band: the running count
+                den=float(totals["rows"]),
+                holds_figure=holds,
+            )
+        )
+    return groups
+
+
+def _worse_first(metric: Metric, group: BreakdownGroup):
+    if metric.kind == "rate":
+        worse = group.rows - group.num if metric.higher_is_better else group.num
+        return (-worse, -group.rows, group.key)
+    return (-group.rows, group.key)
+
+
+def drilldown_breakdown(
+    metric: Metric | str, department: Department, snapshot: Snapshot
+) -> Breakdown:
+    """One department's figure broken down by item, month and category (tickets), or by bands
+    of days (quantiles): each dimension's groups add up to the figure (``totals``) again."""
+    metric = METRIC_BY_KEY[metric] if isinstance(metric, str) else metric
+    totals = drilldown_totals(metric, department, snapshot)
+    rows = _department_rows(metric, department, snapshot).order_by()
+    paths = _BREAKDOWN_PATHS[rows.model._meta.label_lower]
+    found = Breakdown(metric=metric, model=rows.model._meta.model_name, totals=totals)
+    if paths.item is not None:
+        found.dimensions[DIMENSION_ITEM] = sorted(
+            _by_item(metric, rows, paths), key=lambda g: _worse_first(metric, g)
+        )
+    if paths.category is not None:
+        found.dimensions[DIMENSION_CATEGORY] = sorted(
+            _by_category(metric, rows, paths), key=lambda g: _worse_first(metric, g)
+        )
+    if paths.month is not None:
+        found.dimensions[DIMENSION_MONTH] = _by_month(metric, rows, paths)
+    if metric.kind == "quantile":
+        found.dimensions[DIMENSION_DAYS] = _by_days(metric, rows, totals)
+    return found

@@ -348,10 +348,20 @@ def snapshot_compute(*, period: str, day: dt.date | None = None) -> Snapshot:
     return snapshot
 
 
+def minimum_volume(weight_set: WeightSet) -> int:
+    """The volume a row needs to have a score at all (and so a rank): at least one thing done."""
+    return max(1, weight_set.min_volume)
+
+
 def _score_rows(rows: list[dict], weight_set: WeightSet) -> list[tuple]:
     """(score, ranked, rank, peers, volume) for each row; peers are the rows of the same kind
-    (department or region) and level."""
+    (department or region) and level.
+
+    A row below the minimum volume, or with no activity at all, has no score: its estimates
+    would be its peers' average alone, a figure about nothing it did. Its rows still count in
+    the peers' averages."""
     weights = {m.key: float(weight_set.weights.get(m.key, 0)) for m in METRICS}
+    least = minimum_volume(weight_set)
     groups: dict[tuple[bool, str], list[int]] = defaultdict(list)
     for index, row in enumerate(rows):
         groups[(row["department"] is None, row["level"])].append(index)
@@ -374,14 +384,10 @@ def _score_rows(rows: list[dict], weight_set: WeightSet) -> list[tuple]:
                     continue  # not scored, or nobody at this level has data for it
                 total += w * _estimate(metric, *sums[metric.key], prior)
                 weight += w
-            score = round(100 * total / weight, 2) if weight else None
+            score = round(100 * total / weight, 2) if weight and volume >= least else None
             scored.append((i, score, volume))
         ranked = sorted(
-            (
-                (i, score)
-                for i, score, volume in scored
-                if score is not None and volume >= max(1, weight_set.min_volume)
-            ),
+            ((i, score) for i, score, _volume in scored if score is not None),
             key=lambda pair: (-pair[1], _code(rows[pair[0]])),
         )
         ranks = {i: n for n, (i, _score) in enumerate(ranked, start=1)}

@@ -8,4 +8,9 @@ urlpatterns = [
     path("board/department/<slug:code>/", views.department, name="department"),
     path("board/department/<slug:code>/<slug:metric>/", views.drilldown, name="drilldown"),
     path("staff/board/", views.staff, name="staff"),
+    path(
+        "staff/board/department/<slug:code>/<slug:metric>/",
+        views.staff_drilldown,
+        name="staff-drilldown",
+    ),
 ]

@@ -1,15 +1,18 @@
-"""The sunning board's pages: the public board, a department's page, the drill-down behind each
-figure, and the staff view with its flags.
+"""The sunning board's pages: the public board, a department's page, the public drill-down
+behind each figure (its counts broken down by item, month and category), the staff drill-down to
+the rows themselves, and the staff view with its flags.
 
 Views are thin: the rows come from ``scoreboard.selectors`` in a fixed number of queries whatever
 the number of departments or cases; what is here only sorts them, formats them and turns them
-into chart geometry. Every table downloads as CSV or JSON with ``?format=csv|json``.
+into chart geometry. Every table downloads as CSV or JSON with ``?format=csv|json``; the public
+ones give what the API gives (``scoreboard.api.serializers``), never a case or ticket number.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -19,18 +22,20 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
+from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from departments.models import Department, Region
 
 from . import charts, selectors
-from .api.serializers import board_data, history_data, snapshot_data
-from .forms import BoardForm, DrilldownForm, PeriodForm, default_direction
+from .api.serializers import board_data, breakdown_data, history_data, snapshot_data
+from .forms import BoardForm, BreakdownForm, DrilldownForm, PeriodForm, default_direction
 from .metrics import METRIC_BY_KEY, METRICS, Metric
 from .models import Score, Snapshot
-from .services import PRIOR_STRENGTH
+from .services import PRIOR_STRENGTH, figure, minimum_volume, wilson
 from .templatetags.scoreboard_tags import (
     change_text,
     counts_text,
@@ -42,9 +47,11 @@ from .templatetags.scoreboard_tags import (
     value_text,
 )
 
+BOARD_PAGE_SIZE = 20
+UNRANKED_SHOWN = 30  # the rest are found with the search
+BREAKDOWN_PAGE_SIZE = 50
 DRILLDOWN_PAGE_SIZE = 50
 WORST_ITEMS = 10
-TARGET_METRICS = [m for m in METRICS if m.target is not None]
 RED_MARGIN = 0.10  # points below target that make a red flag
 RANK_FALL = 3  # places lost that make a yellow flag
 
@@ -101,9 +108,10 @@ def _metric_values(score: Score) -> list:
     return [score.metrics.get(m.key, empty).get(part) for m in METRICS for part in FIGURE_PARTS]
 
 
-def _download_links(request: HttpRequest) -> dict:
+def _download_links(request: HttpRequest, *, drop=("page",)) -> dict:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in drop:
+        query.pop(name, None)
     links = {}
     for fmt in ("csv", "json"):
         query["format"] = fmt
@@ -114,6 +122,13 @@ def _download_links(request: HttpRequest) -> dict:
 # ---------------------------------------------------------------- the board
 
 
+def _figure_of_score(score: Score, key: str) -> dict:
+    """One figure of a row, whether the row was loaded with every figure or only this one."""
+    if "sorted_figure" in score.__dict__:
+        return score.sorted_figure or {}
+    return score.metrics.get(key) or {}
+
+
 def sort_scores(rows: list[Score], *, sort: str, direction: str) -> list[Score]:
     """Ranked rows first, then the unranked, each sorted by the column; missing values last."""
 
@@ -122,7 +137,7 @@ def sort_scores(rows: list[Score], *, sort: str, direction: str) -> list[Score]:
             return score.rank
         if sort == "score":
             return score.score
-        return (score.metrics.get(sort) or {}).get("value")
+        return _figure_of_score(score, sort).get("value")
 
     def ordered(group: list[Score]) -> list[Score]:
         present = [s for s in group if key_of(s) is not None]
@@ -137,31 +152,19 @@ def _row_name(score: Score) -> str:
     return score.department.name if score.department_id else score.region.name
 
 
+def _row_code(score: Score) -> str:
+    return score.department.code if score.department_id else score.region.code
+
+
 @functools.lru_cache(maxsize=16384)
 def _url(name: str, *args: str) -> str:
     return reverse(name, args=args)
 
 
-def _board_row(score: Score, period_query: str) -> dict:
+def _board_row(score: Score, period_query: str, metric: Metric | None) -> dict:
     department = score.department
     symbol, words = change_text(score.rank_change)
-    cells = []
-    for metric in METRICS:
-        fig = score.metrics.get(metric.key)
-        cells.append(
-            {
-                "key": metric.key,
-                "text": value_text(metric, (fig or {}).get("value")),
-                "interval": interval_text(fig),
-                "counts": counts_text(metric, fig),
-                "url": (
-                    _url("scoreboard:drilldown", department.code, metric.key) + f"?{period_query}"
-                    if department is not None and not metric.by_region
-                    else ""
-                ),
-            }
-        )
-    return {
+    row = {
         "name": _row_name(score),
         "code": department.code if department else score.region.code,
         "url": (
@@ -169,7 +172,6 @@ def _board_row(score: Score, period_query: str) -> dict:
             if department
             else ""
         ),
-        "ranked": score.ranked,
         "rank": score.rank,
         "peers": score.peers,
         "change_symbol": symbol,
@@ -179,27 +181,51 @@ def _board_row(score: Score, period_query: str) -> dict:
         ),
         "score": score_text(score.score),
         "volume": score.volume,
-        "cells": cells,
+        "cell": None,
     }
+    if metric is not None:
+        fig = _figure_of_score(score, metric.key)
+        row["cell"] = {
+            "key": metric.key,
+            "text": value_text(metric, fig.get("value")),
+            "interval": interval_text(fig),
+            "counts": counts_text(metric, fig),
+            "url": (
+                _url("scoreboard:drilldown", department.code, metric.key) + f"?{period_query}"
+                if department is not None and not metric.by_region
+                else ""
+            ),
+        }
+    return row
 
 
-def _headers(request: HttpRequest, sort: str, direction: str) -> list[dict]:
-    headers = []
-    columns = [("rank", _("Rank"), None), ("score", _("Score"), None)]
-    columns += [(m.key, str(m.label), m) for m in METRICS]
-    for key, label, _metric in columns:
-        query = request.GET.copy()
-        query.pop("format", None)
-        query["sort"] = key
-        if key == sort:
-            query["dir"] = "asc" if direction == "desc" else "desc"
+def _query_url(request: HttpRequest, *, drop=("format", "page"), **changes) -> str:
+    query = request.GET.copy()
+    for name in drop:
+        query.pop(name, None)
+    for name, value in changes.items():
+        if value in (None, ""):
+            query.pop(name, None)
         else:
-            query["dir"] = default_direction(key)
+            query[name] = value
+    return f"?{query.urlencode()}"
+
+
+def _headers(request: HttpRequest, sort: str, direction: str, metric: Metric | None) -> list:
+    columns = [("rank", _("Rank")), ("score", _("Score"))]
+    if metric is not None:
+        columns.append((metric.key, str(metric.label)))
+    headers = []
+    for key, label in columns:
+        if key == sort:
+            new_direction = "asc" if direction == "desc" else "desc"
+        else:
+            new_direction = default_direction(key)
         headers.append(
             {
                 "key": key,
                 "label": label,
-                "url": f"?{query.urlencode()}",
+                "url": _query_url(request, sort=key, dir=new_direction),
                 "aria_sort": (
                     ("ascending" if direction == "asc" else "descending") if key == sort else ""
                 ),
@@ -208,33 +234,42 @@ def _headers(request: HttpRequest, sort: str, direction: str) -> list[dict]:
     return headers
 
 
-def _board_charts(rows: list[Score]) -> list[dict]:
-    ranked = [s for s in rows if s.ranked and s.score is not None]
-    found = [
-        charts.bar_chart(
-            [(_row_name(s), s.score, score_text(s.score)) for s in ranked],
+def _board_chart(rows: list[Score], metric: Metric | None) -> dict | None:
+    """The ranked rows of the page as bars: their score, or the figure they are sorted by with
+    the province's target drawn as a line."""
+    if metric is None:
+        chart = charts.bar_chart(
+            [(_row_name(s), s.score, score_text(s.score)) for s in rows],
             key="score",
-            title=_("Score of each ranked row, best first"),
+            title=_("Score of each ranked row on this page"),
         )
-    ]
-    for metric in TARGET_METRICS:
+    elif metric.kind == "rate" or metric.kind == "ratio":
         values = []
         for score in rows:
-            fig = score.metrics.get(metric.key) or {}
-            if fig.get("value") is not None:
-                values.append((_row_name(score), fig["value"] * 100, percent(fig["value"])))
-        values.sort(key=lambda row: -row[1])
-        found.append(
-            charts.bar_chart(
-                values,
-                key=metric.key,
-                title=_("%(metric)s of each row, with the province's target of %(target)s")
-                % {"metric": metric.label, "target": percent(metric.target)},
-                target=metric.target * 100,
-                target_label=_("target %(target)s") % {"target": percent(metric.target)},
+            value = _figure_of_score(score, metric.key).get("value")
+            values.append(
+                (_row_name(score), None if value is None else value * 100, percent(value))
             )
+        target = metric.target * 100 if metric.target is not None else None
+        chart = charts.bar_chart(
+            values,
+            key=metric.key,
+            title=(
+                _("%(metric)s of each ranked row on this page, with the province's target")
+                % {"metric": metric.label}
+                if target is not None
+                else _("%(metric)s of each ranked row on this page") % {"metric": metric.label}
+            ),
+            target=target,
+            target_label=(
+                _("target %(target)s") % {"target": percent(metric.target)}
+                if target is not None
+                else ""
+            ),
         )
-    return [chart for chart in found if chart["bars"]]
+    else:
+        return None
+    return chart if chart["bars"] else None
 
 
 def _definitions(snapshot: Snapshot | None) -> list[dict]:
@@ -262,6 +297,7 @@ def _board_csv(snapshot: Snapshot, rows: list[Score]) -> HttpResponse:
         "region",
         "level",
         "ranked",
+        "unranked_reason",
         "rank",
         "peers",
         "rank_change",
@@ -277,6 +313,7 @@ def _board_csv(snapshot: Snapshot, rows: list[Score]) -> HttpResponse:
             s.region.code,
             s.level,
             int(s.ranked),
+            selectors.unranked_reason(s, snapshot.weight_set) or "",
             s.rank,
             s.peers,
             s.rank_change,
@@ -289,19 +326,102 @@ def _board_csv(snapshot: Snapshot, rows: list[Score]) -> HttpResponse:
     return _csv(f"board-{snapshot.period}-{snapshot.start}", header, lines)
 
 
-@require_GET
-def board(request: HttpRequest) -> HttpResponse:
-    form = BoardForm(request.GET)
-    context: dict = {
+def unranked_reason_text(reason: str, weight_set) -> str:
+    """A reason a row is not ranked, in a citizen's words."""
+    if reason == selectors.UNRANKED_NO_ACTIVITY:
+        return _("no activity in this period")
+    if reason == selectors.UNRANKED_LOW_VOLUME:
+        return _("below the minimum volume of %(n)d") % {"n": minimum_volume(weight_set)}
+    return _("nothing it did is scored at this level")
+
+
+def _unranked_summary(rows: list[Score], weight_set, *, regions: bool) -> dict:
+    """The unranked rows in one line: how many, and how many for each reason."""
+    from collections import Counter
+
+    reasons = Counter(selectors.unranked_reason(s, weight_set) for s in rows)
+    n = len(rows)
+    heading = (
+        ngettext("%(n)d region is not ranked", "%(n)d regions are not ranked", n)
+        if regions
+        else ngettext("%(n)d department is not ranked", "%(n)d departments are not ranked", n)
+    ) % {"n": n}
+    parts = [
+        _("%(n)d: %(reason)s") % {"n": reasons[r], "reason": unranked_reason_text(r, weight_set)}
+        for r in selectors.UNRANKED_REASONS
+        if reasons[r]
+    ]
+    return {
+        "count": n,
+        "line": _("%(heading)s (%(reasons)s).")
+        % {"heading": heading, "reasons": _("; ").join(parts)},
+        "counts": {r: reasons[r] for r in selectors.UNRANKED_REASONS},
+    }
+
+
+def _unranked_rows(rows: list[Score], weight_set, period_query: str) -> list[dict]:
+    """The unranked rows a page lists, those nearest to being ranked first."""
+    nearest = sorted(rows, key=lambda s: (-s.volume, _row_code(s)))
+    return [
+        {
+            "name": _row_name(s),
+            "code": _row_code(s),
+            "url": (
+                _url("scoreboard:department", s.department.code) + f"?{period_query}"
+                if s.department_id
+                else ""
+            ),
+            "reason": selectors.unranked_reason(s, weight_set),
+            "reason_text": unranked_reason_text(
+                selectors.unranked_reason(s, weight_set), weight_set
+            ),
+            "volume": s.volume,
+        }
+        for s in nearest[:UNRANKED_SHOWN]
+    ]
+
+
+def _level_links(request: HttpRequest, snapshot: Snapshot, query: dict) -> list[dict]:
+    counts = selectors.board_level_counts(snapshot, regions=query["regions"])
+    links = []
+    for value, label in Region.Level.choices:
+        ranked, total = counts.get(value, (0, 0))
+        links.append(
+            {
+                "value": value,
+                "label": label,
+                "counts": _("%(ranked)d ranked of %(total)d") % {"ranked": ranked, "total": total},
+                "url": _query_url(request, drop=("format", "page", "q"), level=value),
+                "current": value == query["level"],
+            }
+        )
+    return links
+
+
+def _interval_example() -> dict:
+    """The example the board explains its intervals with, computed as the board computes them:
+    1 case of 2 on time."""
+    low, high = wilson(1, 2)
+    return {"low": round(low * 100), "high": round(high * 100)}
+
+
+def _board_context_base(form) -> dict:
+    return {
         "form": form,
         "periods": Snapshot.Period.choices,
         "levels": Region.Level.choices,
+        "definitions": _definitions(None),
+        "prior_strength": PRIOR_STRENGTH,
+        "interval_example": _interval_example(),
+        "sort_choices": [("rank", _("Rank")), ("score", _("Score"))]
+        + [(m.key, m.label) for m in METRICS],
     }
-    context["definitions"] = _definitions(None)
-    context["prior_strength"] = PRIOR_STRENGTH
-    context["sort_choices"] = [("rank", _("Rank")), ("score", _("Score"))] + [
-        (m.key, m.label) for m in METRICS
-    ]
+
+
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    form = BoardForm(request.GET)
+    context = _board_context_base(form)
     if not form.is_valid():
         context["errors"] = _errors(form)
         return render(request, "scoreboard/board.html", context, status=400)
@@ -312,41 +432,63 @@ def board(request: HttpRequest) -> HttpResponse:
     if snapshot is None:
         status = 404 if query["start"] else 200
         return render(request, "scoreboard/board.html", context, status=status)
-    rows = sort_scores(
-        list(selectors.board_scores(snapshot, level=query["level"], regions=query["regions"])),
-        sort=query["sort"],
-        direction=query["dir"],
-    )
-    if query["format"] == "csv":
-        return _board_csv(snapshot, rows)
-    if query["format"] == "json":
+    if query["format"] in ("csv", "json"):
+        # The downloads are the level's whole board, as the API gives it.
+        rows = sort_scores(
+            list(selectors.board_scores(snapshot, level=query["level"], regions=query["regions"])),
+            sort=query["sort"],
+            direction=query["dir"],
+        )
+        if query["format"] == "csv":
+            return _board_csv(snapshot, rows)
         return _json(
             f"board-{snapshot.period}-{snapshot.start}",
             board_data(snapshot, rows, level=query["level"], regions=query["regions"]),
         )
+    metric = METRIC_BY_KEY.get(query["sort"])
+    rows = sort_scores(
+        list(
+            selectors.board_scores(
+                snapshot,
+                level=query["level"],
+                regions=query["regions"],
+                search=query["q"],
+                figure=metric.key if metric else None,
+            )
+        ),
+        sort=query["sort"],
+        direction=query["dir"],
+    )
+    ranked = [s for s in rows if s.ranked]
+    unranked = [s for s in rows if not s.ranked]
+    paginator = Paginator(ranked, BOARD_PAGE_SIZE)
+    if query["page"] > max(paginator.num_pages, 1):
+        context["errors"] = [_("There are not that many pages.")]
+        return render(request, "scoreboard/board.html", context, status=404)
+    page = paginator.page(query["page"])
     period_query = _period_query(snapshot)
-    # The charts and tables are kept rendered per snapshot and view (a snapshot never changes:
-    # recomputing replaces it with a new one); they are built only when the cache misses.
-    table = SimpleLazyObject(lambda: [_board_row(s, period_query) for s in rows])
+    weight_set = snapshot.weight_set
     context.update(
         {
             "snapshot": snapshot,
-            "weight_set": snapshot.weight_set,
+            "weight_set": weight_set,
+            "min_volume": minimum_volume(weight_set),
             "definitions": _definitions(snapshot),
-            "fragment_key": "|".join(
-                [
-                    str(snapshot.pk),  # recomputing a period makes a new snapshot
-                    query["level"],
-                    "regions" if query["regions"] else "departments",
-                    query["sort"],
-                    query["dir"],
-                ]
-            ),
-            "ranked_rows": lambda: [row for row in table if row["ranked"]],
-            "unranked_rows": lambda: [row for row in table if not row["ranked"]],
-            "headers": _headers(request, query["sort"], query["dir"]),
-            "charts": lambda: _board_charts(rows),
-            "downloads": _download_links(request),
+            "level_links": _level_links(request, snapshot, query),
+            "level_label": dict(Region.Level.choices)[query["level"]],
+            "sorted_metric": metric,
+            "ranked_rows": [_board_row(s, period_query, metric) for s in page.object_list],
+            "ranked_count": len(ranked),
+            "page": page,
+            "page_links": _page_links(request, page),
+            "unranked": _unranked_summary(unranked, weight_set, regions=query["regions"])
+            if unranked
+            else None,
+            "unranked_rows": _unranked_rows(unranked, weight_set, period_query),
+            "headers": _headers(request, query["sort"], query["dir"], metric),
+            "chart": _board_chart(list(page.object_list), metric),
+            "clear_search": _query_url(request, drop=("format", "page", "q")),
+            "downloads": _download_links(request, drop=("page", "q")),
             "api_url": reverse("api:scoreboard")
             + "?"
             + urlencode(
@@ -436,6 +578,14 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
                 "current": current,
                 "snapshot": snapshot,
                 "score": score_text(current.score),
+                "unranked_reason": (
+                    ""
+                    if current.ranked
+                    else unranked_reason_text(
+                        selectors.unranked_reason(current, snapshot.weight_set),
+                        snapshot.weight_set,
+                    )
+                ),
                 "change_symbol": symbol,
                 "change_words": words,
                 "figures": [
@@ -487,13 +637,203 @@ def _history_download(department, period: str, history: list[Score], fmt: str) -
     return _csv(filename, [*header, *_metric_columns()], lines)
 
 
-# ---------------------------------------------------------------- the drill-down
+# ---------------------------------------------------------------- the drill-down (public)
 
 
-@dataclass
-class Column:
-    label: str
-    value: object = None
+def _metric_or_404(key: str) -> Metric:
+    found = METRIC_BY_KEY.get(key)
+    if found is None or found.by_region:  # a region's figure has no department rows
+        raise Http404(_("The board has no such figure."))
+    return found
+
+
+def _no_snapshot_errors(query: dict) -> list[str]:
+    return [
+        _("No board of that period has been computed.")
+        if query["start"]
+        else _("No board of this kind of period has been computed yet.")
+    ]
+
+
+def _figure_of(metric: Metric, totals: dict) -> dict:
+    return figure(metric, totals["num"], totals["den"])
+
+
+def _matches(fig: dict | None, totals: dict) -> bool:
+    return (
+        fig is not None
+        and abs(fig["num"] - totals["num"]) < 1e-6
+        and abs(fig["den"] - totals["den"]) < 1e-6
+    )
+
+
+def _dimension_labels(dimension: str) -> tuple[str, str]:
+    """(heading, first column) of a dimension's table."""
+    return {
+        selectors.DIMENSION_ITEM: (_("By item"), _("Item")),
+        selectors.DIMENSION_MONTH: (_("By month"), _("Month")),
+        selectors.DIMENSION_CATEGORY: (_("By category"), _("Category")),
+        selectors.DIMENSION_DAYS: (_("By handling days"), _("Handling days")),
+    }[dimension]
+
+
+def _group_columns(metric: Metric, dimension: str) -> list[str]:
+    if dimension == selectors.DIMENSION_DAYS:
+        return [_("Steps"), _("Steps so far")]
+    if metric.kind == "rate":
+        return [_("Counted"), _("Not counted"), _("Rate")]
+    if metric.kind == "ratio":
+        return [_("Days saved"), _("Statutory days"), _("Compression")]
+    return [_("Steps"), _("Days in all"), _("Average")]
+
+
+def _group_cells(metric: Metric, dimension: str, group) -> list[str]:
+    if dimension == selectors.DIMENSION_DAYS:
+        return [number_format(group.rows, 0), number_format(group.num, 0)]
+    if metric.kind == "rate":
+        value = group.num / group.den if group.den else None
+        return [number_format(group.num, 0), number_format(group.not_counted, 0), percent(value)]
+    if metric.kind == "ratio":
+        value = group.num / group.den if group.den else None
+        return [number_format(group.num, 0), number_format(group.den, 0), percent(value)]
+    average = group.num / group.den if group.den else None
+    return [
+        number_format(group.rows, 0),
+        number_format(group.num, 1),
+        "—" if average is None else _("%(n)s days") % {"n": number_format(average, 1)},
+    ]
+
+
+def _breakdown_tables(metric: Metric, breakdown, request: HttpRequest, page_number: int):
+    """Each dimension as a table; the items' (which may be many) one page at a time."""
+    tables, item_page = [], None
+    for dimension, groups in breakdown.dimensions.items():
+        shown = groups
+        if dimension == selectors.DIMENSION_ITEM:
+            item_page = Paginator(groups, BREAKDOWN_PAGE_SIZE).page(page_number)
+            shown = item_page.object_list
+        heading, key_label = _dimension_labels(dimension)
+        columns = _group_columns(metric, dimension)
+        tables.append(
+            {
+                "dimension": dimension,
+                "label": heading,
+                "key_label": key_label,
+                "columns": columns,
+                "groups": [
+                    {
+                        "key": g.key,
+                        "label": g.label,
+                        "link": _url("catalog:item", g.item_code) if g.item_code else "",
+                        "cells": list(
+                            zip(columns, _group_cells(metric, dimension, g), strict=True)
+                        ),
+                        "holds_figure": g.holds_figure,
+                    }
+                    for g in shown
+                ],
+                "page": item_page if dimension == selectors.DIMENSION_ITEM else None,
+            }
+        )
+    return tables, item_page
+
+
+@require_GET
+def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
+    """The figure broken down by item, month and category: counts only, open to everyone."""
+    department = _department_or_404(code)
+    metric = _metric_or_404(metric)
+    form = BreakdownForm(request.GET)
+    context: dict = {"department": department, "metric": metric, "form": form}
+    if not form.is_valid():
+        context["errors"] = _errors(form)
+        return render(request, "scoreboard/drilldown.html", context, status=400)
+    query = form.cleaned_data
+    context["query"] = query
+    snapshot = _snapshot_for(query)
+    if snapshot is None:
+        context["errors"] = _no_snapshot_errors(query)
+        return render(request, "scoreboard/drilldown.html", context, status=404)
+    score = selectors.department_score(snapshot, department)
+    breakdown = selectors.drilldown_breakdown(metric, department, snapshot)
+    if query["format"] in ("csv", "json"):
+        return _breakdown_download(query["format"], department, snapshot, score, breakdown)
+    items = breakdown.dimensions.get(selectors.DIMENSION_ITEM, [])
+    if query["page"] > max(1, math.ceil(len(items) / BREAKDOWN_PAGE_SIZE)):
+        context["errors"] = [_("There are not that many pages.")]
+        return render(request, "scoreboard/drilldown.html", context, status=404)
+    tables, item_page = _breakdown_tables(metric, breakdown, request, query["page"])
+    fig = (score.metrics.get(metric.key) if score else None) or None
+    totals = breakdown.totals
+    period_query = _period_query(snapshot)
+    context.update(
+        {
+            "snapshot": snapshot,
+            "score": score,
+            "board_figure": figure_text(metric, fig),
+            "board_counts": counts_text(metric, fig),
+            "list_figure": figure_text(metric, _figure_of(metric, totals)),
+            "list_counts": counts_text(metric, totals),
+            "totals": totals,
+            "matches": _matches(fig, totals),
+            "tables": tables,
+            "page_links": _page_links(request, item_page) if item_page else {},
+            "item_page": item_page,
+            "department_url": reverse("scoreboard:department", args=[department.code])
+            + f"?{period_query}",
+            "staff_url": (
+                reverse("scoreboard:staff-drilldown", args=[department.code, metric.key])
+                + f"?{period_query}"
+                if selectors.may_see_drilldown_rows(request.user, department)
+                else ""
+            ),
+            "downloads": _download_links(request, drop=("page",)),
+            "api_url": reverse("api:scoreboard-breakdown", args=[department.code, metric.key])
+            + f"?{period_query}",
+            "is_items": breakdown.model == "serviceitem",
+        }
+    )
+    return render(request, "scoreboard/drilldown.html", context)
+
+
+def _breakdown_download(fmt, department, snapshot, score, breakdown) -> HttpResponse:
+    metric = breakdown.metric
+    filename = f"board-{department.code}-{metric.key}-{snapshot.period}-{snapshot.start}"
+    payload = breakdown_data(department, snapshot, score, breakdown)
+    if fmt == "json":
+        return _json(filename, payload)
+    header = ["dimension", "key", "label", "rows", "num", "den", "not_counted", "holds_figure"]
+    lines = (
+        [
+            dimension["dimension"],
+            group["key"],
+            group["label"],
+            group["rows"],
+            group["num"],
+            group["den"],
+            "" if group["not_counted"] is None else group["not_counted"],
+            int(group["holds_figure"]),
+        ]
+        for dimension in payload["dimensions"]
+        for group in dimension["groups"]
+    )
+    return _csv(filename, header, lines)
+
+
+def _page_links(request: HttpRequest, page) -> dict:
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query.pop("format", None)
+        query["page"] = str(number)
+        return f"?{query.urlencode()}"
+
+    return {
+        "previous": url(page.previous_page_number()) if page.has_previous() else "",
+        "next": url(page.next_page_number()) if page.has_next() else "",
+    }
+
+
+# ---------------------------------------------------------------- the rows behind a figure (staff)
 
 
 @dataclass
@@ -533,8 +873,6 @@ def _date(value) -> str:
     if value is None:
         return "—"
     if hasattr(value, "hour"):
-        from django.utils import timezone
-
         value = timezone.localtime(value).date()
     return value.isoformat()
 
@@ -585,32 +923,27 @@ def _amount(metric: Metric, obj):
     return amount
 
 
+@login_required
 @require_GET
-def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
-    department = _department_or_404(code)
-    found = METRIC_BY_KEY.get(metric)
-    if found is None or found.by_region:  # a region's figure has no department rows
-        raise Http404(_("The board has no such figure."))
-    metric = found
+def staff_drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
+    """The rows behind a figure (case and ticket numbers), for staff of the department's scope."""
+    department = selectors.department_get_for_staff_rows(user=request.user, code=code)
+    metric = _metric_or_404(metric)
     form = DrilldownForm(request.GET)
     context: dict = {"department": department, "metric": metric, "form": form}
     if not form.is_valid():
         context["errors"] = _errors(form)
-        return render(request, "scoreboard/drilldown.html", context, status=400)
+        return render(request, "scoreboard/staff_drilldown.html", context, status=400)
     query = form.cleaned_data
-    context["query"] = query
     snapshot = _snapshot_for(query)
     if snapshot is None:
-        context["errors"] = [
-            _("No board of that period has been computed.")
-            if query["start"]
-            else _("No board of this kind of period has been computed yet.")
-        ]
-        return render(request, "scoreboard/drilldown.html", context, status=404)
+        context["errors"] = _no_snapshot_errors(query)
+        return render(request, "scoreboard/staff_drilldown.html", context, status=404)
     counted = {"all": None, "counted": True, "not": False}[query["show"]]
+    rows = selectors.drilldown_rows(metric, department, snapshot, counted=counted)
+    context["query"] = query
     score = selectors.department_score(snapshot, department)
     totals = selectors.drilldown_totals(metric, department, snapshot)
-    rows = selectors.drilldown_rows(metric, department, snapshot, counted=counted)
     model = rows.model._meta.model_name
     columns = _drilldown_columns(model, metric)
     if query["format"] in ("csv", "json"):
@@ -618,7 +951,7 @@ def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
     paginator = Paginator(rows, DRILLDOWN_PAGE_SIZE)
     if query["page"] > max(paginator.num_pages, 1):
         context["errors"] = [_("There are not that many pages.")]
-        return render(request, "scoreboard/drilldown.html", context, status=404)
+        return render(request, "scoreboard/staff_drilldown.html", context, status=404)
     page = paginator.page(query["page"])
     fig = (score.metrics.get(metric.key) if score else None) or None
     period_query = _period_query(snapshot)
@@ -631,9 +964,7 @@ def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
             "list_figure": figure_text(metric, _figure_of(metric, totals)),
             "list_counts": counts_text(metric, totals),
             "totals": totals,
-            "matches": fig is not None
-            and abs(fig["num"] - totals["num"]) < 1e-6
-            and abs(fig["den"] - totals["den"]) < 1e-6,
+            "matches": _matches(fig, totals),
             "columns": columns,
             "rows": [
                 DrilldownRow(
@@ -647,19 +978,13 @@ def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
             "page": page,
             "page_links": _page_links(request, page),
             "filters": _show_links(request, query["show"]) if metric.kind == "rate" else [],
-            "department_url": reverse("scoreboard:department", args=[department.code])
+            "public_url": reverse("scoreboard:drilldown", args=[department.code, metric.key])
             + f"?{period_query}",
-            "downloads": _download_links(request),
+            "downloads": _download_links(request, drop=("page",)),
             "is_items": model == "serviceitem",
         }
     )
-    return render(request, "scoreboard/drilldown.html", context)
-
-
-def _figure_of(metric: Metric, totals: dict) -> dict:
-    from .services import figure
-
-    return figure(metric, totals["num"], totals["den"])
+    return render(request, "scoreboard/staff_drilldown.html", context)
 
 
 def _show_links(request: HttpRequest, show: str) -> list[dict]:
@@ -681,24 +1006,11 @@ def _show_links(request: HttpRequest, show: str) -> list[dict]:
     return links
 
 
-def _page_links(request: HttpRequest, page) -> dict:
-    def url(number: int) -> str:
-        query = request.GET.copy()
-        query.pop("format", None)
-        query["page"] = str(number)
-        return f"?{query.urlencode()}"
-
-    return {
-        "previous": url(page.previous_page_number()) if page.has_previous() else "",
-        "next": url(page.next_page_number()) if page.has_next() else "",
-    }
-
-
 def _drilldown_download(fmt, department, metric, snapshot, rows, totals) -> HttpResponse:
     model = rows.model._meta.model_name
     columns = _drilldown_columns(model, metric)
     keys = [f"c{n}" for n in range(len(columns))]
-    filename = f"board-{department.code}-{metric.key}-{snapshot.period}-{snapshot.start}"
+    filename = f"board-{department.code}-{metric.key}-{snapshot.period}-{snapshot.start}-rows"
     lines = []
     for obj in rows.iterator(chunk_size=2000):
         cells = _drilldown_cells(model, metric, obj)

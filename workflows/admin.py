@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.utils.html import format_html_join
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from departments.models import Department
 from departments.scoping import member_department_ids, scope_queryset
 
-from . import services
+from . import selectors, services
 from .definition import DefinitionError
 from .diagram import render_svg
 from .models import (
@@ -22,6 +29,7 @@ from .models import (
     Rectification,
     Task,
     TaskEvent,
+    WorkflowApproval,
     WorkflowDefinition,
 )
 
@@ -40,6 +48,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class WorkflowDefinitionForm(forms.ModelForm):
+    # The member of staff saving, set per request by ``WorkflowDefinitionAdmin.get_form``.
+    actor = None
+
     class Meta:
         model = WorkflowDefinition
         fields = ["text"]
@@ -51,25 +62,84 @@ class WorkflowDefinitionForm(forms.ModelForm):
             self.parsed = services.definition_parse(text)
         except DefinitionError as exc:
             raise forms.ValidationError([str(error) for error in exc.errors]) from exc
+        try:
+            services.definition_check_write(actor=self.actor, defn=self.parsed)
+        except services.Refused as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
         return text
 
 
-def _definitions_in_scope(queryset, user):
-    if user.is_superuser:
+class DecisionForm(forms.Form):
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), widget=forms.HiddenInput
+    )
+    decision = forms.ChoiceField(choices=WorkflowApproval.Decision.choices)
+    note = forms.CharField(
+        label=_("Note (required to refuse)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+    )
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(
+            pk__in=[d.pk for d in departments]
+        )
+
+
+class AwaitingDecisionFilter(admin.SimpleListFilter):
+    title = _("your departments' decision")
+    parameter_name = "decision"
+
+    def lookups(self, request, model_admin):
+        return [("awaiting", _("Awaiting your approval"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting":
+            return selectors.definitions_awaiting_decision(user=request.user, queryset=queryset)
         return queryset
-    mine = member_department_ids(user)
-    return queryset.filter(
-        Q(item__department__in=mine) | Q(bundle__parts__item__department__in=mine)
-    ).distinct()
+
+
+def _consent_summary(consent: selectors.Consent) -> str:
+    if not consent.required:
+        return "—"
+    parts = [
+        _("%(n)d of %(total)d approved")
+        % {"n": len(consent.approved), "total": len(consent.required)}
+    ]
+    if consent.refused:
+        parts.append(
+            _("refused by %(depts)s")
+            % {"depts": _(", ").join(a.department.name for a in consent.refused)}
+        )
+    if consent.waiting:
+        parts.append(
+            _("waiting for %(depts)s") % {"depts": _(", ").join(d.name for d in consent.waiting)}
+        )
+    return _("; ").join(str(p) for p in parts)
 
 
 @admin.register(WorkflowDefinition)
 class WorkflowDefinitionAdmin(admin.ModelAdmin):
-    """Saving text stores a new version (draft); "activate" switches new cases to it."""
+    """Saving text stores a new version (draft); "activate" switches new cases to it.
+
+    Who may save and activate which workflow is ``selectors.workflow_may_edit``, asked here and
+    by the services; each department a shared version binds approves or refuses it on the
+    review page (``definition_decide``), and activation waits for all of them.
+    """
 
     form = WorkflowDefinitionForm
-    list_display = ("__str__", "status", "source", "author", "activated_at", "created_at")
-    list_filter = ("status", "source")
+    list_display = (
+        "__str__",
+        "status",
+        "source",
+        "author",
+        "consent",
+        "activated_at",
+        "created_at",
+    )
+    list_filter = (AwaitingDecisionFilter, "status", "source")
     search_fields = ("bundle__name", "bundle__slug", "item__name", "item__code")
     list_select_related = ("bundle", "item", "author")
     actions = ["activate"]
@@ -80,11 +150,27 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
         "source",
         "author",
         "activated_at",
+        "consent",
         "diagram",
+        "history",
     )
 
     def get_queryset(self, request):
-        return _definitions_in_scope(super().get_queryset(request), request.user)
+        qs = super().get_queryset(request).select_related("bundle", "item", "author")
+        return selectors.definitions_with_consent(
+            selectors.definitions_visible_to(user=request.user, queryset=qs)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or selectors.workflow_may_edit(
+            user=request.user, bundle=obj.bundle, item=obj.item
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -96,8 +182,10 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
             "source",
             "author",
             "activated_at",
+            "consent",
             "diagram",
             "text",
+            "history",
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -105,9 +193,25 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
             return (*self.readonly_fields, "text")
         return self.readonly_fields
 
+    def get_urls(self):
+        review = path(
+            "<path:object_id>/review/",
+            self.admin_site.admin_view(self.review_view),
+            name="workflows_workflowdefinition_review",
+        )
+        return [review, *super().get_urls()]
+
     @admin.display(description=_("subject"))
     def subject(self, obj):
         return obj.bundle or obj.item
+
+    @admin.display(description=_("departments' approval"))
+    def consent(self, obj):
+        summary = _consent_summary(selectors.consent_of(obj))
+        if not obj.needs_consent or obj.status != WorkflowDefinition.Status.DRAFT:
+            return summary
+        url = reverse("admin:workflows_workflowdefinition_review", args=[obj.pk])
+        return format_html('{} · <a href="{}">{}</a>', summary, url, _("Review and decide"))
 
     @admin.display(description=_("diagram"))
     def diagram(self, obj):
@@ -119,6 +223,23 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
         names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
         return mark_safe(render_svg(defn, names=names))  # noqa: S308 - render_svg escapes all text
 
+    @admin.display(description=_("history"))
+    def history(self, obj):
+        return render_to_string(
+            "admin/workflows/workflowdefinition/history.html",
+            {"versions": selectors.definition_history(obj), "current": obj},
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Admin's history of the object, followed by every version and every decision."""
+        obj = self.get_object(request, unquote(object_id))
+        versions = selectors.definition_history(obj) if obj is not None else []
+        return super().history_view(
+            request,
+            object_id,
+            extra_context={**(extra_context or {}), "versions": versions, "current": obj},
+        )
+
     def save_model(self, request, obj, form, change):
         if change and obj.status != WorkflowDefinition.Status.DRAFT:
             return
@@ -126,10 +247,22 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
         if change:
             # A draft edited in place becomes the next version; the old draft is left as it was.
             messages.info(request, _("Saved as version %(v)d.") % {"v": saved.version})
+        if saved.needs_consent:
+            messages.info(
+                request,
+                _("Version %(v)d needs the approval of %(depts)s before it can be activated.")
+                % {
+                    "v": saved.version,
+                    "depts": _(", ").join(d.name for d in saved.departments.all()),
+                },
+            )
         obj.pk = saved.pk
         obj.refresh_from_db()
 
-    @admin.action(description=_("Activate for new applications"))
+    def save_related(self, request, form, formsets, change):
+        """The service saved the version with the departments it binds; nothing else to save."""
+
+    @admin.action(description=_("Activate for new applications"), permissions=["change"])
     def activate(self, request, queryset):
         for wf in queryset:
             try:
@@ -140,6 +273,67 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{wf}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, _("%(wf)s is active.") % {"wf": wf}, messages.SUCCESS)
+
+    def review_view(self, request, object_id):
+        """A department administrator's page for a shared version: the steps concerning each of
+        their departments against the active version, and one decision per department."""
+        wf = self.get_object(request, unquote(object_id))
+        if wf is None:
+            raise Http404
+        mine = selectors.admin_department_ids(request.user)
+        consent = selectors.consent_of(wf)
+        departments = [d for d in consent.required if d.pk in mine]
+        if not departments:
+            raise PermissionDenied
+        if request.method == "POST":
+            form = DecisionForm(request.POST, departments=departments)
+            if not form.is_valid():
+                self.message_user(request, _("Choose to approve or to refuse."), messages.ERROR)
+            else:
+                try:
+                    approval = services.definition_decide(
+                        actor=request.user,
+                        definition=wf,
+                        department=form.cleaned_data["department"],
+                        decision=form.cleaned_data["decision"],
+                        note=form.cleaned_data["note"],
+                    )
+                except services.Refused as exc:
+                    self.message_user(request, exc.message, messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        _("%(dept)s: “%(decision)s” recorded for %(wf)s.")
+                        % {
+                            "dept": approval.department.name,
+                            "decision": approval.get_decision_display(),
+                            "wf": wf,
+                        },
+                        messages.SUCCESS,
+                    )
+            return redirect(request.path)
+        decided = {a.department_id: a for a in consent.approvals}
+        sections = [
+            {
+                "department": department,
+                "approval": decided.get(department.pk),
+                "changes": selectors.department_step_changes(definition=wf, department=department),
+                "form": DecisionForm(
+                    initial={"department": department.pk}, departments=departments
+                ),
+            }
+            for department in departments
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": wf,
+            "title": _("Review %(wf)s") % {"wf": wf},
+            "sections": sections,
+            "summary": _consent_summary(consent),
+            "is_draft": wf.status == WorkflowDefinition.Status.DRAFT,
+        }
+        return TemplateResponse(request, "admin/workflows/workflowdefinition/review.html", context)
 
 
 class TaskEventInline(admin.TabularInline):
@@ -186,12 +380,16 @@ class ApplicationAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("reference",)
     list_select_related = ("applicant", "bundle", "item")
-    exclude = ("data",)
-    raw_id_fields = ("applicant", "bundle", "item", "definition")
+    # Who applied is shown masked and never linked: the work pages show a department what a
+    # task needs, and an application reached from a ticket about it must not name its sender.
+    exclude = ("data", "applicant")
+    readonly_fields = ("applicant_masked",)
+    raw_id_fields = ("bundle", "item", "definition")
 
     @admin.display(description=_("applicant"))
     def applicant_masked(self, obj):
-        return obj.applicant.real_name or obj.applicant.username
+        name = obj.applicant.real_name or obj.applicant.username
+        return name[:1] + "*" * (len(name) - 1)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

@@ -1,5 +1,6 @@
-"""The demo province's joint handling: data-sharing grants, active workflows for the bundles, and
-cases in every state, made through the same services staff and citizens use. Idempotent."""
+"""The demo province's joint handling: data-sharing grants, active workflows for the bundles
+(written by the service centre, approved by every department they bind), and cases in every
+state, made through the same services staff and citizens use. Idempotent."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from catalog.models import Bundle
-from departments.models import DataGrant, Department
+from departments.models import DataGrant, Department, Membership
 from zheliban.core.identity import id_number_check_char
 
 from . import services
-from .models import Application, ELicence, WorkflowDefinition
+from .models import Application, ELicence, WorkflowApproval, WorkflowDefinition
 
 NEWBORN_STEPS = (
     # step, department kind of the item, after, needs, gives, due
@@ -145,18 +146,53 @@ def seed(*, stdout) -> None:
             )
             grants += created
         workflows = 0
-        for bundle in Bundle.objects.filter(is_active=True).order_by("slug"):
+        for bundle in (
+            Bundle.objects.filter(is_active=True).select_related("region").order_by("slug")
+        ):
             if WorkflowDefinition.objects.filter(bundle=bundle).exists():
                 continue
             text = newborn_text(bundle) if bundle.slug == "newborn" else parallel_text(bundle)
-            wf = services.definition_save(actor=None, text=text)
-            services.definition_activate(actor=None, definition=wf)
-            workflows += 1
+            workflows += _bundle_workflow_agree(bundle, text, stdout=stdout)
     cases = _seed_cases()
     stdout.write(
         f"Joint handling: {grants} new grants, {workflows} new active workflows, "
         f"{cases} demo cases."
     )
+
+
+def _department_admin(department: Department):
+    membership = (
+        Membership.objects.filter(department=department, role=Membership.Role.ADMIN)
+        .select_related("user")
+        .order_by("user__username")
+        .first()
+    )
+    return membership.user if membership is not None else None
+
+
+def _bundle_workflow_agree(bundle: Bundle, text: str, *, stdout) -> int:
+    """The government service centre of the bundle's region writes its workflow, the admin of
+    each department it binds approves it, then it is activated: as staff would do it in admin."""
+    User = get_user_model()
+    author = User.objects.filter(username=f"{bundle.region.code}-zhengwu-admin").first()
+    wf = services.definition_save(actor=author, text=text)
+    for department in wf.departments.order_by("code"):
+        approver = _department_admin(department)
+        if approver is None:
+            stdout.write(
+                f"Workflow of {bundle.slug} left as a draft: {department.code} has no admin "
+                "to approve it."
+            )
+            return 0
+        services.definition_decide(
+            actor=approver,
+            definition=wf,
+            department=department,
+            decision=WorkflowApproval.Decision.APPROVED,
+            note="示范数据：本部门环节的时限和数据已核对。",
+        )
+    services.definition_activate(actor=author, definition=wf)
+    return 1
 
 
 def _seed_cases() -> int:

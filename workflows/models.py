@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Bundle, ServiceItem
@@ -26,7 +27,13 @@ def private_storage():
 
 
 class WorkflowDefinition(TimeStampedModel):
-    """Workflow text for one bundle or one item, versioned; one version is active at a time."""
+    """Workflow text for one bundle or one item, versioned; one version is active at a time.
+
+    A version's text never changes once saved: editing saves the next version. ``departments``
+    are the departments the version binds (those with a step in it and those owning an item it
+    handles), fixed when it is saved; a shared version becomes active only once each of them has
+    approved it (``WorkflowApproval``).
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -71,6 +78,23 @@ class WorkflowDefinition(TimeStampedModel):
         related_name="+",
     )
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    departments = models.ManyToManyField(
+        Department,
+        verbose_name=_("departments bound"),
+        blank=True,
+        related_name="+",
+        help_text=_("Departments with a step in this version or owning an item it handles."),
+    )
+    needs_consent = models.BooleanField(
+        _("needs the departments' approval"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "A version written by staff for a bundle, or for an item with steps by other "
+            "departments, becomes active only once every department it binds has approved it."
+        ),
+    )
 
     class Meta:
         verbose_name = _("workflow definition")
@@ -111,6 +135,54 @@ class WorkflowDefinition(TimeStampedModel):
     @property
     def subject_name(self) -> str:
         return str(self.bundle.name if self.bundle_id else self.item.name)
+
+
+class WorkflowApproval(models.Model):
+    """One department's decision on a version of a shared workflow, by one of its admins.
+
+    A decision is given once per version and department and never edited: a department that
+    refused waits for a new version of the text. The rows are the version's consent history.
+    """
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+
+    definition = models.ForeignKey(
+        WorkflowDefinition,
+        verbose_name=_("workflow version"),
+        on_delete=models.PROTECT,
+        related_name="approvals",
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision = models.CharField(_("decision"), max_length=8, choices=Decision.choices)
+    note = models.TextField(_("note"), blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("workflow approval")
+        verbose_name_plural = _("workflow approvals")
+        ordering = ["definition_id", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["definition", "department"], name="workflow_approval_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["approved", "refused"]),
+                name="workflow_approval_decision_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition} · {self.department} · {self.get_decision_display()}"
 
 
 class Application(TimeStampedModel):
@@ -570,5 +642,6 @@ __all__ = [
     "Rectification",
     "Task",
     "TaskEvent",
+    "WorkflowApproval",
     "WorkflowDefinition",
 ]

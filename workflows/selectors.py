@@ -8,17 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Bundle, Material, ServiceItem
-from departments.models import Department, Membership
-from departments.scoping import scope_queryset
+from catalog.models import Bundle, BundleItem, Material, ServiceItem
+from departments.models import Department, Membership, Region
+from departments.scoping import member_department_ids, scope_queryset
 
 from .forms import FormSpec, build_form_spec
-from .models import Application, Attachment, DataAccess, ELicence, Notice, Task, TaskEvent
+from .models import (
+    Application,
+    Attachment,
+    DataAccess,
+    ELicence,
+    Notice,
+    Task,
+    TaskEvent,
+    WorkflowApproval,
+    WorkflowDefinition,
+)
 
 WORK_ROLES = (Membership.Role.CLERK, Membership.Role.SUPERVISOR)
 
@@ -66,7 +76,11 @@ IDENTITY_DOCUMENT = "居民身份证"
 
 def licence_names_for(user) -> list[str]:
     """Names of documents some department already holds for the citizen."""
-    names = list(ELicence.objects.filter(holder=user).values_list("name", flat=True).distinct())
+    # ``order_by()`` drops the model's ordering, whose columns would otherwise make each licence
+    # row distinct and list a name once per licence.
+    names = list(
+        ELicence.objects.filter(holder=user).order_by().values_list("name", flat=True).distinct()
+    )
     if getattr(user, "id_number", None):
         names.append(IDENTITY_DOCUMENT)
     return names
@@ -251,3 +265,290 @@ def parts_of(app: Application) -> list[DepartmentPart]:
         part = parts.setdefault(task.department_id, DepartmentPart(task.department, []))
         part.tasks.append(task)
     return list(parts.values())
+
+
+# ---------------------------------------------------------------- who may change a workflow
+#
+# One rule, asked by the admin (queryset, change permission, the add form, the review page) and by
+# the services that save, activate and approve versions:
+# - an item's workflow is edited by an administrator of the item's department;
+# - a bundle's workflow by an administrator of a department the bundle binds (one owning an item
+#   of it, or with a step in its active version), or of the government service centre (政务服务
+#   中心) of the bundle's region or a region above it, which coordinates 一件事;
+# - superusers edit any workflow; nobody else does;
+# - a step of an item's workflow runs in the item's own department (or one its published joint
+#   stages name); only a bundle's workflow routes steps elsewhere, and then every department it
+#   binds approves the version before it can become active.
+
+ADMIN = Membership.Role.ADMIN
+
+
+def admin_department_ids(user) -> set[int]:
+    """The departments the user administers (one query)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    return set(
+        Membership.objects.filter(user_id=user.pk, role=ADMIN).values_list(
+            "department_id", flat=True
+        )
+    )
+
+
+def bundle_department_ids(bundle: Bundle) -> set[int]:
+    """Departments a bundle binds now: owners of its items, and those with a step in its
+    active workflow (two queries)."""
+    owners = set(
+        BundleItem.objects.filter(bundle=bundle).values_list("item__department_id", flat=True)
+    )
+    stepping = WorkflowDefinition.departments.through.objects.filter(
+        workflowdefinition__bundle=bundle,
+        workflowdefinition__status=WorkflowDefinition.Status.ACTIVE,
+    ).values_list("department_id", flat=True)
+    return owners | set(stepping)
+
+
+def _coordinating_region_ids(region_id: int) -> set[int]:
+    row = Region.objects.filter(pk=region_id).values_list("pk", "parent_id", "parent__parent_id")
+    return {pk for pk in (row.first() or ()) if pk is not None}
+
+
+def workflow_may_edit(
+    *, user, bundle: Bundle | None = None, item: ServiceItem | None = None
+) -> bool:
+    """Whether ``user`` may save new versions of (and activate) this bundle's or item's workflow."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    mine = admin_department_ids(user)
+    if not mine:
+        return False
+    if item is not None:
+        return item.department_id in mine
+    if bundle is None:
+        return False
+    if mine & bundle_department_ids(bundle):
+        return True
+    return Department.objects.filter(
+        pk__in=mine,
+        kind=Department.Kind.SERVICE_CENTRE,
+        region_id__in=_coordinating_region_ids(bundle.region_id),
+    ).exists()
+
+
+def workflow_routing_problems(*, steps: list[dict], item: ServiceItem | None) -> list[str]:
+    """Steps of an item's workflow routed to a department other than the item's own (or one of
+    its published joint stages). A bundle's workflow may route anywhere: consent covers it."""
+    if item is None:
+        return []
+    own = item.department.code
+    allowed = {own, *item.joint_stages.values_list("department__code", flat=True)}
+    return [
+        _(
+            "Step “%(step)s” is routed to %(dept)s, but item %(item)s is handled by %(own)s: an "
+            "item's workflow runs in its own department; only a bundle's workflow may route a step "
+            "to another department, with that department's approval."
+        )
+        % {"step": step["name"], "dept": step["department"], "item": item.code, "own": own}
+        for step in steps
+        if step["department"] not in allowed
+    ]
+
+
+def definitions_visible_to(*, user, queryset: QuerySet[WorkflowDefinition]):
+    """The versions a member of staff sees: those of their departments' items, of bundles
+    holding one of their items, and any binding one of their departments."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    mine = member_department_ids(user)
+    bound = WorkflowDefinition.departments.through.objects.filter(department_id__in=mine)
+    bundles = BundleItem.objects.filter(item__department__in=mine).values("bundle_id")
+    return queryset.filter(
+        Q(pk__in=bound.values("workflowdefinition_id"))
+        | Q(item__department__in=mine)
+        | Q(bundle__in=bundles)
+    )
+
+
+def _undecided_for(department_ids) -> Exists:
+    """A bound department among ``department_ids`` has not decided on the outer version yet."""
+    decided = WorkflowApproval.objects.filter(
+        definition_id=OuterRef("workflowdefinition_id"), department_id=OuterRef("department_id")
+    )
+    return Exists(
+        WorkflowDefinition.departments.through.objects.filter(
+            workflowdefinition_id=OuterRef("pk"), department_id__in=department_ids
+        ).filter(~Exists(decided))
+    )
+
+
+def definitions_awaiting_decision(*, user, queryset: QuerySet[WorkflowDefinition] | None = None):
+    """Draft versions waiting for the decision of a department the user administers."""
+    qs = queryset if queryset is not None else WorkflowDefinition.objects.all()
+    mine = admin_department_ids(user)
+    if not mine:
+        return qs.none()
+    return qs.filter(status=WorkflowDefinition.Status.DRAFT, needs_consent=True).filter(
+        _undecided_for(mine)
+    )
+
+
+@dataclass
+class Consent:
+    """Where a version stands with the departments it binds."""
+
+    required: list[Department]
+    approvals: list[WorkflowApproval]
+
+    @property
+    def approved(self) -> list[WorkflowApproval]:
+        return [a for a in self.approvals if a.decision == WorkflowApproval.Decision.APPROVED]
+
+    @property
+    def refused(self) -> list[WorkflowApproval]:
+        return [a for a in self.approvals if a.decision == WorkflowApproval.Decision.REFUSED]
+
+    @property
+    def waiting(self) -> list[Department]:
+        decided = {a.department_id for a in self.approvals}
+        return [d for d in self.required if d.pk not in decided]
+
+    @property
+    def complete(self) -> bool:
+        return len(self.approved) == len(self.required) and not self.refused
+
+
+def consent_of(definition: WorkflowDefinition) -> Consent:
+    """The departments a version needs and their decisions; uses prefetched ``departments`` and
+    ``approvals`` (see ``definitions_with_consent``) when present."""
+    if not definition.needs_consent:
+        return Consent(required=[], approvals=[])
+    prefetched = getattr(definition, "_prefetched_objects_cache", {})
+    departments = (
+        definition.departments.all()
+        if "departments" in prefetched
+        else definition.departments.order_by("code")
+    )
+    approvals = (
+        definition.approvals.all()
+        if "approvals" in prefetched
+        else definition.approvals.select_related("department", "approver")
+    )
+    return Consent(
+        required=sorted(departments, key=lambda d: d.code),
+        approvals=sorted(approvals, key=lambda a: (a.at, a.pk)),
+    )
+
+
+def definitions_with_consent(queryset: QuerySet[WorkflowDefinition]):
+    """What ``consent_of`` reads, prefetched (two queries for any number of versions)."""
+    return queryset.prefetch_related(
+        Prefetch("departments", queryset=Department.objects.order_by("code")),
+        Prefetch(
+            "approvals",
+            queryset=WorkflowApproval.objects.select_related("department", "approver").order_by(
+                "at", "id"
+            ),
+        ),
+    )
+
+
+def definition_history(definition: WorkflowDefinition) -> list[WorkflowDefinition]:
+    """Every version of the same bundle's or item's workflow, newest first, each with its author
+    and its consent (three queries)."""
+    subject = (
+        {"bundle_id": definition.bundle_id}
+        if definition.bundle_id
+        else {"item_id": definition.item_id}
+    )
+    return list(
+        definitions_with_consent(
+            WorkflowDefinition.objects.filter(**subject)
+            .select_related("author")
+            .order_by("-version")
+        )
+    )
+
+
+@dataclass
+class StepChange:
+    """One step a department takes part in, in the active version (before) and this one (after)."""
+
+    name: str
+    before: dict | None
+    after: dict | None
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed" if self.before != self.after else "unchanged"
+
+    @property
+    def label(self) -> str:
+        return (self.after or self.before or {}).get("label") or self.name
+
+    @property
+    def department(self) -> str:
+        return (self.after or self.before or {}).get("department", "")
+
+    @staticmethod
+    def _listed(step: dict | None, key: str) -> str:
+        return ", ".join(step.get(key) or []) or "—" if step is not None else "—"
+
+    @property
+    def needs_before(self) -> str:
+        return self._listed(self.before, "needs")
+
+    @property
+    def needs_after(self) -> str:
+        return self._listed(self.after, "needs")
+
+    @property
+    def gives_before(self) -> str:
+        return self._listed(self.before, "gives")
+
+    @property
+    def gives_after(self) -> str:
+        return self._listed(self.after, "gives")
+
+
+def department_step_changes(
+    *, definition: WorkflowDefinition, department: Department
+) -> list[StepChange]:
+    """The steps of this version a department takes part in (run by it, or handling one of its
+    items) against the same steps of the active version: what its admin approves (two queries)."""
+    subject = (
+        {"bundle_id": definition.bundle_id}
+        if definition.bundle_id
+        else {"item_id": definition.item_id}
+    )
+    active = (
+        WorkflowDefinition.objects.filter(**subject, status=WorkflowDefinition.Status.ACTIVE)
+        .exclude(pk=definition.pk)
+        .only("compiled")
+        .first()
+    )
+    before_steps = active.compiled.get("steps", []) if active else []
+    after_steps = definition.compiled.get("steps", [])
+    codes = {s["item"] for s in [*before_steps, *after_steps]}
+    own_items = set(
+        ServiceItem.objects.filter(code__in=codes, department=department).values_list(
+            "code", flat=True
+        )
+    )
+
+    def concerned(steps):
+        return {
+            s["name"]: s
+            for s in steps
+            if s["department"] == department.code or s["item"] in own_items
+        }
+
+    before, after = concerned(before_steps), concerned(after_steps)
+    names = [*after, *(n for n in before if n not in after)]
+    return [StepChange(name=n, before=before.get(n), after=after.get(n)) for n in names]

@@ -24,6 +24,7 @@ from zheliban.core.outbox import outbox_enqueue
 from zheliban.core.workdays import add_workdays
 
 from . import definition as wfdef
+from . import selectors
 from .models import (
     Application,
     Attachment,
@@ -36,6 +37,7 @@ from .models import (
     Rectification,
     Task,
     TaskEvent,
+    WorkflowApproval,
     WorkflowDefinition,
 )
 
@@ -181,48 +183,215 @@ def _grant_for(
     return None
 
 
+def _subject_of(defn: wfdef.Definition, *, lock: bool = False) -> dict[str, Any]:
+    if defn.subject_kind == "bundle":
+        bundles = Bundle.objects.select_for_update() if lock else Bundle.objects
+        return {"bundle": bundles.get(slug=defn.subject)}
+    items = ServiceItem.objects.select_for_update(of=("self",)) if lock else ServiceItem.objects
+    return {"item": items.select_related("department").get(code=defn.subject)}
+
+
+def definition_check_write(*, actor, defn: wfdef.Definition) -> dict[str, Any]:
+    """Refuse text ``actor`` may not save: another department's workflow, or an item's step
+    routed to a department other than the item's. ``actor`` None is the system (seeding, import).
+    Returns the subject (``{"bundle": …}`` or ``{"item": …}``)."""
+    subject = _subject_of(defn)
+    if actor is not None and not selectors.workflow_may_edit(user=actor, **subject):
+        raise Forbidden(
+            _(
+                "You may not change the workflow of %(subject)s: an item's workflow is edited by "
+                "its own department's administrators, a bundle's by those of the departments it "
+                "binds or of the government service centre coordinating it."
+            )
+            % {"subject": str(subject.get("bundle") or subject.get("item"))},
+            code="not_your_workflow",
+        )
+    problems = selectors.workflow_routing_problems(
+        steps=_compiled(defn)["steps"], item=subject.get("item")
+    )
+    if problems:
+        raise Refused(" ".join(problems), code="foreign_department")
+    return subject
+
+
+def _bound_department_ids(compiled: dict[str, Any]) -> set[int]:
+    """Departments with a step in the definition, and those owning an item one of its steps
+    handles."""
+    steps = compiled["steps"]
+    stepping = Department.objects.filter(code__in={s["department"] for s in steps})
+    owners = ServiceItem.objects.filter(code__in={s["item"] for s in steps})
+    return set(stepping.values_list("pk", flat=True)) | set(
+        owners.values_list("department_id", flat=True)
+    )
+
+
 @transaction.atomic
 def definition_save(
     *, actor, text: str, source: str = WorkflowDefinition.Source.STAFF
 ) -> WorkflowDefinition:
-    """Store validated text as the next draft version of its bundle's or item's workflow."""
+    """Store validated text as the next draft version of its bundle's or item's workflow.
+
+    A version staff write for a bundle, or for an item with steps by other departments, needs
+    the approval of every department it binds (``definition_decide``) before it can be activated.
+    """
     defn = definition_parse(text)
-    subject: dict[str, Any] = {}
-    if defn.subject_kind == "bundle":
-        subject["bundle"] = Bundle.objects.select_for_update().get(slug=defn.subject)
-    else:
-        subject["item"] = ServiceItem.objects.select_for_update().get(code=defn.subject)
+    definition_check_write(actor=actor, defn=defn)
+    subject = _subject_of(defn, lock=True)
+    compiled = _compiled(defn)
+    bound = _bound_department_ids(compiled)
+    owner = subject["item"].department_id if "item" in subject else None
     latest = WorkflowDefinition.objects.filter(**subject).aggregate(m=Max("version"))["m"] or 0
-    return WorkflowDefinition.objects.create(
+    wf = WorkflowDefinition.objects.create(
         **subject,
         version=latest + 1,
         text=text,
-        compiled=_compiled(defn),
+        compiled=compiled,
         source=source,
         author=actor if getattr(actor, "pk", None) else None,
+        needs_consent=source == WorkflowDefinition.Source.STAFF
+        and (owner is None or bool(bound - {owner})),
     )
+    wf.departments.set(bound)
+    return wf
+
+
+def _names(departments: Iterable[Department]) -> str:
+    return _(", ").join(d.name for d in departments)
 
 
 @transaction.atomic
 def definition_activate(*, actor, definition: WorkflowDefinition) -> WorkflowDefinition:
-    """Make one version the active one; running cases keep the version they started with."""
-    wf = WorkflowDefinition.objects.select_for_update().get(pk=definition.pk)
+    """Make one version the active one; running cases keep the version they started with.
+
+    Refused, changing nothing, when the actor may not edit this workflow, when a need has no
+    data-sharing grant, or when a department the version binds has not approved it.
+    """
+    wf = (
+        WorkflowDefinition.objects.select_for_update(of=("self",))
+        .select_related("bundle", "item")
+        .get(pk=definition.pk)
+    )
+    if actor is not None and not selectors.workflow_may_edit(
+        user=actor, bundle=wf.bundle, item=wf.item
+    ):
+        raise Forbidden(
+            _("You may not activate the workflow of %(subject)s.")
+            % {"subject": str(wf.bundle or wf.item)},
+            code="not_your_workflow",
+        )
     if wf.status == WorkflowDefinition.Status.ACTIVE:
         return wf
     # Re-validate against today's catalog and grants: they may have changed since it was saved.
     compiled = _compiled(definition_parse(wf.text))
+    if wf.needs_consent and compiled["steps"] != wf.compiled["steps"]:
+        raise Refused(
+            _(
+                "The catalog changed since version %(v)d was saved, so its steps now differ "
+                "from what the departments approved: save the text again as a new version."
+            )
+            % {"v": wf.version},
+            code="catalog_changed",
+        )
     problems = missing_grants(compiled)
     if problems:
         raise Refused(" ".join(problems), code="missing_grant")
+    consent = selectors.consent_of(wf)
+    if not consent.complete:
+        parts = []
+        if consent.refused:
+            parts.append(
+                _("Refused by %(depts)s; change the text to ask again.")
+                % {"depts": _names(a.department for a in consent.refused)}
+            )
+        if consent.waiting:
+            parts.append(_("Still to approve: %(depts)s.") % {"depts": _names(consent.waiting)})
+        raise Refused(
+            _("Version %(v)d cannot be activated before every department it binds approves it.")
+            % {"v": wf.version}
+            + " "
+            + " ".join(parts),
+            code="approvals_missing",
+        )
+    now = timezone.now()
     subject = {"bundle_id": wf.bundle_id} if wf.bundle_id else {"item_id": wf.item_id}
     WorkflowDefinition.objects.filter(**subject, status=WorkflowDefinition.Status.ACTIVE).update(
-        status=WorkflowDefinition.Status.RETIRED
+        status=WorkflowDefinition.Status.RETIRED, retired_at=now, updated_at=now
     )
     wf.status = WorkflowDefinition.Status.ACTIVE
     wf.compiled = compiled
-    wf.activated_at = timezone.now()
-    wf.save(update_fields=["status", "compiled", "activated_at", "updated_at"])
+    wf.activated_at = now
+    wf.retired_at = None
+    wf.save(update_fields=["status", "compiled", "activated_at", "retired_at", "updated_at"])
     return wf
+
+
+@transaction.atomic
+def definition_decide(
+    *,
+    actor,
+    definition: WorkflowDefinition,
+    department: Department,
+    decision: str,
+    note: str = "",
+) -> WorkflowApproval:
+    """A department's administrator approves or refuses, once, the steps of a draft version that
+    concern the department (its limits, the data it needs and gives). The author is told."""
+    D = WorkflowApproval.Decision
+    if decision not in D.values:
+        raise Refused(_("Choose to approve or to refuse."), code="bad_decision")
+    wf = (
+        WorkflowDefinition.objects.select_for_update(of=("self",))
+        .select_related("bundle", "item", "author")
+        .get(pk=definition.pk)
+    )
+    if department.pk not in selectors.admin_department_ids(actor):
+        raise Forbidden(
+            _("Only an administrator of %(dept)s may decide for it.") % {"dept": department.name},
+            code="not_department_admin",
+        )
+    if not wf.needs_consent or not wf.departments.filter(pk=department.pk).exists():
+        raise Refused(
+            _("%(dept)s is not asked to approve version %(v)d of %(subject)s.")
+            % {"dept": department.name, "v": wf.version, "subject": str(wf.bundle or wf.item)},
+            code="not_asked",
+        )
+    if wf.status != WorkflowDefinition.Status.DRAFT:
+        raise Conflict(
+            _("Version %(v)d is “%(status)s”: only a draft version is approved or refused.")
+            % {"v": wf.version, "status": wf.get_status_display()},
+            code="not_draft",
+        )
+    earlier = (
+        WorkflowApproval.objects.filter(definition=wf, department=department)
+        .select_related("approver")
+        .first()
+    )
+    if earlier is not None:
+        raise Conflict(
+            _("%(who)s already decided for %(dept)s: “%(decision)s”. Change the text to ask again.")
+            % {
+                "who": staff_name(earlier.approver),
+                "dept": department.name,
+                "decision": earlier.get_decision_display(),
+            },
+            code="decided",
+        )
+    note = note.strip()
+    if decision == D.REFUSED and not note:
+        raise Refused(
+            _("Say why you refuse, so that the author knows what to change."), code="note_missing"
+        )
+    approval = WorkflowApproval.objects.create(
+        definition=wf, department=department, approver=actor, decision=decision, note=note[:2000]
+    )
+    if wf.author is not None and wf.author.pk != actor.pk:
+        notify(
+            wf.author,
+            subject=_("%(dept)s: “%(decision)s” for %(wf)s")
+            % {"dept": department.name, "decision": approval.get_decision_display(), "wf": wf},
+            body=note or approval.get_decision_display(),
+        )
+    return approval
 
 
 _STAGE_ORDER = [s.value for s in JointStage.Stage]
@@ -1204,8 +1373,11 @@ def rating_submit(*, applicant, application: Application, score: int, comment: s
     if rating.is_bad:
         today = timezone.localdate()
         callback, fix = add_workdays(today, 1).date, add_workdays(today, 15).date
+        # ``order_by()`` drops Task's default ordering (application, id): its columns would join
+        # the DISTINCT and count a department with two steps twice.
         depts = (
             Task.objects.filter(application=app, state__in=[S.COMPLETED, S.REJECTED])
+            .order_by()
             .values_list("department_id", flat=True)
             .distinct()
         )

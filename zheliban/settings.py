@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zheliban.core.middleware.ElderModeMiddleware",
+    # Below the headers' middleware, so a refusal carries them; above every view.
+    "zheliban.core.middleware.ControlCharacterMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -124,12 +126,30 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "home"
 
-# Login throttling: five failures for one username from one address lock it for 15 minutes.
+# Login throttling (django-axes, web login, admin login and the API token alike), with two
+# counters over a window of 15 minutes:
+# - the account: every spelling of a login name that the login backend accepts (user name in any
+#   case, mobile number with spaces, dashes or +86, ID number with spaces or a small x, full-width
+#   digits) counts against the account it names, from any address; a name that names no account
+#   counts under its normal form, so a lockout reveals nothing. AXES_FAILURE_LIMIT failures lock
+#   the account everywhere; a successful login clears its counter.
+# - the address: AXES_ADDRESS_FAILURE_LIMIT failures from one address, whatever the names, lock
+#   logins from it. A service hall puts its kiosks and visitors behind one NAT address: a busy
+#   hall (about 300 logins an hour, one in five mistyped) makes about 15 failures in a window, so
+#   50 leaves it three times that before a lockout, while a guesser behind one address gets 50
+#   tries per window spread over accounts, and never more than the account limit on one account.
+#   Success does not clear the address's counter (one good login must not forgive another
+#   person's guesses). Attempts refused during a lockout are not counted, so people at a locked
+#   hall do not lock their own accounts by retrying.
+AXES_HANDLER = "zheliban.accounts.throttling.LoginAttemptHandler"
+AXES_USERNAME_CALLABLE = "zheliban.accounts.throttling.login_counter_key"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=50)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "zheliban.accounts.throttling.lockout_response"
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_VERBOSE = False
 

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from zheliban.core.api import ErrorSerializer, Pagination
+from zheliban.core.schema import link, response_links
 
 from .. import selectors
 from ..models import ServiceItem
@@ -75,7 +76,8 @@ class ItemSearchPagination(Pagination):
     def paginate_search(self, request, *, text: str, filters: dict) -> list[ServiceItem]:
         self.request = request
         page_size = self.get_page_size(request)
-        raw = request.query_params.get(self.page_query_param, "1")
+        # An empty page is the first, as for every other list.
+        raw = request.query_params.get(self.page_query_param) or "1"
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise exceptions.NotFound(self.invalid_page_message)
         number = int(raw)
@@ -236,6 +238,22 @@ def _jsonld(request, item: ServiceItem) -> dict:
         "is not well formed (an unknown type, a flag other than 0 or 1, a region that is not "
         "six digits, ...) is refused with 400.",
         parameters=[ItemSearchQuerySerializer],
+        extensions=response_links(
+            {
+                200: {
+                    "FirstItem": link(
+                        "items_retrieve",
+                        "The guide of the first item found.",
+                        code="$response.body#/results/0/code",
+                    ),
+                    "FirstItemAsJsonLd": link(
+                        "items_jsonld_retrieve",
+                        "The first item found as CPSV-AP JSON-LD.",
+                        code="$response.body#/results/0/code",
+                    ),
+                }
+            }
+        ),
     ),
     retrieve=extend_schema(
         operation_id="items_retrieve",
@@ -251,6 +269,18 @@ def _jsonld(request, item: ServiceItem) -> dict:
             (200, "application/ld+json"): OpenApiResponse(JSONLD_SCHEMA, JSONLD_DESCRIPTION),
             **ERRORS_AS_JSON,
         },
+        extensions=response_links(
+            {
+                200: {
+                    "CurrentVersion": link(
+                        "items_versions_retrieve",
+                        "The version now published, as stored.",
+                        code="$response.body#/code",
+                        number="$response.body#/version",
+                    )
+                }
+            }
+        ),
     ),
 )
 class ItemViewSet(viewsets.GenericViewSet):
@@ -375,7 +405,22 @@ class LifeEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="bundles_list", tags=["catalog"], summary="Bundles"),
+    list=extend_schema(
+        operation_id="bundles_list",
+        tags=["catalog"],
+        summary="Bundles",
+        extensions=response_links(
+            {
+                200: {
+                    "FirstBundle": link(
+                        "bundles_retrieve",
+                        "The first bundle with its items.",
+                        slug="$response.body#/results/0/slug",
+                    )
+                }
+            }
+        ),
+    ),
     retrieve=extend_schema(
         operation_id="bundles_retrieve",
         tags=["catalog"],

@@ -3,6 +3,10 @@
 Saves and deletions go through ``complaints.knowledge.services`` so that every process rebuilds
 its assistant index once they commit; pinning from the log is an action with a confirmation
 page (``complaints/knowledge_pin.html``).
+
+The log is scoped by ``questions_for_staff`` (the desk reads all of it, other staff the
+questions of their departments' regions) and names the asker only as
+``question_asker_visible`` allows: to the desk, masked, and never next to a report.
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import ServiceItem
+from zheliban.core.identity import mask_phone
 
 from ..knowledge import services
+from ..knowledge.selectors import questions_for_staff
 from ..models import Article, AssistantQuestion, PinnedAnswer
+from ..selectors import mask_name
+from .tickets import viewer_is_desk
 
 
 @admin.register(Article)
@@ -69,10 +77,20 @@ class PinForm(forms.Form):
 
 @admin.register(AssistantQuestion)
 class AssistantQuestionAdmin(admin.ModelAdmin):
-    list_display = ("question", "answered", "confidence", "helpful", "flagged", "asked_at")
+    list_display = (
+        "question",
+        "answered",
+        "confidence",
+        "helpful",
+        "flagged",
+        "asker",
+        "ticket_opened",
+        "asked_at",
+    )
     list_filter = ("answered", "helpful", "flagged")
     search_fields = ("question", "normalized")
     date_hierarchy = "asked_at"
+    exclude = ("user", "ticket")
     readonly_fields = (
         "question",
         "normalized",
@@ -81,18 +99,38 @@ class AssistantQuestionAdmin(admin.ModelAdmin):
         "answered",
         "sources",
         "region",
-        "user",
+        "asker",
         "helpful",
         "flagged",
         "flag_note",
         "flagged_by",
-        "ticket",
+        "ticket_opened",
         "asked_at",
     )
     actions = ["pin_answer"]
 
     def has_add_permission(self, request):
         return False
+
+    def get_queryset(self, request):
+        return questions_for_staff(request.user, desk=viewer_is_desk(request))
+
+    @admin.display(description=gettext_lazy("asked by"))
+    def asker(self, obj):
+        if not obj.asker_visible:
+            return "—"
+        if obj.user_id is None:
+            return _("without an account")
+        name = obj.user.real_name or obj.user.username
+        return " ".join(filter(None, [mask_name(name), mask_phone(obj.user.phone)]))
+
+    @admin.display(description=gettext_lazy("ticket opened"))
+    def ticket_opened(self, obj):
+        if obj.ticket_id is None:
+            return "—"
+        if not obj.ticket_reachable:
+            return _("a ticket outside your departments")
+        return obj.ticket.number
 
     @admin.action(description=gettext_lazy("Pin an article or an item as the answer"))
     def pin_answer(self, request, queryset):

@@ -1,21 +1,36 @@
 """Tickets in admin: read-only (the work-order loop moves them), scoped like the staff pages.
 
 No sender data is shown here at all: a report's sender is seen only through the logged
-``reporter_reveal`` on the staff page.
+``reporter_reveal`` on the staff page. Where ``ticket_sender_visible`` says the viewer may not
+learn the sender, neither is anything that leads to them: the application the ticket is about
+(its applicant sent it) is shown as its facts, without its reference or a link; nor whether
+the sender chose to stay anonymous.
 """
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from workflows.admin import ReadOnlyAdmin
 
 from ..dispatch.rules import DispatchRulesError, Rule
 from ..models import DispatchRule, ReporterAccess, Ticket, TicketDepartment, TicketEvent
-from ..services import is_desk, tickets_for_staff
+from ..selectors import application_facts, ticket_sender_visible
+from ..services import is_desk, may_see_reporter, tickets_for_staff
 
 SENDER_FIELDS = ("citizen", "contact_name", "contact_phone", "contact_email", "entered_by")
+# What leads to the sender without naming them: left out wherever the sender is hidden.
+LEADS_TO_SENDER = ("application", "is_anonymous")
+
+
+def viewer_is_desk(request) -> bool:
+    """Whether the admin's user is at the desk, asked once per request."""
+    if not hasattr(request, "_complaints_desk"):
+        request._complaints_desk = is_desk(request.user)
+    return request._complaints_desk
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -50,6 +65,7 @@ class TicketAdmin(ReadOnlyAdmin):
     search_fields = ("title",)
     list_select_related = ("department",)
     exclude = (*SENDER_FIELDS, "attributes", "api_key")
+    readonly_fields = ("application_summary",)
     inlines = [TicketDepartmentInline, TicketEventInline]
     raw_id_fields = ("region", "department", "duplicate_of", "application", "item")
 
@@ -58,7 +74,51 @@ class TicketAdmin(ReadOnlyAdmin):
         return obj.number
 
     def get_queryset(self, request):
-        return tickets_for_staff(request.user).select_related("department")
+        return tickets_for_staff(request.user).select_related(
+            "department", "application__item", "application__bundle"
+        )
+
+    def sender_visible(self, request, obj) -> bool:
+        return obj is None or ticket_sender_visible(
+            viewer=request.user, ticket=obj, desk=viewer_is_desk(request)
+        )
+
+    def get_exclude(self, request, obj=None):
+        if self.sender_visible(request, obj):
+            return self.exclude
+        return (*self.exclude, *LEADS_TO_SENDER)
+
+    @admin.display(description=_("about application"))
+    def application_summary(self, obj):
+        facts = application_facts(obj, sender_visible=False)
+        if facts is None:
+            return "—"
+        steps = format_html_join(
+            "",
+            "<li>{} · {} · {} ({} {} · {} {} · {} {})</li>",
+            (
+                (
+                    step.label,
+                    step.department,
+                    step.state_display,
+                    gettext("ready"),
+                    step.ready_on or "—",
+                    gettext("due"),
+                    step.due_date or "—",
+                    gettext("finished"),
+                    step.finished_on or "—",
+                )
+                for step in facts.steps
+            ),
+        )
+        return format_html(
+            "{} · {} · {} {}<ul>{}</ul>",
+            facts.subject,
+            facts.status_display,
+            gettext("submitted"),
+            facts.submitted_on or "—",
+            steps,
+        )
 
 
 class DispatchRuleForm(forms.ModelForm):
@@ -93,4 +153,4 @@ class ReporterAccessAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        return qs if is_desk(request.user, roles=["supervisor"]) else qs.none()
+        return qs if may_see_reporter(request.user) else qs.none()

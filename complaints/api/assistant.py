@@ -8,6 +8,7 @@ recorded.
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,10 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from zheliban.core.api import ErrorSerializer
+from zheliban.core.schema import link, response_links
 
 from ..knowledge import selectors, services
 from ..models import AssistantQuestion
-from ..views.assistant import session_ids
+from ..views.assistant import asker_session_key, question_of_asker
 
 
 class SourceSerializer(serializers.Serializer):
@@ -75,13 +77,36 @@ class AssistantView(APIView):
     @extend_schema(
         operation_id="assistant_ask",
         tags=["assistant"],
+        extensions=response_links(
+            {
+                200: {
+                    "SayIfHelpful": link(
+                        "assistant_helpful",
+                        "Say whether the answer helped.",
+                        id="$response.body#/question_id",
+                    ),
+                    "FlagAnswer": link(
+                        "assistant_flag",
+                        "Flag the answer (staff).",
+                        id="$response.body#/question_id",
+                    ),
+                }
+            }
+        ),
         summary="Ask the assistant",
         description="Answers from the knowledge base (1+N articles) and the service guides, "
         "with the passages cited and a confidence from 0 to 1. Below the threshold "
         "(`answered: false`) `answer` is null and `ticket_url` opens a consultation ticket "
-        "prefilled with the question. Every question is recorded.",
+        "prefilled with the question. Every question is recorded, with the signed-in user or, "
+        "without an account, the session (a session cookie is set): only they may then say "
+        "whether the answer helped.",
         parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, required=True, description="1-500 chars."),
+            OpenApiParameter(
+                "q",
+                {"type": "string", "minLength": 1, "maxLength": services.QUESTION_MAX},
+                required=True,
+                description="The question: 1-500 characters once trimmed.",
+            ),
             OpenApiParameter(
                 "region",
                 OpenApiTypes.STR,
@@ -107,6 +132,7 @@ class AssistantView(APIView):
             question=request.query_params.get("q"),
             region_code=request.query_params.get("region"),
             user=request.user,
+            session_key=asker_session_key(request),
         )
         return Response(answer_data(question))
 
@@ -118,17 +144,20 @@ class HelpfulView(APIView):
         operation_id="assistant_helpful",
         tags=["assistant"],
         summary="Say whether an answer helped",
-        description="By the asker: a question of this session, the signed-in user's own, or one "
-        "asked anonymously.",
+        description="Only by whoever asked: the signed-in user who asked it, or — asked "
+        "without an account — the same session (the session cookie set when it was asked). "
+        "Anyone else, and a question that does not exist, answers 404 with the same message; "
+        "nothing changes. The last answer counts.",
         request=HelpfulSerializer,
         responses={200: FeedbackSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def post(self, request, pk: int):
         data = HelpfulSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        question = selectors.question_get_for_asker(
-            question_id=pk, user=request.user, session_ids=session_ids(request)
-        )
+        try:
+            question = question_of_asker(request, pk)
+        except Http404 as refused:  # the shared handler would drop the message of a bare 404
+            raise exceptions.NotFound(str(refused)) from refused
         question = services.question_helpful_set(
             question=question, helpful=data.validated_data["helpful"]
         )

@@ -105,7 +105,7 @@ class TicketCreateSerializer(serializers.Serializer):
     )
     content = serializers.CharField(
         max_length=CONTENT_MAX_CHARS,
-        allow_blank=True,
+        error_messages={"blank": _("Write what happened or what you want to ask.")},
         help_text="What happened, or what you want to ask.",
     )
     region = _region_field(
@@ -151,7 +151,8 @@ class TicketCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="Id of an open ticket about the same matter (see `tickets/duplicates/`): "
-        "yours is linked to it instead of being handled twice.",
+        "yours is linked to it instead of being handled twice. A report (举报) can never be "
+        "joined: its id is refused like one that does not exist.",
     )
     attachments = serializers.ListField(
         child=serializers.FileField(),
@@ -358,11 +359,36 @@ class TicketDispatchSerializer(serializers.Serializer):
     automatic = serializers.BooleanField(source="dispatched_automatically")
 
     def get_reasons(self, obj: Ticket) -> list[str]:
-        reasons = [str(r) for r in obj.dispatch_reasons or []]
-        if self.context.get("reporter_hidden"):
-            # "application: <reference>" would point a handling department at the sender.
-            reasons = [r for r in reasons if not r.startswith("application:")]
-        return reasons
+        # worked out by the view through ``dispatch_reasons_shown``: a reason naming an
+        # application would point a department at a report's sender
+        return list(self.context.get("dispatch_reasons", []))
+
+
+class TicketApplicationStepSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    department = serializers.CharField(help_text="The department's name.")
+    state = serializers.CharField(
+        help_text="waiting, ready, accepted, correction, completed, rejected or cancelled."
+    )
+    state_display = serializers.CharField()
+    ready_on = serializers.DateField(allow_null=True, help_text="When the step could start.")
+    due_date = serializers.DateField(allow_null=True)
+    finished_on = serializers.DateField(allow_null=True)
+
+
+class TicketApplicationSerializer(serializers.Serializer):
+    """The facts of the application a ticket is about, never who applied."""
+
+    reference = serializers.CharField(
+        help_text="Empty on a report (举报) seen by a handling department: the reference leads "
+        "to the applicant, who sent the report."
+    )
+    subject = serializers.CharField(help_text="The item or bundle applied for.")
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    submitted_on = serializers.DateField(allow_null=True)
+    promised_date = serializers.DateField(allow_null=True)
+    steps = TicketApplicationStepSerializer(many=True)
 
 
 class TicketAttachmentSerializer(serializers.Serializer):
@@ -396,6 +422,10 @@ class TicketDetailSerializer(TicketSerializer):
     linked_to = serializers.SerializerMethodField(
         help_text="Id of the ticket this one was linked to as a repeat, if any."
     )
+    application = serializers.SerializerMethodField(
+        help_text="The application the ticket is about (its item, steps, their states and "
+        "dates), or null; never who applied."
+    )
     parts = TicketPartSerializer(many=True, help_text="The departments' parts: the lead first.")
     history = TicketHistoryEventSerializer(source="events", many=True)
     deadline = serializers.SerializerMethodField()
@@ -418,7 +448,14 @@ class TicketDetailSerializer(TicketSerializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_linked_to(self, obj: Ticket) -> int | None:
-        return obj.duplicate_of_id
+        # worked out by the view through ``linked_to_shown``: never a report to a citizen
+        target = self.context.get("linked_to")
+        return None if target is None else target.pk
+
+    @extend_schema_field(TicketApplicationSerializer(allow_null=True))
+    def get_application(self, obj: Ticket):
+        facts = self.context.get("application")
+        return None if facts is None else TicketApplicationSerializer(facts).data
 
     @extend_schema_field(TicketDeadlineSerializer)
     def get_deadline(self, obj: Ticket) -> dict:
@@ -431,8 +468,12 @@ class TicketDetailSerializer(TicketSerializer):
 
 class TicketDuplicateSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="ticket.pk", help_text="Pass it as `link_to`.")
-    number = serializers.CharField(source="ticket.number")
-    title = serializers.CharField(source="ticket.title")
+    number = serializers.CharField(
+        allow_null=True, help_text="Null unless its sender made the ticket public."
+    )
+    title = serializers.CharField(
+        allow_null=True, help_text="Null unless its sender made the ticket public."
+    )
     state = ticket_state_field(source="ticket.state")
     state_display = serializers.CharField(source="ticket.get_state_display")
     created_at = serializers.DateTimeField(source="ticket.created_at")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -150,14 +151,22 @@ def _parameter(name: str, description: str, **extra) -> OpenApiParameter:
     )
 
 
+# The dates ``stats.EARLIEST`` to ``stats.LATEST`` accepts: the years 2000 to 2099.
+DATE_IN_RANGE = r"^20[0-9]{2}-"
+
 PARAMETERS = [
     _parameter(
         "date_from",
-        "First day received (YYYY-MM-DD, local time). Default: 29 days before date_to.",
+        "First day received (YYYY-MM-DD, local time), from 2000-01-01 to 2099-12-31. "
+        "Default: 29 days before date_to.",
         type=OpenApiTypes.DATE,
+        pattern=DATE_IN_RANGE,
     ),
     _parameter(
-        "date_to", "Last day received (YYYY-MM-DD). Default: today.", type=OpenApiTypes.DATE
+        "date_to",
+        "Last day received (YYYY-MM-DD), from 2000-01-01 to 2099-12-31. Default: today.",
+        type=OpenApiTypes.DATE,
+        pattern=DATE_IN_RANGE,
     ),
     _parameter(
         "period",
@@ -206,6 +215,24 @@ class TicketStatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         scope = stats.stats_scope_for(request.user)
+        # As every API filter, one given empty is refused (the page's form reads it as absent).
+        blank = [
+            p.name
+            for p in PARAMETERS
+            if p.name in request.query_params and not request.query_params[p.name].strip()
+        ]
+        if blank:
+            raise exceptions.ValidationError(
+                {
+                    name: [
+                        exceptions.ErrorDetail(
+                            _("Give a value, or leave %(name)s out.") % {"name": name},
+                            code="blank",
+                        )
+                    ]
+                    for name in blank
+                }
+            )
         form = stats.TicketStatsFilterForm(request.query_params, scope=scope)
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())

@@ -34,6 +34,7 @@ from workflows.api.views import ServiceErrorsMixin, valid_data
 from workflows.selectors import application_list_for_citizen
 from zheliban.accounts.models import User
 from zheliban.core.api import ErrorSerializer
+from zheliban.core.schema import link, response_links
 
 from .. import selectors, services
 from ..models import Ticket
@@ -72,6 +73,14 @@ MOVE_ERRORS = {
 }
 
 
+def ticket_links(pointer: str) -> dict:
+    """Links from a response naming a ticket (at ``pointer``) to the ticket and its moves."""
+    return {
+        "Ticket": link("tickets_retrieve", "The ticket.", id=pointer),
+        "MoveTicket": link("tickets_actions_create", "A step of the loop.", id=pointer),
+    }
+
+
 def is_staff(user) -> bool:
     """Staff read tickets through their departments' scope, everyone else their own tickets."""
     if not user.is_authenticated:
@@ -100,6 +109,7 @@ def departments_by_code(codes: list[str], field: str) -> dict:
     list=extend_schema(
         operation_id="tickets_list",
         tags=["tickets"],
+        extensions=response_links({200: ticket_links("$response.body#/results/0/id")}),
         summary="My tickets, or my departments' tickets",
         description="For a citizen or an enterprise: their own tickets, newest first. For staff: "
         "the tickets of their scope (the desk: all; a department: those it has a part in and "
@@ -112,11 +122,14 @@ def departments_by_code(codes: list[str], field: str) -> dict:
     retrieve=extend_schema(
         operation_id="tickets_retrieve",
         tags=["tickets"],
+        extensions=response_links({200: ticket_links("$response.body#/id")}),
         summary="A ticket with its parts and history",
         description="The ticket, the departments' parts, its history, the current step's "
         "deadline, how it was dispatched and the reply. `reporter` is the sender as a handling "
         "department sees them (masked), and `null` with `reporter_hidden` on a report (举报) "
-        "seen by a handling department. Another person's ticket, or one outside your "
+        "seen by a handling department. `application` gives the facts of the application the "
+        "ticket is about (item, steps, states, dates), never who applied, and without its "
+        "reference where the sender is hidden. Another person's ticket, or one outside your "
         "departments, answers 404.",
         parameters=[TICKET_PARAMETER],
         responses={200: TicketDetailSerializer, **READ_ERRORS},
@@ -175,13 +188,22 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         return selectors.ticket_for_citizen(user=request.user, pk=int(pk))
 
     def _detail(self, request, ticket: Ticket) -> dict:
-        # Only staff can be at the desk: a citizen's (or a visitor's) view costs no query.
-        desk = None if is_staff(request.user) else False
+        # Only staff can be at the desk: a citizen's (or a visitor's) view costs no query, and
+        # shows the sender their ticket as the handling department sees it.
+        desk = services.is_desk(request.user) if is_staff(request.user) else False
+        sender_visible = selectors.ticket_sender_visible(
+            viewer=request.user, ticket=ticket, desk=desk
+        )
         reporter = selectors.reporter_for(ticket, user=request.user, desk=desk)
         context = {
             **self.get_serializer_context(),
             "reporter": None if reporter.hidden else reporter,
             "reporter_hidden": reporter.hidden,
+            "dispatch_reasons": selectors.dispatch_reasons_shown(
+                ticket, sender_visible=sender_visible
+            ),
+            "application": selectors.application_facts(ticket, sender_visible=sender_visible),
+            "linked_to": selectors.linked_to_shown(ticket, viewer=request.user, desk=desk),
         }
         return TicketDetailSerializer(ticket, context=context).data
 
@@ -190,14 +212,16 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="tickets_create",
         tags=["tickets"],
+        extensions=response_links({201: ticket_links("$response.body#/id")}),
         summary="Send a consultation, complaint, report, suggestion, request for help or praise",
         description="Takes the ticket in (channel `api`) and dispatches it: straight to the "
         "department when the dispatch is sure enough, else to the desk's dispatchers. Send JSON, "
         "or multipart with `attachments` (photos and PDF files, checked by their content; photos "
         "are kept without their metadata). Without logging in, only an anonymous ticket "
         "(`anonymous: true`) is taken. Any bad field answers 400 with a message per field and "
-        "stores nothing. Answers 201 with the ticket as you see it; `reporter` shows you as "
-        "the handling department will see you.",
+        "stores nothing; so does a `link_to` naming no ticket you can join (one that does not "
+        "exist, or a report, 举报, which is never offered nor joined). Answers 201 with the "
+        "ticket as you see it; `reporter` shows you as the handling department will see you.",
         request=TicketCreateSerializer,
         responses={
             201: TicketDetailSerializer,
@@ -234,14 +258,6 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
                 raise field_error(
                     "application", _("This is not one of your applications."), "not_yours"
                 )
-        link_to = None
-        if data.get("link_to") is not None:
-            # Any ticket but a report, whose very existence is not for the public to learn.
-            link_to = (
-                Ticket.objects.exclude(kind=Ticket.Kind.REPORT).filter(pk=data["link_to"]).first()
-            )
-            if link_to is None:
-                raise field_error("link_to", _("No ticket has this id."), "not_found")
         try:
             ticket = services.ticket_submit(
                 kind=data["kind"],
@@ -260,7 +276,8 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
                 is_public=data["public"],
                 uploads=data["attachments"],
                 application=application,
-                link_to=link_to,
+                # resolved by the service among the tickets a ticket may join: never a report
+                link_to=data.get("link_to"),
             )
         except services.TicketInvalid as error:
             raise exceptions.ValidationError(
@@ -287,8 +304,8 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         summary="Tickets that look like the one you are about to send",
         description="Recent tickets from the same region (or, without a region, the same "
         "address) whose text is much the same, most alike first, at most "
-        f"{DUPLICATES_SHOWN}. Only the number, title, state and date of each: never its sender "
-        "or its content. Reports (举报) are never listed. Without a region or an address the "
+        f"{DUPLICATES_SHOWN}. Only the state and date of each, and its number and title if its "
+        "sender made it public: never its sender or its content. Reports (举报) are never listed. Without a region or an address the "
         "list is empty. An open one can be given as `link_to` when sending.",
         parameters=[DuplicatesQuerySerializer],
         responses={
@@ -305,10 +322,9 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
             title=query.get("title", ""),
             region=query.get("region"),
             address=query.get("address", ""),
-            limit=DUPLICATES_SHOWN * 2,
+            limit=DUPLICATES_SHOWN,
         )
-        shown = [m for m in matches if m.ticket.kind != Ticket.Kind.REPORT][:DUPLICATES_SHOWN]
-        return Response(TicketDuplicateSerializer(shown, many=True).data)
+        return Response(TicketDuplicateSerializer(matches, many=True).data)
 
     # ------------------------------------------------------------ moving
 
@@ -321,8 +337,9 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         "(`answer`) → 回访 (`callback`) → 满意度 (`rate`, by the sender) → 办结 (or `close` "
         "without a rating). Answers the ticket as it now stands. A move your role may not make "
         "answers 403, one the ticket's state does not allow or a stale `version` 409 (with "
-        "`holder`: who moved it last), a missing note or a bad value 400; nothing changes. A "
-        "ticket outside your reach answers 404.",
+        "`holder`: who moved it last), a missing note or a bad value 400 (a report, 举报, is "
+        "never a `link` target: `target_report`); nothing changes. A ticket outside your reach "
+        "answers 404.",
         parameters=[TICKET_PARAMETER],
         request=TicketActionSerializer,
         responses={200: TicketDetailSerializer, **MOVE_ERRORS},

@@ -8,12 +8,29 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+
+from departments.models import Region
+from departments.scoping import member_department_ids
 
 from ..models import Article, AssistantQuestion, Ticket
+from ..services import tickets_for_staff
 
 CONVERSATION_MAX = 20  # questions of a session shown (and kept) on the assistant's page
 
@@ -71,18 +88,97 @@ def conversation_list(*, ids: list[int]) -> list[AssistantQuestion]:
     )
 
 
-def question_get_for_asker(*, question_id: int, user, session_ids: list[int]) -> AssistantQuestion:
-    """A question its asker may rate: one of this session's, or the signed-in user's own, or one
-    asked anonymously (its id is the asker's handle). 404 otherwise."""
+def session_fingerprint(session_key: str | None) -> str:
+    """What a question keeps of the anonymous session that asked it: a keyed hash of the session
+    key (64 hex digits), never the key itself; empty without a session."""
+    if not session_key:
+        return ""
+    return salted_hmac("complaints.assistant.asker", session_key, algorithm="sha256").hexdigest()
+
+
+def question_get_for_asker(
+    *, question_id: int, user, session_key: str | None, session_ids: list[int]
+) -> AssistantQuestion:
+    """A question the caller asked, so may say whether the answer helped: the signed-in user's
+    own, or — asked without an account — one of this session's (the session that asked, or the
+    questions this session's conversation holds). Anyone else gets 404, exactly as for a
+    question that does not exist."""
     question = AssistantQuestion.objects.filter(pk=question_id).first()
-    if question is None:
-        raise Http404
-    mine = question_id in session_ids or (
-        user is not None and user.is_authenticated and question.user_id == user.pk
+    if question is not None and _asked_by(
+        question, user=user, session_key=session_key, session_ids=session_ids
+    ):
+        return question
+    raise Http404(
+        _(
+            "No question of yours has this number: only the person who asked may say whether "
+            "the answer helped."
+        )
     )
-    if not mine and question.user_id is not None:
-        raise Http404
-    return question
+
+
+def _asked_by(question: AssistantQuestion, *, user, session_key, session_ids) -> bool:
+    if question.user_id is not None:  # asked with an account: that account only
+        return user is not None and user.is_authenticated and question.user_id == user.pk
+    if question.pk in session_ids:  # this session's conversation (kept across a login)
+        return True
+    fingerprint = session_fingerprint(session_key)
+    return bool(fingerprint and question.asker_session) and constant_time_compare(
+        fingerprint, question.asker_session
+    )
+
+
+# ---------------------------------------------------------------- the log, for staff
+
+
+def _region_prefix(region: Region) -> str:
+    """The code prefix of a region and the regions under it (330000 → 33, 330100 → 3301)."""
+    if region.level == Region.Level.PROVINCE:
+        return region.code[:2]
+    if region.level == Region.Level.CITY:
+        return region.code[:4]
+    return region.code
+
+
+def question_asker_visible(question: AssistantQuestion, *, desk: bool) -> bool:
+    """Who asked is shown to the desk only, and never next to a report (举报) the question
+    became: the asker of a question that became a ticket is its sender, and a report's sender
+    is learned only through the logged ``reporter_reveal``."""
+    return desk and not (question.ticket_id is not None and question.ticket.hides_reporter)
+
+
+def _asker_visible(*, desk: bool):
+    """``question_asker_visible`` as an annotation."""
+    if not desk:
+        return Value(False)
+    return Case(
+        When(ticket__kind=Ticket.Kind.REPORT, then=Value(False)),
+        default=Value(True),
+        output_field=BooleanField(),
+    )
+
+
+def questions_for_staff(user, *, desk: bool) -> QuerySet[AssistantQuestion]:
+    """The assistant's log as a member of staff may read it: the desk (12345) and superusers all
+    of it; any other member of staff the questions asked for the regions of their departments
+    (each region and the regions under it); anyone else nothing. Each row says whether its
+    asker may be shown (``asker_visible``) and whether the viewer may open the ticket it became
+    (``ticket_reachable``). Two queries: the viewer's regions, then the rows."""
+    qs = AssistantQuestion.objects.select_related("ticket", "user", "region")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if desk:
+        return qs.annotate(ticket_reachable=Value(True), asker_visible=_asker_visible(desk=True))
+    regions = Region.objects.filter(departments__in=member_department_ids(user)).distinct()
+    prefixes = {_region_prefix(region) for region in regions.only("code", "level")}
+    if not prefixes:
+        return qs.none()
+    where = Q()
+    for prefix in sorted(prefixes):
+        where |= Q(region__code__startswith=prefix)
+    reachable = tickets_for_staff(user).filter(pk=OuterRef("ticket_id"))
+    return qs.filter(where).annotate(
+        ticket_reachable=Exists(reachable), asker_visible=_asker_visible(desk=False)
+    )
 
 
 def question_get(*, question_id: int) -> AssistantQuestion:

@@ -26,6 +26,7 @@ from departments.models import Region, region_code_validator
 from ..models import Article, AssistantQuestion, PinnedAnswer
 from . import generation, intents
 from .index import Hit, current_index
+from .selectors import session_fingerprint
 from .text import passage, question_key
 
 QUESTION_MAX = 500
@@ -223,14 +224,20 @@ def _item_url(code: str) -> str:
 
 
 def assistant_ask(
-    *, question: str | None, region_code: str | None = None, user=None
+    *,
+    question: str | None,
+    region_code: str | None = None,
+    user=None,
+    session_key: str | None = None,
 ) -> AssistantQuestion:
     """Answer a question and record it (the question, answer, confidence, sources, region and
-    asker). Refuses an empty or over-long question and an unknown region, recording nothing."""
+    asker: the signed-in user, or else a keyed hash of ``session_key``, the session that asked).
+    Refuses an empty or over-long question and an unknown region, recording nothing."""
     text = question_clean(question)
     region = region_resolve(region_code)
     key = question_key(text)[:QUESTION_MAX]
     reply = assistant_reply(question=text, key=key, region=region)
+    signed_in = user is not None and user.is_authenticated
     return AssistantQuestion.objects.create(
         question=text,
         normalized=key,
@@ -239,12 +246,14 @@ def assistant_ask(
         answered=reply.answered,
         sources=reply.sources,
         region=region,
-        user=user if user is not None and user.is_authenticated else None,
+        user=user if signed_in else None,
+        asker_session="" if signed_in else session_fingerprint(session_key),
     )
 
 
 def question_helpful_set(*, question: AssistantQuestion, helpful: bool) -> AssistantQuestion:
-    """The asker's word on whether the answer helped (the last one counts)."""
+    """The asker's word on whether the answer helped (the last one counts); the caller found
+    the question through ``question_get_for_asker``, which answers 404 to anyone else."""
     AssistantQuestion.objects.filter(pk=question.pk).update(helpful=helpful)
     question.helpful = helpful
     return question

@@ -1,9 +1,11 @@
 """What Open311 shows of tickets: public-safe rows, in one query whatever the number.
 
-Every ticket is listed (the desk's work is public), but only a ticket whose citizen agreed to
-publication shows its description, address, position and the answer; a report of wrongdoing
-(举报) never does. The others show their service, status, department, dates and their region
-only. Contact details, attachments and the integrator's client ids are never shown.
+Every ticket but a report of wrongdoing (举报) is listed (the desk's work is public), but only a
+ticket whose citizen agreed to publication shows its description, address, position and the
+answer. The others show their service, status, department, dates and their region only. A
+report is not there at all: the list, ``requests/<id>`` and ``tokens/<token>`` answer as if it
+did not exist, so neither its existence, nor its subject, nor the agency holding it can be
+learned. Contact details, attachments and the integrator's client ids are never shown.
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ ROW_FIELDS = (
 )
 
 
+def listed() -> QuerySet[Ticket]:
+    """The tickets Open311 may name at all: every one but a report (举报)."""
+    return Ticket.objects.exclude(kind=Ticket.Kind.REPORT)
+
+
 def _rows() -> QuerySet[Ticket]:
-    return Ticket.objects.select_related("department", "region").only(*ROW_FIELDS)
+    return listed().select_related("department", "region").only(*ROW_FIELDS)
 
 
 def _service_filter(service: Service) -> Q:
@@ -109,14 +116,14 @@ def token_get(token: str) -> Ticket:
         value = uuid.UUID(token)
     except ValueError:
         value = None
-    ticket = Ticket.objects.filter(token=value).only("id", "token").first() if value else None
+    ticket = listed().filter(token=value).only("id", "token").first() if value else None
     if ticket is None:
         raise Open311Error(404, _("token: there is no request with this token."))
     return ticket
 
 
 def is_public(ticket: Ticket) -> bool:
-    return ticket.is_public and ticket.kind != Ticket.Kind.REPORT
+    return ticket.shown_in_public
 
 
 def _due(day: dt.date | None) -> dt.datetime | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -31,13 +31,42 @@ def session_ids(request: HttpRequest) -> list[int]:
     return [int(v) for v in value if isinstance(v, int)]
 
 
-def _page(request: HttpRequest, *, error: str = "", question: str = "", status: int = 200):
+def asker_session_key(request: HttpRequest) -> str:
+    """The key of the session asking without an account, made now if it has none yet, so that
+    the question remembers which session may say whether the answer helped. Empty for a
+    signed-in user, whose account is remembered instead."""
+    if request.user.is_authenticated:
+        return ""
+    if request.session.session_key is None:
+        request.session.save()
+    return request.session.session_key or ""
+
+
+def question_of_asker(request: HttpRequest, pk: int):
+    """The question ``pk`` if the caller asked it (their account, or their session), else 404."""
+    return selectors.question_get_for_asker(
+        question_id=pk,
+        user=request.user,
+        session_key=request.session.session_key,
+        session_ids=session_ids(request),
+    )
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    error: str = "",
+    question: str = "",
+    refusal: str = "",
+    status: int = 200,
+):
     conversation = selectors.conversation_list(ids=session_ids(request))
     for entry in conversation:
         entry.ticket_url = selectors.ticket_url(entry)
     context = {
         "conversation": conversation,
         "error": error,
+        "refusal": refusal,
         "question": question,
         "region": request.POST.get("region", "") or request.GET.get("region", ""),
         "regions": Region.objects.only("code", "name", "level").order_by("code"),
@@ -55,6 +84,7 @@ def assistant(request: HttpRequest) -> HttpResponse:
             question=request.POST.get("q"),
             region_code=request.POST.get("region"),
             user=request.user,
+            session_key=asker_session_key(request),
         )
     except ValidationError as error:
         return _page(
@@ -67,9 +97,12 @@ def assistant(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def question_helpful(request: HttpRequest, pk: int) -> HttpResponse:
-    question = selectors.question_get_for_asker(
-        question_id=pk, user=request.user, session_ids=session_ids(request)
-    )
+    """Only whoever asked (their account or their session) may answer; anyone else is told so
+    with a 404, as for a question that does not exist, and nothing changes."""
+    try:
+        question = question_of_asker(request, pk)
+    except Http404 as refused:
+        return _page(request, refusal=str(refused), status=404)
     services.question_helpful_set(question=question, helpful=request.POST.get("helpful") == "yes")
     messages.success(request, _("Thank you: your answer was recorded."))
     return redirect(f"{reverse('complaints:assistant')}#q-{pk}")

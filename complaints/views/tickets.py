@@ -66,23 +66,11 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         except services.TicketInvalid as exc:
             _add_errors(form, exc.fields)
             return render(request, "complaints/ticket_new.html", context, status=400)
-        context.update(
-            checked=True,
-            preview=selectors.public_preview(
-                kind=data["kind"], is_public=data["public"], anonymous=data["anonymous"]
-            ),
-            duplicates=services.duplicates_find(
-                content=cleaned["content"],
-                title=data["title"],
-                region=cleaned["region"],
-                address=cleaned["address"],
-            ),
-        )
+        context.update(_checked(data, cleaned))
         return render(request, "complaints/ticket_new.html", context)
-    link_to = None
+    # the service resolves the chosen ticket among the ones a ticket may join (never a report)
     chosen = request.POST.get("link_to", "")
-    if chosen.isascii() and chosen.isdigit():
-        link_to = Ticket.objects.filter(pk=int(chosen), state__in=Ticket.OPEN_STATES).first()
+    link_to = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) <= 18 else None
     try:
         ticket = services.ticket_submit(
             **fields,
@@ -98,17 +86,37 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         )
     except services.TicketInvalid as exc:
         context["attachment_errors"] = exc.fields.pop("attachments", [])
+        context["link_errors"] = exc.fields.pop("link_to", [])
         if exc.fields:
             _add_errors(form, exc.fields)
-        context["checked"] = True
-        context["preview"] = selectors.public_preview(
-            kind=data["kind"], is_public=data["public"], anonymous=data["anonymous"]
-        )
+            context.update(checked=True, preview=_preview(data))
+        else:
+            context.update(_checked(data, services.ticket_validate(**fields)))
         return render(request, "complaints/ticket_new.html", context, status=400)
     messages.success(request, _("Ticket %(number)s received.") % {"number": ticket.number})
     if hotline:
         return redirect("complaints:staff-ticket", pk=ticket.pk)
     return redirect("complaints:ticket", pk=ticket.pk)
+
+
+def _preview(data: dict) -> dict:
+    return selectors.public_preview(
+        kind=data["kind"], is_public=data["public"], anonymous=data["anonymous"]
+    )
+
+
+def _checked(data: dict, cleaned: dict) -> dict:
+    """What the check step shows: what will be public, and the likely repeats to join."""
+    return {
+        "checked": True,
+        "preview": _preview(data),
+        "duplicates": services.duplicates_find(
+            content=cleaned["content"],
+            title=data["title"],
+            region=cleaned["region"],
+            address=cleaned["address"],
+        ),
+    }
 
 
 def _add_errors(form: TicketForm, fields: dict[str, list[str]]) -> None:
@@ -125,10 +133,15 @@ def my_tickets(request: HttpRequest) -> HttpResponse:
     return render(request, "complaints/my_tickets.html", {"page": page})
 
 
+def _citizen_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+    linked_to = selectors.linked_to_shown(ticket, viewer=request.user, desk=False)
+    return {"ticket": ticket, "linked_to": linked_to, **extra}
+
+
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = selectors.ticket_for_citizen(user=request.user, pk=pk)
-    return render(request, "complaints/ticket.html", {"ticket": ticket})
+    return render(request, "complaints/ticket.html", _citizen_context(request, ticket))
 
 
 @login_required
@@ -151,7 +164,7 @@ def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "complaints/ticket.html",
-            {"ticket": ticket, "refusal": exc.message},
+            _citizen_context(request, ticket, refusal=exc.message),
             status=exc.status,
         )
     messages.success(request, _("Thank you for your rating."))
@@ -205,13 +218,18 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     roles = services.desk_roles(user)
     R = Membership.Role
     can_dispatch = bool(roles & {R.DISPATCHER, R.SUPERVISOR})
+    desk = bool(roles)
+    sender_visible = selectors.ticket_sender_visible(viewer=user, ticket=ticket, desk=desk)
     context = {
         "ticket": ticket,
         "desk": bool(roles),
         "can_dispatch": can_dispatch,
         "part": services.part_for(ticket, user),
-        "reporter": selectors.reporter_for(ticket, user=user, desk=bool(roles)),
+        "reporter": selectors.reporter_for(ticket, user=user, desk=desk),
         "can_reveal": R.SUPERVISOR in roles,
+        "dispatch_reasons": selectors.dispatch_reasons_shown(ticket, sender_visible=sender_visible),
+        "linked_to": selectors.linked_to_shown(ticket, viewer=user, desk=desk),
+        "application": selectors.application_facts(ticket, sender_visible=sender_visible),
         **extra,
     }
     if can_dispatch and ticket.state in (S.RECEIVED, S.QUEUED):
@@ -268,7 +286,8 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
     target = None
     if data["target"]:
         number = data["target"].upper().removeprefix("ZB").lstrip("0")
-        target = Ticket.objects.filter(pk=int(number)).first() if number.isdigit() else None
+        if number.isdigit() and len(number) <= 18:
+            target = services.tickets_for_staff(request.user).filter(pk=int(number)).first()
     try:
         services.ticket_transition(
             actor=request.user,

@@ -2,7 +2,8 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import filters, permissions, viewsets
 
-from zheliban.core.api import ErrorSerializer
+from zheliban.core.api import ErrorSerializer, FilterBackend
+from zheliban.core.schema import link, response_links
 
 from .. import selectors
 from ..models import Department, Membership, Region
@@ -23,7 +24,21 @@ class RegionFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="regions_list", tags=["departments"]),
+    list=extend_schema(
+        operation_id="regions_list",
+        tags=["departments"],
+        extensions=response_links(
+            {
+                200: {
+                    "FirstRegion": link(
+                        "regions_retrieve",
+                        "The first region listed.",
+                        code="$response.body#/results/0/code",
+                    )
+                }
+            }
+        ),
+    ),
     retrieve=extend_schema(
         operation_id="regions_retrieve",
         tags=["departments"],
@@ -50,7 +65,26 @@ class DepartmentFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(operation_id="departments_list", tags=["departments"]),
+    list=extend_schema(
+        operation_id="departments_list",
+        tags=["departments"],
+        extensions=response_links(
+            {
+                200: {
+                    "FirstDepartment": link(
+                        "departments_retrieve",
+                        "The first department listed.",
+                        code="$response.body#/results/0/code",
+                    ),
+                    "FirstDepartmentOnTheBoard": link(
+                        "scoreboard_department_history",
+                        "The first department's figures on the board over time.",
+                        code="$response.body#/results/0/code",
+                    ),
+                }
+            }
+        ),
+    ),
     retrieve=extend_schema(
         operation_id="departments_retrieve",
         tags=["departments"],
@@ -61,7 +95,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
     filterset_class = DepartmentFilter
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.SearchFilter]
+    filter_backends = [FilterBackend, filters.SearchFilter]
     search_fields = ["name", "code"]
     permission_classes = [permissions.AllowAny]
 
@@ -78,6 +112,17 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         operation_id="staff_memberships_list",
         tags=["staff"],
+        extensions=response_links(
+            {
+                200: {
+                    "FirstMembership": link(
+                        "staff_memberships_retrieve",
+                        "The first membership listed.",
+                        id="$response.body#/results/0/id",
+                    )
+                }
+            }
+        ),
         responses={
             200: MembershipSerializer(many=True),
             401: ErrorSerializer,

@@ -9,4 +9,9 @@ urlpatterns = [
         views.DepartmentHistoryView.as_view(),
         name="scoreboard-department",
     ),
+    path(
+        "scoreboard/departments/<slug:code>/<slug:metric>/",
+        views.BreakdownView.as_view(),
+        name="scoreboard-breakdown",
+    ),
 ]

@@ -1,9 +1,11 @@
-"""``GET /api/v1/scoreboard/`` (one snapshot's board) and
-``GET /api/v1/scoreboard/departments/<code>/`` (a department's history).
+"""``GET /api/v1/scoreboard/`` (one snapshot's board),
+``GET /api/v1/scoreboard/departments/<code>/`` (a department's history) and
+``GET /api/v1/scoreboard/departments/<code>/<metric>/`` (one figure broken down).
 
-Public reads of stored snapshots: the figures are published. A refused parameter answers 400 in
-the shared error shape with its field; a period with no snapshot yet, or a ``start`` no snapshot
-has, answers 404 with the code ``no_snapshot``.
+Public reads of stored snapshots: the figures are published, and a figure's breakdown gives the
+same counts by item, month and category, never a case or a ticket. A refused parameter answers
+400 in the shared error shape with its field; a period with no snapshot yet, or a ``start`` no
+snapshot has, answers 404 with the code ``no_snapshot``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ from zheliban.core.api import ErrorSerializer
 
 from .. import selectors
 from ..forms import BoardForm, PeriodForm
+from ..metrics import METRIC_BY_KEY, METRICS
 from ..models import Snapshot
-from .serializers import BoardSerializer, HistorySerializer, board_data, history_data
+from .serializers import (
+    BoardSerializer,
+    BreakdownSerializer,
+    HistorySerializer,
+    board_data,
+    breakdown_data,
+    history_data,
+)
 
 
 class NoSnapshot(exceptions.NotFound):
@@ -42,8 +52,22 @@ def _snapshot(period: str, start) -> Snapshot:
 
 
 def _only(request: Request, *names: str) -> dict:
-    """The parameters an endpoint reads (others, e.g. DRF's ``format``, are not its own)."""
-    return {name: request.query_params[name] for name in names if name in request.query_params}
+    """The parameters an endpoint reads (others, e.g. DRF's ``format``, are not its own). One
+    given empty is refused, as an empty filter is everywhere in the API."""
+    given = {name: request.query_params[name] for name in names if name in request.query_params}
+    blank = [name for name, value in given.items() if not value.strip()]
+    if blank:
+        raise exceptions.ValidationError(
+            {
+                name: [
+                    exceptions.ErrorDetail(
+                        _("Give a value, or leave %(name)s out.") % {"name": name}, code="blank"
+                    )
+                ]
+                for name in blank
+            }
+        )
+    return given
 
 
 def _query(name: str, description: str, **extra) -> OpenApiParameter:
@@ -107,6 +131,16 @@ class BoardView(APIView):
         return Response(board_data(snapshot, rows, level=query["level"], regions=query["regions"]))
 
 
+CODE = OpenApiParameter(
+    "code",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The department's code.",
+    pattern=r"^[-a-zA-Z0-9_]+$",
+    examples=[OpenApiExample("A department", value="330100-gongan")],
+)
+
+
 class DepartmentHistoryView(APIView):
     permission_classes = [permissions.AllowAny]
 
@@ -118,17 +152,7 @@ class DepartmentHistoryView(APIView):
             "Every stored snapshot of one kind of period in which the department has a row, "
             "oldest first (an empty list before the first). 404 for an unknown department."
         ),
-        parameters=[
-            OpenApiParameter(
-                "code",
-                OpenApiTypes.STR,
-                OpenApiParameter.PATH,
-                description="The department's code.",
-                pattern=r"^[-a-zA-Z0-9_]+$",
-                examples=[OpenApiExample("A department", value="330100-gongan")],
-            ),
-            PERIOD,
-        ],
+        parameters=[CODE, PERIOD],
         responses={200: HistorySerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, code: str) -> Response:
@@ -141,3 +165,49 @@ class DepartmentHistoryView(APIView):
         period = form.cleaned_data["period"]
         history = list(selectors.department_history(department, period))
         return Response(history_data(department, period, history))
+
+
+class BreakdownView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        operation_id="scoreboard_breakdown",
+        tags=["scoreboard"],
+        summary="One department's figure broken down by item, month and category",
+        description=(
+            "The counts behind one figure of a stored snapshot, grouped by the catalog item "
+            "(or bundle), by month and, for tickets, by dispatch category; for the 90th "
+            "percentile also by bands of whole days. Each dimension's groups add up to the "
+            "totals, which give the board's figure again. Never a case or ticket number, a "
+            "title or a person: the rows themselves are for staff of the department, on "
+            "/staff/board/department/<code>/<metric>/. 404 for an unknown department or "
+            "metric (or one measured per region only), 404 no_snapshot without a snapshot."
+        ),
+        parameters=[
+            CODE,
+            OpenApiParameter(
+                "metric",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="The metric's key.",
+                enum=[m.key for m in METRICS if not m.by_region],
+            ),
+            PERIOD,
+            START,
+        ],
+        responses={200: BreakdownSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, code: str, metric: str) -> Response:
+        form = PeriodForm(_only(request, "period", "start"))
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        department = selectors.department_get_for_board(code)
+        if department is None:
+            raise exceptions.NotFound(_("No department has this code."))
+        found = METRIC_BY_KEY.get(metric)
+        if found is None or found.by_region:
+            raise exceptions.NotFound(_("The board has no such figure."))
+        snapshot = _snapshot(form.cleaned_data["period"], form.cleaned_data["start"])
+        score = selectors.department_score(snapshot, department)
+        breakdown = selectors.drilldown_breakdown(found, department, snapshot)
+        return Response(breakdown_data(department, snapshot, score, breakdown))

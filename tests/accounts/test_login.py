@@ -32,7 +32,7 @@ def test_repeated_failures_lock_the_account_even_with_the_right_password(client,
     user = UserFactory()
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("accounts:login"), {"username": user.phone, "password": "nope-nope-1"})
-    assert AccessAttempt.objects.get(username=user.phone).failures_since_start == 5
+    assert AccessAttempt.objects.get(username=user.username).failures_since_start == 5
     response = client.post(
         reverse("accounts:login"), {"username": user.phone, "password": PASSWORD}
     )

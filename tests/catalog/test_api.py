@@ -219,7 +219,7 @@ def test_selected_facet_is_marked(client, catalog):
         ({"department": "公安局"}, "department", "invalid"),
         ({"theme": "户籍"}, "theme", "invalid"),
         ({"search": "出" * 101}, "search", "max_length"),
-        ({"search": "a\x00b"}, "search", "null_characters_not_allowed"),
+        ({"search": "a\x00b"}, "search", "control_character"),
         ({"page_size": "0"}, "page_size", "page_size_invalid"),
         ({"page_size": "101"}, "page_size", "page_size_invalid"),
     ],

@@ -312,7 +312,7 @@ def test_too_many_uploads_are_refused(desk):
 # ---------------------------------------------------------------- repeats
 
 
-def test_duplicates_show_number_title_state_and_score_only(desk):
+def test_duplicates_name_only_public_tickets_and_show_state_and_score(desk):
     public = desk.ticket(is_public=True, contact_phone="13912345678")
     private = desk.ticket(title="夜里施工太吵", citizen=desk.other_citizen)
     desk.ticket(kind="report", title="举报施工单位", content=NOISE)
@@ -324,16 +324,18 @@ def test_duplicates_show_number_title_state_and_score_only(desk):
     row = next(r for r in rows if r["id"] == private.pk)
     assert row == {
         "id": private.pk,
-        "number": private.number,
-        "title": "夜里施工太吵",
+        "number": None,
+        "title": None,
         "state": "queued",
         "state_display": "Waiting for a dispatcher",
         "created_at": row["created_at"],
         "score": row["score"],
     }
     assert 0.6 <= row["score"] <= 1
+    shown = next(r for r in rows if r["id"] == public.pk)
+    assert (shown["number"], shown["title"]) == (public.number, public.title)
     text = response.content.decode()
-    for secret in (NOISE, "举报", "张三", "李四", "13912345678"):
+    for secret in (NOISE, "举报", "张三", "李四", "13912345678", "夜里施工太吵", private.number):
         assert secret not in text
 
 

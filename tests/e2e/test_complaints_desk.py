@@ -10,7 +10,8 @@ calls back (回访), the citizen rates it 5 and the ticket is closed, every step
 
 A second journey covers a 举报: entered on the hotline, dispatched by the model on its own, its
 sender never reaches the handling department's page; the desk supervisor sees who it is only by
-giving a reason, which is logged; another department cannot open it at all.
+giving a reason, which is logged; another department cannot open it at all; and a citizen writing
+about the same matter is neither offered it as a repeat nor allowed to join it.
 """
 
 from __future__ import annotations
@@ -525,6 +526,43 @@ def test_report_sender_is_hidden_from_the_department_and_revealed_to_the_supervi
     clerk.reload()
     for secret in (CALLER_NAME, CALLER_PHONE, masked_phone):
         assert secret not in page_text(clerk), f"the department's page shows {secret!r}"
+
+    # A citizen writing about the same matter is not offered the report as a repeat, and a
+    # form that names it anyway is refused like an unknown ticket, storing nothing.
+    citizen = logged_in_page(new_context, log_in, desk.citizen, PASSWORD)
+    assert citizen.goto("/tickets/new/").status == 200
+    form = citizen.locator("main form#ticket-form")
+    form.locator("#id_kind").select_option(Ticket.Kind.COMPLAINT)
+    form.locator("#id_content").fill(REPORT_CONTENT)
+    form.locator("#id_region").select_option(desk.district.code)
+    with citizen.expect_navigation():
+        form.locator("button[name=step][value=check]").click()
+    expect(citizen.locator("#ticket-preview")).to_have_count(1)
+    expect(citizen.locator("#duplicates")).to_have_count(0)
+    for secret in (report.number, REPORT_TITLE):
+        assert secret not in page_text(citizen), f"the citizen's form shows {secret!r}"
+    token = citizen.locator("input[name=csrfmiddlewaretoken]").first.input_value()
+    refused = citizen.request.post(
+        "/tickets/new/",
+        form={
+            "csrfmiddlewaretoken": token,
+            "kind": Ticket.Kind.COMPLAINT,
+            "content": REPORT_CONTENT,
+            "region": desk.district.code,
+            "step": "send",
+            "link_to": str(report.pk),
+        },
+    )
+    assert refused.status == 400
+    assert (
+        zh(
+            "No ticket you can join has this number: choose one of the tickets offered as the "
+            "same matter, or send yours on its own."
+        )
+        in refused.text()
+    )
+    assert report.number not in refused.text()
+    assert list(Ticket.objects.values_list("pk", flat=True)) == [report.pk]
 
 
 def test_a_desk_operator_is_not_offered_the_dispatchers_moves(desk, new_context, log_in):

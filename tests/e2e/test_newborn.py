@@ -3,8 +3,9 @@
 The citizen applies once; 卫健 issues the birth certificate, whose number reaches 公安 through a
 data-sharing grant without the citizen carrying it; 公安 asks for one field to be corrected, then
 registers the child; 人社 and 医保 then work in parallel. The citizen follows the case, rates it
-and sees every read of their data. A second journey covers the refusals: another department's task
-is not found, and a move made from a stale page is answered 409 and changes nothing.
+very dissatisfied (which opens one rectification per department) and sees every read of their
+data. A second journey covers the refusals: another department's task is not found, and a move
+made from a stale page is answered 409 and changes nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.workflows.fixtures import (
     task_snapshot,
 )
 from workflows import selectors
-from workflows.models import Application, DataAccess, Rating, Task
+from workflows.models import Application, DataAccess, Rating, Rectification, Task
 from workflows.templatetags.workflow_tags import field_label
 
 pytestmark = pytest.mark.e2e
@@ -284,14 +285,21 @@ def test_newborn_bundle_from_application_to_rating_across_four_departments(new_c
         zh_label(Application.Status.COMPLETED)
     )
     fits_and_passes_axe(citizen_page)
-    citizen_page.locator("main input[name=score][value='5']").check()
+    # The lowest score: 卫健 carried out two steps, and still gets one rectification, like the
+    # three other departments.
+    citizen_page.locator("main input[name=score][value='1']").check()
     with citizen_page.expect_navigation():
         citizen_page.locator(f"main form[action$='{app.pk}/rate/'] button[type=submit]").click()
     assert path_of(citizen_page) == app.get_absolute_url()
     expect(citizen_page.locator("#my-rating")).to_contain_text(
-        zh_label(Rating.Score.VERY_SATISFIED)
+        zh_label(Rating.Score.VERY_DISSATISFIED)
     )
-    assert Rating.objects.get(application=app).score == 5
+    assert Rating.objects.get(application=app).score == 1
+    assert sorted(
+        Rectification.objects.filter(rating__application=app).values_list(
+            "department__code", "state"
+        )
+    ) == [(demo.departments[k].code, "open") for k in ("gongan", "renshe", "weijian", "yibao")]
 
     citizen_page.goto("/my/data-use/")
     rows = citizen_page.locator("main table tbody tr").evaluate_all(

@@ -1,6 +1,8 @@
 """A small province for the board: a city with two busy departments and a quiet one, a county
 department, and what they did this month, written as the services leave it (task history rows,
-ticket timeliness flags, ratings and rectifications).
+ticket timeliness flags, ratings and rectifications). Cases carry numbers as the services give
+them (``ZB`` + date + 8 hex digits), tickets theirs (``ZB`` + 8 digits), with private titles,
+a report (举报), the citizen's name and phone: what no public page of the board may show.
 
 ``board_world(scale=n)`` multiplies every busy department's rows by ``n`` and adds ``n`` extra
 city departments, so a page's query count can be compared at two data sizes.
@@ -73,7 +75,7 @@ def add_task(world, department, *, late=False, rejected=False, corrected=False, 
     n = next(_serial)
     item = department.board_item
     app = Application.objects.create(
-        reference=f"ZB-T{n:06d}",
+        reference=f"ZB{timezone.localdate():%Y%m%d}{n:08X}",  # as the services number a case
         applicant=world.citizen,
         item=item,
         status=Application.Status.REJECTED if rejected else Application.Status.COMPLETED,
@@ -119,9 +121,11 @@ def add_ticket(
     returned=False,
     kind="complaint",
     title="路灯不亮",
+    category="",
 ):
     ticket = Ticket.objects.create(
         kind=kind,
+        category=category,
         channel="web",
         title=title,
         content="小区门口路灯坏了一个月。联系人张三 13912345678",
@@ -208,7 +212,7 @@ def build_world(scale: int = 1) -> World:
         add_task(world, gongan)
         bad = add_task(world, gongan, late=True, days=6.0)
         add_task(world, gongan, rejected=True)
-        add_ticket(world, gongan)
+        add_ticket(world, gongan, category="城乡建设")
         add_ticket(world, gongan, satisfaction=4, kind="report", title="举报王五收受红包")
         add_ticket(
             world,

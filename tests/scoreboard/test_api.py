@@ -15,6 +15,10 @@ def history_url(code: str) -> str:
     return f"/api/v1/scoreboard/departments/{code}/"
 
 
+def breakdown_url(code: str, metric: str) -> str:
+    return f"/api/v1/scoreboard/departments/{code}/{metric}/"
+
+
 @pytest.fixture
 def world(board_world):
     world = board_world(1)
@@ -57,8 +61,16 @@ def test_board_gives_every_row_with_every_metric(client, world):
     assert gongan["metrics"]["on_time"]["num"] == 3.0
     assert gongan["metrics"]["on_time"]["den"] == 4.0
     quiet = next(r for r in body["rows"] if r["code"] == "330100-shangwu")
-    assert (quiet["ranked"], quiet["rank"]) == (False, None)
+    # one item: below the minimum volume of 5, so no score and no rank
+    assert (quiet["ranked"], quiet["rank"], quiet["score"], quiet["volume"]) == (
+        False,
+        None,
+        None,
+        1,
+    )
+    assert quiet["unranked_reason"] == "below_min_volume"
     assert body["rows"][-1] == quiet
+    assert [r["unranked_reason"] for r in body["rows"][:-1]] == [None, None, None]
 
 
 def test_board_of_regions_and_of_an_earlier_start(client, world):
@@ -139,10 +151,68 @@ def test_unknown_department_is_404(client, world):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_breakdown_gives_counts_by_item_and_month_and_no_case(client, world):
+    response = client.get(breakdown_url("330100-gongan", "bad_ratings"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["department"] == {
+        "code": "330100-gongan",
+        "name": "杭州市公安局",
+        "region": "330100",
+    }
+    assert body["metric"]["key"] == "bad_ratings" and body["metric"]["kind"] == "rate"
+    assert body["snapshot"]["start"] == world.snapshot.start.isoformat()
+    score = Score.objects.get(snapshot=world.snapshot, department__code="330100-gongan")
+    assert body["board"] == score.metrics["bad_ratings"]
+    # Two rated cases of the department's one (unpublished) item: one rated 1, one rated 5.
+    assert body["totals"] == {"rows": 2, "num": 1.0, "den": 2.0}
+    item = world.departments["gongan"].board_item
+    by_item, by_month = body["dimensions"]
+    assert by_item["dimension"] == "item"
+    assert by_item["groups"] == [
+        {
+            "key": item.code,
+            "label": item.name,
+            "item": None,  # not published: named, not linked
+            "rows": 2,
+            "num": 1.0,
+            "den": 2.0,
+            "not_counted": 1,
+            "holds_figure": False,
+        }
+    ]
+    assert by_month["dimension"] == "month"
+    assert [(g["key"], g["rows"], g["num"]) for g in by_month["groups"]] == [
+        (world.snapshot.start.strftime("%Y-%m"), 2, 1.0)
+    ]
+
+
+def test_bad_breakdown_requests_are_refused_in_the_error_shape(client, world):
+    for url, query, status, code in (
+        (breakdown_url("nobody", "on_time"), {}, 404, "not_found"),
+        (breakdown_url("330100-gongan", "nonsense"), {}, 404, "not_found"),
+        (breakdown_url("330100-gongan", "assistant_answered"), {}, 404, "not_found"),
+        (breakdown_url("330100-gongan", "on_time"), {"period": "year"}, 404, "no_snapshot"),
+        (breakdown_url("330100-gongan", "on_time"), {"period": "week"}, 400, "invalid_choice"),
+        (breakdown_url("330100-gongan", "on_time"), {"start": "2001-01-01"}, 404, "no_snapshot"),
+    ):
+        before = state()
+        response = client.get(url, query)
+        assert response.status_code == status, (url, query)
+        assert response.json()["error"]["code"] == code
+        assert state() == before
+
+
 @pytest.mark.parametrize("scale", [1, 4])
 @pytest.mark.parametrize(
     ("url", "queries"),
-    [(BOARD, 2), (BOARD + "?regions=1", 2), (history_url("330100-gongan"), 2)],
+    [
+        (BOARD, 2),
+        (BOARD + "?regions=1", 2),
+        (history_url("330100-gongan"), 2),
+        (breakdown_url("330100-gongan", "bad_ratings"), 6),
+        (breakdown_url("330100-gongan", "returns"), 6),
+    ],
 )
 def test_api_runs_a_fixed_number_of_queries(
     client, board_world, scale, url, queries, django_assert_num_queries

@@ -28,7 +28,12 @@ from departments.models import Department, Region
 from scoreboard import services
 from scoreboard.metrics import METRICS, default_weights
 from scoreboard.models import Score, Snapshot, WeightSet
-from scoreboard.selectors import drilldown
+from scoreboard.selectors import (
+    UNRANKED_LOW_VOLUME,
+    UNRANKED_NO_ACTIVITY,
+    drilldown,
+    unranked_reason,
+)
 from tests.factories import DepartmentFactory, ServiceItemFactory, UserFactory
 from workflows.models import Application, Rating, Rectification, Task, TaskEvent
 
@@ -636,6 +641,9 @@ def test_levels_and_ranking_flags_of_the_board(board, weights):
     empty = scores["330100-c"]
     assert empty.metrics == {m.key: EMPTY for m in METRICS}
     assert (empty.volume, empty.ranked, empty.rank, empty.rank_change) == (0, False, None, None)
+    # no activity, no score: not its peers' average passed off as its own
+    assert empty.score is None
+    assert unranked_reason(empty, weights) == UNRANKED_NO_ACTIVITY
     # city-level departments: three ranked peers (A1, A2, B1); the county one ranks alone
     for code in ("330100-a", "330100-b", "330200-a"):
         assert scores[code].ranked is True, code
@@ -877,13 +885,18 @@ def test_a_department_below_min_volume_is_listed_not_ranked_and_its_peers_close_
 
     snapshot = services.snapshot_compute(period="month", day=MARCH)
 
-    # d (volume 1) keeps its score, and still counts in the peers' prior; c moves up to 3rd
+    # d (volume 1) has no score (it would be 72.19, mostly its peers' average) but still counts
+    # in the peers' prior, so a, b and c keep their scores; c moves up to 3rd
     assert ranking(snapshot) == {
         "t-a": (73.12, True, 1, 3, 4, None),
         "t-b": (73.12, True, 2, 3, 4, None),
         "t-c": (62.70, True, 3, 3, 4, None),
-        "t-d": (72.19, False, None, 3, 1, None),
+        "t-d": (None, False, None, 3, 1, None),
     }
+    d = snapshot.scores.get(department__code="t-d")
+    assert unranked_reason(d, snapshot.weight_set) == UNRANKED_LOW_VOLUME
+    ranked = snapshot.scores.get(department__code="t-c")
+    assert unranked_reason(ranked, snapshot.weight_set) is None
 
 
 def test_rank_change_against_the_previous_snapshot_of_the_same_kind(db):
@@ -891,7 +904,7 @@ def test_rank_change_against_the_previous_snapshot_of_the_same_kind(db):
     # February: a returned both tickets it led, b and c none. Pooled returns 2/6 = 1/3.
     #   a: 1 − (2 + 10/3)/12 = 5/9  → 100·(16/7 + 5/9)/4 = 100·179/252 = 71.03
     #   b: 1 − (0 + 10/3)/12 = 13/18 → 100·(16/7 + 13/18)/4 = 100·379/504 = 75.20
-    #   c: 13/18 → 100·(25/14 + 13/18)/4 = 62.70; d: 72.19 as in March, volume 1
+    #   c: 13/18 → 100·(25/14 + 13/18)/4 = 62.70; d: volume 1, no score
     add_parts(small.departments, {"a": (2, 2), "b": (2, 0), "c": (2, 0)}, at(2026, 2, 10))
     services.weights_save(actor=None, weights=W_ONLINE_RETURNS, min_volume=2)
 
@@ -903,14 +916,14 @@ def test_rank_change_against_the_previous_snapshot_of_the_same_kind(db):
         "t-b": (75.20, True, 1, 3, 4, None),
         "t-a": (71.03, True, 2, 3, 4, None),
         "t-c": (62.70, True, 3, 3, 4, None),
-        "t-d": (72.19, False, None, 3, 1, None),
+        "t-d": (None, False, None, 3, 1, None),
     }
     # rank_change = rank before − rank now: a 2 → 1 (+1), b 1 → 2 (−1), c 3 → 3 (0)
     assert ranking(march) == {
         "t-a": (73.12, True, 1, 3, 4, 1),
         "t-b": (73.12, True, 2, 3, 4, -1),
         "t-c": (62.70, True, 3, 3, 4, 0),
-        "t-d": (72.19, False, None, 3, 1, None),
+        "t-d": (None, False, None, 3, 1, None),
     }
     city = march.scores.get(department__isnull=True, region=small.city)
     assert (city.rank, city.rank_change) == (1, 0)
@@ -928,7 +941,7 @@ def test_new_weights_rerank_the_next_snapshot_and_leave_the_old_one_untouched(db
     second = services.weights_save(
         actor=None, weights={"returns": 1}, min_volume=2, note="only returns"
     )
-    # Returns alone: a, b 23/36 = 63.89; c 13/18 = 72.22; d 2/3 = 66.67 (volume 1: unranked)
+    # Returns alone: a, b 23/36 = 63.89; c 13/18 = 72.22; d (volume 1) no score
     quarter = services.snapshot_compute(period="quarter", day=MARCH)
 
     assert (first.version, second.version) == (1, 2)
@@ -939,7 +952,7 @@ def test_new_weights_rerank_the_next_snapshot_and_leave_the_old_one_untouched(db
         "t-c": (72.22, True, 1, 3, 4, None),
         "t-a": (63.89, True, 2, 3, 4, None),
         "t-b": (63.89, True, 3, 3, 4, None),
-        "t-d": (66.67, False, None, 3, 1, None),
+        "t-d": (None, False, None, 3, 1, None),
     }
     march.refresh_from_db()
     assert march.weight_set == first
@@ -1166,14 +1179,17 @@ def test_a_department_with_nothing_measured_is_never_ranked(db):
 
     snapshot = services.snapshot_compute(period="month", day=MARCH)
 
-    # e's score is the priors' alone: online 5/7, returns 1 − 1/3 → 100·(15/7 + 2/3)/4 = 70.24
+    # e's estimates would be the priors' alone (online 5/7, returns 1 − 1/3 → 70.24, above c):
+    # with nothing done it has no score at all, even at a minimum volume of 0
     assert ranking(snapshot) == {
         "t-a": (73.12, True, 1, 4, 4, None),
         "t-b": (73.12, True, 2, 4, 4, None),
         "t-d": (72.19, True, 3, 4, 1, None),
         "t-c": (62.70, True, 4, 4, 4, None),
-        "t-e": (70.24, False, None, 4, 0, None),
+        "t-e": (None, False, None, 4, 0, None),
     }
+    e = snapshot.scores.get(department__code="t-e")
+    assert unranked_reason(e, snapshot.weight_set) == UNRANKED_NO_ACTIVITY
 
 
 def test_the_assistant_answer_rate_is_measured_per_region(board, weights):

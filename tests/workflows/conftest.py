@@ -17,6 +17,8 @@ from tests.factories import (
 )
 from workflows import services
 
+from .consent import save_agree_activate
+
 FIELDS = {
     "weijian": [
         {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
@@ -171,8 +173,6 @@ def scenario(db) -> Scenario:
     text = NEWBORN.format(
         **{k: items[k].code for k in kinds}, d_weijian=departments["weijian"].code
     )
-    wf = services.definition_activate(
-        actor=None, definition=services.definition_save(actor=None, text=text)
-    )
+    wf = save_agree_activate(text)
     citizen = UserFactory(real_name="张小明", id_number=make_id_number(901, "19920304"))
     return Scenario(bundle, departments, clerks, supervisors, items, citizen, wf)

@@ -22,6 +22,8 @@ from tests.factories import (
 from workflows import services
 from workflows.models import Application, DataAccess, Rating, Task, TaskEvent
 
+from .consent import save_agree_activate
+
 pytestmark = pytest.mark.django_db
 
 APPLICATIONS = "/api/v1/applications/"
@@ -116,9 +118,7 @@ def joint() -> Joint:
     text = WORKFLOW.format(
         birth=birth.code, hukou=hukou.code, health=health.code, police=police.code
     )
-    services.definition_activate(
-        actor=None, definition=services.definition_save(actor=None, text=text)
-    )
+    save_agree_activate(text)
 
     def clerk(department, name):
         return MembershipFactory(

@@ -2,6 +2,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django.utils.translation import gettext
 
 from catalog.models import Material
 from departments.models import Membership
@@ -10,6 +12,7 @@ from workflows import services
 from workflows.models import Application, Attachment, Task, TaskEvent, WorkflowDefinition
 
 from .conftest import OUTPUTS
+from .consent import approve_all
 
 pytestmark = pytest.mark.django_db
 
@@ -276,23 +279,30 @@ def test_admin_refuses_broken_workflow_text_with_line_numbers(admin_client, scen
     assert WorkflowDefinition.objects.count() == before
 
 
-def test_admin_saves_a_version_draws_it_and_activates_it(admin_client, scenario):
+def test_admin_saves_a_version_draws_it_and_activates_it_once_approved(admin_client, scenario):
     text = scenario.workflow.text.replace("due: 1 workday", "due: 2 workdays")
     response = admin_client.post("/admin/workflows/workflowdefinition/add/", {"text": text})
     assert response.status_code == 302
     new = WorkflowDefinition.objects.latest("created_at")
-    assert (new.version, new.status) == (2, "draft")
+    assert (new.version, new.status, new.needs_consent) == (2, "draft", True)
     page = admin_client.get(
         f"/admin/workflows/workflowdefinition/{new.pk}/change/"
     ).content.decode()
     assert "<svg" in page and "hukou" in page
-    admin_client.post(
-        "/admin/workflows/workflowdefinition/",
-        {"action": "activate", "_selected_action": [new.pk]},
-    )
+    activate = {"action": "activate", "_selected_action": [new.pk]}
+    page = admin_client.post("/admin/workflows/workflowdefinition/", activate, follow=True)
+    names = "、".join(d.name for d in sorted(scenario.departments.values(), key=lambda d: d.code))
+    with translation.override("zh-hans"):
+        waiting = gettext("Still to approve: %(depts)s.") % {"depts": names}
+    assert waiting in page.content.decode()
+    new.refresh_from_db()
+    assert new.status == "draft"
+    approve_all(new)
+    admin_client.post("/admin/workflows/workflowdefinition/", activate)
     new.refresh_from_db()
     scenario.workflow.refresh_from_db()
     assert (new.status, scenario.workflow.status) == ("active", "retired")
+    assert scenario.workflow.retired_at == new.activated_at
 
 
 def test_admin_status_fields_are_read_only(admin_client, scenario):

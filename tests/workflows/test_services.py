@@ -20,6 +20,7 @@ from workflows.models import (
 from zheliban.core.models import OutboxMessage
 
 from .conftest import OUTPUTS
+from .consent import save_agree_activate
 
 pytestmark = pytest.mark.django_db
 S = Task.State
@@ -394,9 +395,7 @@ def test_activation_refuses_a_need_without_a_grant(scenario):
 def test_a_new_version_does_not_touch_running_cases(scenario):
     app = scenario.submit()
     text = scenario.workflow.text.replace("due: 1 workday", "due: 2 workdays")
-    new = services.definition_activate(
-        actor=None, definition=services.definition_save(actor=None, text=text)
-    )
+    new = save_agree_activate(text)
     scenario.workflow.refresh_from_db()
     app.refresh_from_db()
     assert scenario.workflow.status == "retired" and new.status == "active"

@@ -25,6 +25,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from zheliban.core.api import ErrorSerializer
+from zheliban.core.schema import link, response_links
 
 from .. import selectors, services
 from ..forms import FormSpec, prefill, validate_answers
@@ -74,6 +75,33 @@ TASK_PARAMETER = OpenApiParameter(
     examples=[OpenApiExample("A task", value=1)],
 )
 CITIZEN_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+def application_links(pointer: str) -> dict:
+    """Links from a response naming an application (at ``pointer``) to what can be done with it."""
+    return {
+        "Application": link("applications_retrieve", "The application.", id=pointer),
+        "RateApplication": link(
+            "applications_rating_create", "Rate it, once finished.", id=pointer
+        ),
+        "CorrectApplication": link(
+            "applications_correction_create", "Send a correction asked for.", id=pointer
+        ),
+    }
+
+
+def task_links(pointer: str) -> dict:
+    """Links from a response naming a task (at ``pointer``) to the task and its moves."""
+    moves = ("claim", "release", "accept", "correction", "complete", "reject")
+    return {
+        "Task": link("tasks_retrieve", "The task with its case.", id=pointer),
+        **{
+            f"{move.capitalize()}Task": link(f"tasks_{move}", f"The {move} move.", id=pointer)
+            for move in moves
+        },
+    }
+
+
 STAFF_ERRORS = {
     400: ErrorSerializer,
     401: ErrorSerializer,
@@ -206,6 +234,7 @@ def check_no_uploads_needed(spec: FormSpec) -> None:
     list=extend_schema(
         operation_id="applications_list",
         tags=["applications"],
+        extensions=response_links({200: application_links("$response.body#/results/0/id")}),
         summary="My applications",
         description="The caller's own applications, newest first, drafts included.",
         responses={
@@ -247,6 +276,9 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="applications_create",
         tags=["applications"],
+        extensions=response_links(
+            {status: application_links("$response.body#/id") for status in (200, 201)}
+        ),
         summary="Apply for a bundle or an item",
         description="Files and submits the application in one call. The answers are checked "
         "as the web form checks them (ID numbers with their check digit, dates, choices ...); "
@@ -374,6 +406,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
     return extend_schema(
         operation_id=f"tasks_{name}",
         tags=["worklist"],
+        extensions=response_links({200: task_links("$response.body#/id")}),
         summary=summary,
         description=description
         + " Answers the task as it now stands. Another department's task answers 404; a move "
@@ -389,6 +422,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
     list=extend_schema(
         operation_id="tasks_list",
         tags=["worklist"],
+        extensions=response_links({200: task_links("$response.body#/results/0/id")}),
         summary="My departments' worklist",
         description="Tasks of the departments the caller works in (as clerk or supervisor), "
         "by due date. Someone who works in no department (a citizen) gets an empty list.",
@@ -398,6 +432,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
     retrieve=extend_schema(
         operation_id="tasks_retrieve",
         tags=["worklist"],
+        extensions=response_links({200: task_links("$response.body#/id")}),
         summary="A task with its case",
         description="The task, the case's answers (ID numbers masked unless you hold the "
         "claim), the data passed from earlier steps and the task's history. Another "

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from zheliban.core.identity import mask_middle, mask_phone
@@ -43,6 +44,10 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        indexes = [
+            # Login looks user names up case-insensitively (selectors.user_for_login).
+            models.Index(Upper("username"), name="user_username_upper_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind="citizen") | Q(id_number__isnull=False),

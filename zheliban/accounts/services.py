@@ -15,15 +15,17 @@ from zheliban.core.identity import (
     validate_id_number,
     validate_uscc,
 )
+from zheliban.core.text import fold_width
 
 from .models import User
+from .selectors import mobile_normalize
 
 PHONE_CODE_MESSAGE = "phone_format"
 
 
 def _normalize_phone(phone: str) -> str:
-    phone = (phone or "").strip().replace(" ", "").replace("-", "")
-    if len(phone) != 11 or not phone.isdigit() or not phone.startswith("1"):
+    normal = mobile_normalize(phone)
+    if normal is None:
         raise ValidationError(
             {
                 "phone": ValidationError(
@@ -31,7 +33,7 @@ def _normalize_phone(phone: str) -> str:
                 )
             }
         )
-    return phone
+    return normal
 
 
 def user_register(
@@ -61,7 +63,7 @@ def user_register(
         errors.update(exc.error_dict)
 
     if kind == User.Kind.CITIZEN:
-        id_number = normalize_id_number(id_number)
+        id_number = normalize_id_number(fold_width(id_number or ""))
         credit_code = ""
         try:
             validate_id_number(id_number)
@@ -76,7 +78,7 @@ def user_register(
                     )
                 )
     elif kind == User.Kind.ENTERPRISE:
-        credit_code = normalize_uscc(credit_code)
+        credit_code = normalize_uscc(fold_width(credit_code or ""))
         id_number = ""
         try:
             validate_uscc(credit_code)

@@ -60,6 +60,15 @@ class ErrorSerializer(serializers.Serializer):
     error = _Error()
 
 
+def error_payload(*, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+    """The one error shape of the API (see ``ErrorSerializer``), for answers made outside DRF
+    too (the middleware that refuses control characters)."""
+    error: dict = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = fields
+    return {"error": error}
+
+
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "error_dict"):
         detail = {
@@ -98,16 +107,18 @@ def exception_handler(exc, context):
         return None
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
     first = _first(detail)
-    error = {
-        "code": getattr(first, "code", None) or getattr(exc, "default_code", "error"),
-        "message": str(first) if first is not None else str(exc),
-    }
+    fields = None
     if isinstance(detail, dict) and isinstance(exc, exceptions.ValidationError):
-        error["fields"] = {
+        fields = {
             key: [str(v) for v in (value if isinstance(value, list) else [value])]
             for key, value in detail.items()
         }
-    return Response({"error": error}, status=response.status_code, headers=response.headers)
+    payload = error_payload(
+        code=getattr(first, "code", None) or getattr(exc, "default_code", "error"),
+        message=str(first) if first is not None else str(exc),
+        fields=fields,
+    )
+    return Response(payload, status=response.status_code, headers=response.headers)
 
 
 class FilterBackend(DjangoFilterBackend):

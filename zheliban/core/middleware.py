@@ -1,5 +1,22 @@
+import json
+import xml.etree.ElementTree as ET
+
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.template import engines
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from .api import error_payload
+from .text import (
+    CONTROL_CHARACTER_CODE,
+    CONTROL_CHARACTER_MESSAGE,
+    fields_with_control_characters,
+    has_control_character,
+    json_fields_with_control_characters,
+)
 
 ELDER_COOKIE = "zhb_elder"
 
@@ -41,3 +58,102 @@ class ElderModeMiddleware:
     def __call__(self, request):
         request.elder_mode = request.COOKIES.get(ELDER_COOKIE) == "1"
         return self.get_response(request)
+
+
+_TOO_LARGE = _("The request is too large: send a shorter form or a smaller file.")
+_UNREADABLE_FORM = _("The multipart form cannot be read.")
+_TOO_DEEP = _("The JSON body is nested too deeply.")
+_REFUSED_TITLE = _("The request cannot be accepted")
+
+# The page for a refused request: the site's layout around the message.
+_REFUSED_PAGE = """{% extends "base.html" %}
+{% block title %}{{ title }} · {{ SITE_NAME }}{% endblock %}
+{% block content %}
+<h1>{{ title }}</h1>
+<p role="alert">{{ message }}</p>
+<p><a href="{% url 'home' %}">{{ home }}</a></p>
+{% endblock %}"""
+
+
+class ControlCharacterMiddleware:
+    """Refuse with 400, before any view runs, a request whose text carries a control character
+    (``zheliban.core.text.CONTROL_CHARACTER``): in its path, its query string, a form or
+    multipart body (field names and values; file contents are the uploads' checks' business) or
+    a JSON body (keys and strings at any depth, ``\\u0000`` escapes included). Nothing is
+    written. The answer takes the shape of the surface asked: the API's error object under
+    ``/api/``, Open311's error array under ``/open311/`` (``.xml`` or ``.json`` by the address),
+    a page elsewhere.
+
+    Reading the body here means a body that cannot be read (too large, too many fields, a broken
+    multipart form, JSON nested too deeply) is refused here too, in the same shapes.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            fields = self._fields_with_control_characters(request)
+        except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+            return _refusal(request, code="request_too_large", message=_TOO_LARGE)
+        except MultiPartParserError:
+            return _refusal(request, code="form_unreadable", message=_UNREADABLE_FORM)
+        except RecursionError:
+            return _refusal(request, code="json_too_deep", message=_TOO_DEEP)
+        if fields is None:
+            return self.get_response(request)
+        message = str(CONTROL_CHARACTER_MESSAGE)
+        return _refusal(
+            request,
+            code=CONTROL_CHARACTER_CODE,
+            message=message,
+            fields={name: [message] for name in fields if name} or None,
+        )
+
+    @staticmethod
+    def _fields_with_control_characters(request) -> list[str] | None:
+        """The offending field names (possibly none nameable), or None when all is clean."""
+        if has_control_character(request.path_info):
+            return []
+        found = fields_with_control_characters(request.GET.lists())
+        if request.method == "POST" and request.content_type in _FORM_TYPES:
+            found += fields_with_control_characters(request.POST.lists())
+        elif request.content_type == "application/json" or request.content_type.endswith("+json"):
+            try:
+                data = json.loads(request.body)
+            except ValueError:
+                data = None  # not JSON: the parser answers that
+            found += json_fields_with_control_characters(data)
+        return found if found else None
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refusal(request, *, code: str, message, fields=None) -> HttpResponse:
+    message = str(message)
+    path = request.path_info
+    if path.startswith("/api/"):
+        return JsonResponse(error_payload(code=code, message=message, fields=fields), status=400)
+    if path.startswith("/open311/"):
+        return _open311_error(path, message)
+    page = engines["django"].from_string(_REFUSED_PAGE)
+    context = {"title": _REFUSED_TITLE, "message": message, "home": _("Back to the home page")}
+    return HttpResponseBadRequest(page.render(context, request))
+
+
+def _open311_error(path: str, message: str) -> HttpResponse:
+    """GeoReport v2's error array, in the format the address's extension names (JSON unless
+    it names XML)."""
+    last = path.rsplit("/", 1)[-1]
+    if last.rsplit(".", 1)[-1] == "xml" and "." in last:
+        root = ET.Element("errors")
+        error = ET.SubElement(root, "error")
+        ET.SubElement(error, "code").text = "400"
+        ET.SubElement(error, "description").text = message
+        body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+        return HttpResponse(body, status=400, content_type="text/xml; charset=utf-8")
+    body = json.dumps([{"code": 400, "description": message}], ensure_ascii=False)
+    return HttpResponse(
+        body.encode("utf-8"), status=400, content_type="application/json; charset=utf-8"
+    )

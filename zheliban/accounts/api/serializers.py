@@ -28,7 +28,11 @@ class RegistrationSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(help_text="Mobile number, ID number or user name.")
+    username = serializers.CharField(
+        max_length=150,
+        help_text="Mobile number (with or without +86, spaces or dashes), resident ID number or "
+        "user name (any case).",
+    )
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
 

@@ -1,6 +1,6 @@
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from zheliban.core.api import ErrorSerializer
 
 from .. import services
+from ..throttling import lockout_message, lockout_minutes, login_succeeded
 from .serializers import (
     MeSerializer,
     RegistrationSerializer,
@@ -49,7 +50,9 @@ class RegisterView(APIView):
 
 
 class TokenView(APIView):
-    """Exchange credentials for an API token (login throttling applies)."""
+    """Exchange credentials for an API token. Login throttling applies as on the login page:
+    failures count against the account however its name is spelled, and against the address;
+    past the limit the answer is 429 ``login_locked`` with ``Retry-After``."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
@@ -59,7 +62,16 @@ class TokenView(APIView):
         operation_id="auth_token_create",
         tags=["accounts"],
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+        responses={
+            200: TokenSerializer,
+            400: ErrorSerializer,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="`login_locked`: too many failed logins for the account (however "
+                "its name is spelled) or from the address; `Retry-After` gives the seconds to "
+                "wait. `throttled`: too many requests.",
+            ),
+        },
     )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
@@ -70,7 +82,9 @@ class TokenView(APIView):
             password=data.validated_data["password"],
         )
         if getattr(request, "axes_locked_out", False):
-            raise exceptions.Throttled(detail=_("Too many failed logins; try again later."))
+            locked = exceptions.Throttled(detail=lockout_message(request), code="login_locked")
+            locked.wait = lockout_minutes(request) * 60  # sent as Retry-After
+            raise locked
         if user is None:
             raise exceptions.ValidationError(
                 {
@@ -82,5 +96,6 @@ class TokenView(APIView):
                     ]
                 }
             )
+        login_succeeded(user=user)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
