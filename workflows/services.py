@@ -9,6 +9,7 @@ history row and exactly one notice in the same transaction, and records side eff
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -487,8 +488,6 @@ def application_start(
     draft = Application.objects.filter(applicant=applicant, status=A.DRAFT, **subject).first()
     if draft is not None:
         return draft
-    import uuid
-
     return Application.objects.create(
         applicant=applicant, idempotency_key=f"draft-{uuid.uuid4()}", **subject
     )
@@ -625,15 +624,24 @@ def application_create_and_submit(
     )
     if existing is not None and existing.status != A.DRAFT:
         return existing, False
-    draft = existing or Application.objects.create(
-        applicant=applicant,
-        bundle=bundle,
-        item=item,
-        idempotency_key=f"draft-{key or 'none'}-{timezone.now().timestamp()}",
+    if existing is not None:
+        return application_submit(
+            applicant=applicant, application=existing, answers=answers, idempotency_key=key
+        )
+    # A draft of this call's own, removed again unless it became the application: when several
+    # calls race with one key, one submits and the others answer with it, leaving no draft.
+    draft = Application.objects.create(
+        applicant=applicant, bundle=bundle, item=item, idempotency_key=f"draft-{uuid.uuid4()}"
     )
-    return application_submit(
-        applicant=applicant, application=draft, answers=answers, idempotency_key=key
-    )
+    submitted = None
+    try:
+        submitted = application_submit(
+            applicant=applicant, application=draft, answers=answers, idempotency_key=key
+        )
+    finally:
+        if submitted is None or submitted[0].pk != draft.pk:
+            Application.objects.filter(pk=draft.pk, status=A.DRAFT).delete()
+    return submitted
 
 
 def _create_tasks(app: Application, wf: WorkflowDefinition, *, now) -> None:

@@ -607,3 +607,32 @@ def test_detail_queries_do_not_grow_with_the_case(joint):
     assert len(citizen.get(case_url).json()["timeline"]) > 6
     large = (count_queries(citizen, case_url), count_queries(clerk, task_url))
     assert large == small
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_with_one_key_leave_one_application_and_no_draft(
+    postgres_required, joint
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    answers = {**joint.answers(), "contact_phone": joint.citizen.phone}
+
+    def submit(_n: int) -> tuple[str, bool]:
+        try:
+            app, created = services.application_create_and_submit(
+                applicant=joint.citizen,
+                bundle=joint.bundle,
+                item=None,
+                answers=answers,
+                idempotency_key="one-key-for-twenty",
+            )
+            return str(app.pk), created
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(submit, range(20)))
+    assert [created for _pk, created in results].count(True) == 1
+    assert len({pk for pk, _created in results}) == 1
+    assert list(Application.objects.values_list("status", flat=True)) == ["in_progress"]
+    assert Task.objects.count() == 2
