@@ -98,6 +98,12 @@ if EMBEDDED:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://zheliban")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Everything cached can be computed again: a cache server outage costs speed, never a page.
+    CACHES["default"]["BACKEND"] = "zheliban.core.cache.FailOpenRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}
+    )
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # The catalog keeps search answers and rendered pages here; Django's default of 300 entries
     # would cull them (and the catalog's generation with them) every few dozen searches.

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from catalog.selectors import life_event_list
-from zheliban.core.health import broker_status, database_status
+from zheliban.core.health import broker_status, cache_status, database_status
 from zheliban.core.middleware import ELDER_COOKIE
 
 
@@ -45,17 +45,19 @@ def elder_mode(request):
 @never_cache
 @require_GET
 def healthz(request):
-    """200 while the database answers (``degraded`` if only the broker is down), else 503."""
+    """200 while the database answers (``degraded`` if the broker or the cache is down), else
+    503."""
     database = database_status()
     broker = broker_status()
+    cache = cache_status()
     if database != "ok":
         status = "down"
-    elif broker == "unreachable":
+    elif "unreachable" in (broker, cache):
         status = "degraded"
     else:
         status = "ok"
     return JsonResponse(
-        {"status": status, "database": database, "broker": broker},
+        {"status": status, "database": database, "broker": broker, "cache": cache},
         status=200 if database == "ok" else 503,
     )
 

@@ -71,7 +71,8 @@ def generation() -> int:
     if value is None:
         cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
         value = cache.get(GENERATION_KEY)
-    return int(value)
+    # None only while the cache is unavailable: a generation of this moment matches nothing kept.
+    return int(value) if value is not None else _fresh_generation()
 
 
 class _Bump:

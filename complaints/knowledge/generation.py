@@ -24,7 +24,8 @@ def current() -> int:
     if value is None:
         cache.add(KEY, time.time_ns() // 1000, timeout=None)
         value = cache.get(KEY)
-    return int(value)
+    # None only while the cache is unavailable: a generation of this moment matches nothing kept.
+    return int(value) if value is not None else time.time_ns() // 1000
 
 
 class _Bump:

@@ -44,7 +44,12 @@ def probe(tmp_path, **env) -> dict:
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "eager"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "eager",
+        "cache": "local",
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -52,7 +57,12 @@ def test_healthz_503_when_the_database_is_down(tmp_path):
     result = probe(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
     assert result == {
         "status_code": 503,
-        "body": {"status": "down", "database": "unreachable", "broker": "eager"},
+        "body": {
+            "status": "down",
+            "database": "unreachable",
+            "broker": "eager",
+            "cache": "local",
+        },
     }
 
 
@@ -62,7 +72,12 @@ def test_healthz_says_so_when_only_the_broker_is_down(tmp_path):
     )
     assert result == {
         "status_code": 200,
-        "body": {"status": "degraded", "database": "ok", "broker": "unreachable"},
+        "body": {
+            "status": "degraded",
+            "database": "ok",
+            "broker": "unreachable",
+            "cache": "local",
+        },
     }
 
 
@@ -70,5 +85,20 @@ def test_healthz_reports_a_live_broker(broker_url, tmp_path):
     result = probe(tmp_path, CELERY_BROKER_URL=broker_url, CELERY_TASK_ALWAYS_EAGER="0")
     assert result == {
         "status_code": 200,
-        "body": {"status": "ok", "database": "ok", "broker": "ok"},
+        "body": {"status": "ok", "database": "ok", "broker": "ok", "cache": "local"},
     }
+
+
+def test_healthz_says_so_when_only_the_cache_is_down(tmp_path):
+    result = probe(tmp_path, CACHE_URL="redis://127.0.0.1:1/0")
+    assert result == {
+        "status_code": 200,
+        "body": {"status": "degraded", "database": "ok", "broker": "eager", "cache": "unreachable"},
+    }
+
+
+def test_healthz_reports_a_live_cache(broker_url, tmp_path):
+    cache_url = broker_url.rsplit("/", 1)[0] + "/15"
+    result = probe(tmp_path, CACHE_URL=cache_url, CELERY_BROKER_URL=broker_url)
+    assert result["body"]["cache"] == "ok"
+    assert result["body"]["database"] == "ok"

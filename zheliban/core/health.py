@@ -6,10 +6,12 @@ import time
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 _BROKER_MEMO: dict[str, tuple[float, str]] = {}
-BROKER_MEMO_SECONDS = 5.0
+# Short enough that /healthz reports a broker outage within a second of it.
+BROKER_MEMO_SECONDS = 1.0
 
 
 def database_status() -> str:
@@ -44,3 +46,11 @@ def broker_status(*, use_memo: bool = True) -> str:
         status = "unreachable"
     _BROKER_MEMO[url] = (now, status)
     return status
+
+
+def cache_status() -> str:
+    """``ok`` or ``unreachable`` for a cache server; ``local`` for a per-process memory cache."""
+    ping = getattr(cache, "ping", None)
+    if ping is None:
+        return "local"
+    return "ok" if ping() else "unreachable"
