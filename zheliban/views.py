@@ -1,3 +1,6 @@
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -118,7 +121,12 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+DATABASE_RETRY_SECONDS = 30
+
+
 def server_error(request):
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return _database_unavailable(request)
     if _wants_json(request):
         return JsonResponse(
             {
@@ -130,3 +138,18 @@ def server_error(request):
             status=500,
         )
     return render(request, "500.html", status=500)
+
+
+def _database_unavailable(request):
+    """A database outage is said as such (503, to retry), never taken for a logged-out visitor
+    or a fault of the page."""
+    message = gettext(
+        "The service is briefly unavailable while we restore a connection. Please try again in a "
+        "minute; you are still logged in."
+    )
+    if _wants_json(request):
+        response = JsonResponse({"error": {"code": "unavailable", "message": message}}, status=503)
+    else:
+        response = render(request, "503.html", {"message": message}, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+    return response

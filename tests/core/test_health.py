@@ -17,7 +17,7 @@ print(json.dumps({"status_code": response.status_code, "body": response.json()})
 """
 
 
-def probe(tmp_path, **env) -> dict:
+def probe(tmp_path, script: str = PROBE, **env) -> dict:
     """Ask /healthz in a fresh process configured by ``env`` (real connections, no mocks)."""
     # Unless a test says otherwise the probe's database is a fresh SQLite file in tmp_path, so the
     # answer does not depend on which PostgreSQL databases exist beside the test database.
@@ -29,7 +29,7 @@ def probe(tmp_path, **env) -> dict:
         **env,
     }
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=full_env,
         capture_output=True,
