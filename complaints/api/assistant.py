@@ -17,7 +17,7 @@ from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from zheliban.core.api import ErrorSerializer
+from zheliban.core.api import ErrorSerializer, TextField
 from zheliban.core.schema import link, response_links
 
 from ..knowledge import selectors, services
@@ -27,19 +27,19 @@ from ..views.assistant import asker_session_key, question_of_asker
 
 class SourceSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["article", "item"])
-    code = serializers.CharField()
-    title = serializers.CharField()
-    passage = serializers.CharField()
-    url = serializers.CharField()
+    code = TextField()
+    title = TextField()
+    passage = TextField()
+    url = TextField()
 
 
 class AnswerSerializer(serializers.Serializer):
-    answer = serializers.CharField(allow_null=True)
+    answer = TextField(allow_null=True)
     confidence = serializers.FloatField(min_value=0, max_value=1)
     sources = SourceSerializer(many=True)
     answered = serializers.BooleanField()
     question_id = serializers.IntegerField()
-    ticket_url = serializers.CharField(allow_null=True)
+    ticket_url = TextField(allow_null=True)
 
 
 class HelpfulSerializer(serializers.Serializer):
@@ -47,7 +47,7 @@ class HelpfulSerializer(serializers.Serializer):
 
 
 class FlagSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    note = TextField(max_length=300, required=False, allow_blank=True, default="")
 
 
 class FeedbackSerializer(serializers.Serializer):

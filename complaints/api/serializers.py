@@ -18,6 +18,7 @@ from rest_framework.reverse import reverse
 
 from catalog.api.serializers import SLUG_PATTERN, CodeNameSerializer
 from departments.models import Region
+from zheliban.core.api import TextField
 
 from ..models import Ticket, TicketDepartment
 from ..services import ACTIONS, CONTENT_MAX_CHARS, MAX_ATTACHMENTS, TITLE_MAX_CHARS
@@ -97,13 +98,13 @@ class TicketCreateSerializer(serializers.Serializer):
     """What ``ticket_submit`` takes; the service checks the rest and names each bad field."""
 
     kind = ticket_kind_field()
-    title = serializers.CharField(
+    title = TextField(
         max_length=TITLE_MAX_CHARS,
         allow_blank=True,
         default="",
         help_text="Left empty, the start of the content becomes the title.",
     )
-    content = serializers.CharField(
+    content = TextField(
         max_length=CONTENT_MAX_CHARS,
         error_messages={"blank": _("Write what happened or what you want to ask.")},
         help_text="What happened, or what you want to ask.",
@@ -114,22 +115,22 @@ class TicketCreateSerializer(serializers.Serializer):
         help_text="6-digit code of the region (county or district, or a city) where it happened. "
         "Give the region, the address or the coordinates.",
     )
-    address = serializers.CharField(max_length=200, allow_blank=True, default="")
+    address = TextField(max_length=200, allow_blank=True, default="")
     latitude = serializers.FloatField(
         min_value=-90, max_value=90, required=False, allow_null=True, default=None
     )
     longitude = serializers.FloatField(
         min_value=-180, max_value=180, required=False, allow_null=True, default=None
     )
-    contact_name = serializers.CharField(max_length=60, allow_blank=True, default="")
-    contact_phone = serializers.CharField(
+    contact_name = TextField(max_length=60, allow_blank=True, default="")
+    contact_phone = TextField(
         max_length=20,
         allow_blank=True,
         default="",
         help_text="A mobile number of 11 digits or a landline number; left empty, the phone of "
         "your account.",
     )
-    contact_email = serializers.CharField(max_length=254, allow_blank=True, default="")
+    contact_email = TextField(max_length=254, allow_blank=True, default="")
     anonymous = serializers.BooleanField(
         default=False,
         help_text="Send without your name: nobody can call you back or tell you the outcome. "
@@ -167,12 +168,10 @@ class TicketCreateSerializer(serializers.Serializer):
 class DuplicatesQuerySerializer(serializers.Serializer):
     """Query of ``GET /api/v1/tickets/duplicates/``."""
 
-    content = serializers.CharField(
-        max_length=CONTENT_MAX_CHARS, help_text="The text you are about to send."
-    )
-    title = serializers.CharField(max_length=TITLE_MAX_CHARS, required=False, allow_blank=True)
+    content = TextField(max_length=CONTENT_MAX_CHARS, help_text="The text you are about to send.")
+    title = TextField(max_length=TITLE_MAX_CHARS, required=False, allow_blank=True)
     region = _region_field(required=False, allow_null=True, help_text="6-digit code of the region.")
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address = TextField(max_length=200, required=False, allow_blank=True)
 
 
 class TicketListQuerySerializer(serializers.Serializer):
@@ -221,7 +220,7 @@ class TicketActionSerializer(serializers.Serializer):
         help_text="The ticket's `version` as you last read it. When the ticket has moved since, "
         "the action is refused with 409 (`stale`) and nothing changes.",
     )
-    note = serializers.CharField(
+    note = TextField(
         max_length=CONTENT_MAX_CHARS,
         allow_blank=True,
         default="",
@@ -261,7 +260,7 @@ class TicketActionSerializer(serializers.Serializer):
 
 
 class ReporterRevealSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = TextField(
         max_length=MAX_REASON,
         allow_blank=True,
         help_text="Why you need to know who sent it; kept in the log.",
@@ -275,16 +274,16 @@ class TicketSerializer(serializers.Serializer):
     """A row of a list: only the fields the list selectors load."""
 
     id = serializers.IntegerField()
-    number = serializers.CharField(help_text="The ticket's number as the citizen is told it.")
-    title = serializers.CharField()
+    number = TextField(help_text="The ticket's number as the citizen is told it.")
+    title = TextField()
     kind = ticket_kind_field()
     channel = NamedChoiceField(enum_name="TicketChannelEnum", choices=Ticket.Channel.choices)
     state = ticket_state_field()
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = TextField(source="get_state_display")
     created_at = serializers.DateTimeField()
     region = CodeNameSerializer(allow_null=True)
     department = CodeNameSerializer(allow_null=True, help_text="The lead department.")
-    category = serializers.CharField()
+    category = TextField()
     due_date = serializers.DateField(
         source="node_due_date", allow_null=True, help_text="When the current step is due."
     )
@@ -311,9 +310,9 @@ class TicketSerializer(serializers.Serializer):
 
 class TicketReporterSerializer(serializers.Serializer):
     anonymous = serializers.BooleanField()
-    name = serializers.CharField(help_text="Masked, except on your own ticket.")
-    phone = serializers.CharField(help_text="Masked.")
-    email = serializers.CharField(help_text="Masked, except on your own ticket.")
+    name = TextField(help_text="Masked, except on your own ticket.")
+    phone = TextField(help_text="Masked.")
+    email = TextField(help_text="Masked, except on your own ticket.")
 
 
 class TicketPartSerializer(serializers.Serializer):
@@ -322,7 +321,7 @@ class TicketPartSerializer(serializers.Serializer):
     state = NamedChoiceField(
         enum_name="TicketPartStateEnum", choices=TicketDepartment.State.choices
     )
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = TextField(source="get_state_display")
     signed_at = serializers.DateTimeField(allow_null=True)
     replied_at = serializers.DateTimeField(allow_null=True)
     returned_at = serializers.DateTimeField(allow_null=True)
@@ -330,14 +329,14 @@ class TicketPartSerializer(serializers.Serializer):
 
 class TicketHistoryEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    action = serializers.CharField(
+    action = TextField(
         help_text="receive, queue, dispatch, link, linked, sign, return, opinion, answer, "
         "callback, rate, reopen, close, supervise."
     )
-    from_state = serializers.CharField()
-    to_state = serializers.CharField()
+    from_state = TextField()
+    to_state = TextField()
     department = CodeNameSerializer(allow_null=True)
-    note = serializers.CharField()
+    note = TextField()
 
 
 class TicketDeadlineSerializer(serializers.Serializer):
@@ -353,7 +352,7 @@ class TicketDeadlineSerializer(serializers.Serializer):
 
 
 class TicketDispatchSerializer(serializers.Serializer):
-    category = serializers.CharField()
+    category = TextField()
     confidence = serializers.FloatField(source="dispatch_confidence", allow_null=True)
     reasons = serializers.SerializerMethodField()
     automatic = serializers.BooleanField(source="dispatched_automatically")
@@ -365,12 +364,12 @@ class TicketDispatchSerializer(serializers.Serializer):
 
 
 class TicketApplicationStepSerializer(serializers.Serializer):
-    label = serializers.CharField()
-    department = serializers.CharField(help_text="The department's name.")
-    state = serializers.CharField(
+    label = TextField()
+    department = TextField(help_text="The department's name.")
+    state = TextField(
         help_text="waiting, ready, accepted, correction, completed, rejected or cancelled."
     )
-    state_display = serializers.CharField()
+    state_display = TextField()
     ready_on = serializers.DateField(allow_null=True, help_text="When the step could start.")
     due_date = serializers.DateField(allow_null=True)
     finished_on = serializers.DateField(allow_null=True)
@@ -379,13 +378,13 @@ class TicketApplicationStepSerializer(serializers.Serializer):
 class TicketApplicationSerializer(serializers.Serializer):
     """The facts of the application a ticket is about, never who applied."""
 
-    reference = serializers.CharField(
+    reference = TextField(
         help_text="Empty on a report (举报) seen by a handling department: the reference leads "
         "to the applicant, who sent the report."
     )
-    subject = serializers.CharField(help_text="The item or bundle applied for.")
-    status = serializers.CharField()
-    status_display = serializers.CharField()
+    subject = TextField(help_text="The item or bundle applied for.")
+    status = TextField()
+    status_display = TextField()
     submitted_on = serializers.DateField(allow_null=True)
     promised_date = serializers.DateField(allow_null=True)
     steps = TicketApplicationStepSerializer(many=True)
@@ -393,8 +392,8 @@ class TicketApplicationSerializer(serializers.Serializer):
 
 class TicketAttachmentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    content_type = serializers.CharField()
+    name = TextField()
+    content_type = TextField()
     size = serializers.IntegerField()
     metadata_removed = serializers.BooleanField(
         help_text="A photo kept without its metadata (place, camera, time)."
@@ -405,8 +404,8 @@ class TicketDetailSerializer(TicketSerializer):
     """A ticket with its parts and history; ``context["reporter"]`` is the sender as the viewer
     may see them (``None`` when hidden) and ``context["reporter_hidden"]`` says so."""
 
-    content = serializers.CharField()
-    address = serializers.CharField()
+    content = TextField()
+    address = TextField()
     latitude = serializers.DecimalField(
         max_digits=9, decimal_places=6, allow_null=True, coerce_to_string=False
     )
@@ -430,7 +429,7 @@ class TicketDetailSerializer(TicketSerializer):
     history = TicketHistoryEventSerializer(source="events", many=True)
     deadline = serializers.SerializerMethodField()
     dispatch = serializers.SerializerMethodField()
-    reply = serializers.CharField(help_text="The lead department's answer.")
+    reply = TextField(help_text="The lead department's answer.")
     replied_at = serializers.DateTimeField(allow_null=True)
     satisfaction = serializers.IntegerField(
         allow_null=True, help_text="The sender's rating, 1 to 5."
@@ -468,31 +467,25 @@ class TicketDetailSerializer(TicketSerializer):
 
 class TicketDuplicateSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="ticket.pk", help_text="Pass it as `link_to`.")
-    number = serializers.CharField(
-        allow_null=True, help_text="Null unless its sender made the ticket public."
-    )
-    title = serializers.CharField(
-        allow_null=True, help_text="Null unless its sender made the ticket public."
-    )
+    number = TextField(allow_null=True, help_text="Null unless its sender made the ticket public.")
+    title = TextField(allow_null=True, help_text="Null unless its sender made the ticket public.")
     state = ticket_state_field(source="ticket.state")
-    state_display = serializers.CharField(source="ticket.get_state_display")
+    state_display = TextField(source="ticket.get_state_display")
     created_at = serializers.DateTimeField(source="ticket.created_at")
     score = serializers.FloatField(help_text="How alike the texts are, 0 to 1.")
 
 
 class RevealedReporterSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    phone = serializers.CharField()
-    email = serializers.CharField()
-    username = serializers.CharField(help_text="The sender's account, empty if none.")
+    name = TextField()
+    phone = TextField()
+    email = TextField()
+    username = TextField(help_text="The sender's account, empty if none.")
 
 
 class TicketConflictDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="stale, wrong_state, signed, opinions_missing, ...")
-    message = serializers.CharField()
-    holder = serializers.CharField(
-        required=False, help_text="With `stale`: who moved the ticket last."
-    )
+    code = TextField(help_text="stale, wrong_state, signed, opinions_missing, ...")
+    message = TextField()
+    holder = TextField(required=False, help_text="With `stale`: who moved the ticket last.")
 
 
 class TicketConflictSerializer(serializers.Serializer):

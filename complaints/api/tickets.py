@@ -305,8 +305,9 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         description="Recent tickets from the same region (or, without a region, the same "
         "address) whose text is much the same, most alike first, at most "
         f"{DUPLICATES_SHOWN}. Only the state and date of each, and its number and title if its "
-        "sender made it public: never its sender or its content. Reports (举报) are never listed. Without a region or an address the "
-        "list is empty. An open one can be given as `link_to` when sending.",
+        "sender made it public: never its sender or its content. Reports (举报) are never "
+        "listed. Without a region or an address the list is empty. An open one can be given "
+        "as `link_to` when sending.",
         parameters=[DuplicatesQuerySerializer],
         responses={
             200: TicketDuplicateSerializer(many=True),

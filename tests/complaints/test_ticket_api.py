@@ -772,3 +772,17 @@ def test_ticket_ids_are_digits_so_sibling_routes_are_not_swallowed():
 
 def test_staff_of_no_department_get_an_empty_list(desk):
     assert api(StaffFactory()).get(TICKETS).json()["results"] == []
+
+
+@pytest.mark.parametrize("value", [12345, 1.5, True, ["施工噪音"], {"text": "施工噪音"}])
+def test_text_must_be_sent_as_text(desk, value):
+    response = api(desk.citizen).post(
+        TICKETS,
+        {"kind": "complaint", "content": value, "region": "330106"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["content"]
+    assert error["fields"]["content"] == ["Not a valid string."]
+    assert Ticket.objects.count() == 0

@@ -11,6 +11,7 @@ from rest_framework.reverse import reverse
 
 from catalog.api.serializers import SLUG_PATTERN, CodeNameSerializer
 from catalog.models import Bundle, ServiceItem
+from zheliban.core.api import TextField
 from zheliban.core.identity import mask_middle
 
 from ..forms import MAX_TEXTAREA
@@ -48,7 +49,7 @@ class ApplicationCreateSerializer(serializers.Serializer):
         help_text="Implementation code of the published item applied for. Give this or `bundle`.",
     )
     answers = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, allow_null=True, max_length=MAX_TEXTAREA),
+        child=TextField(allow_blank=True, allow_null=True, max_length=MAX_TEXTAREA),
         help_text="The form's answers by field name, as text (dates as YYYY-MM-DD). Fields left "
         "out are filled from your profile and e-licences where they are known (name, ID "
         "number, phone ...); fields a step of the workflow produces are never asked.",
@@ -68,7 +69,7 @@ class RatingCreateSerializer(serializers.Serializer):
         choices=Rating.Score.choices,
         help_text="5 very satisfied … 1 very dissatisfied (the national 好差评 scale).",
     )
-    comment = serializers.CharField(max_length=MAX_REASON, allow_blank=True, default="")
+    comment = TextField(max_length=MAX_REASON, allow_blank=True, default="")
 
 
 class TaskActionSerializer(serializers.Serializer):
@@ -82,11 +83,11 @@ class TaskActionSerializer(serializers.Serializer):
 
 
 class TaskCorrectionSerializer(TaskActionSerializer):
-    reason = serializers.CharField(
+    reason = TextField(
         max_length=MAX_REASON, help_text="What must be corrected, as the citizen will read it."
     )
     fields = serializers.ListField(
-        child=serializers.CharField(max_length=60),
+        child=TextField(max_length=60),
         min_length=1,
         max_length=100,
         help_text="What the citizen must fix: names of answers (`answers[].name`) and keys of "
@@ -96,7 +97,7 @@ class TaskCorrectionSerializer(TaskActionSerializer):
 
 class TaskCompleteSerializer(TaskActionSerializer):
     outputs = serializers.DictField(
-        child=serializers.CharField(max_length=MAX_OUTPUT, allow_blank=True),
+        child=TextField(max_length=MAX_OUTPUT, allow_blank=True),
         default=dict,
         help_text="What this step gives, by name (every name in `gives` is required). The "
         "outputs are passed to later steps that need them, through data-sharing grants.",
@@ -104,9 +105,7 @@ class TaskCompleteSerializer(TaskActionSerializer):
 
 
 class TaskRejectSerializer(TaskActionSerializer):
-    reason = serializers.CharField(
-        max_length=MAX_REASON, help_text="Why the department rejects its part."
-    )
+    reason = TextField(max_length=MAX_REASON, help_text="Why the department rejects its part.")
 
 
 class WorklistQuerySerializer(serializers.Serializer):
@@ -139,33 +138,33 @@ class WorklistQuerySerializer(serializers.Serializer):
 
 class RatingSerializer(serializers.Serializer):
     score = serializers.ChoiceField(choices=Rating.Score.choices)
-    score_display = serializers.CharField(source="get_score_display")
-    comment = serializers.CharField()
-    follow_up = serializers.CharField()
+    score_display = TextField(source="get_score_display")
+    comment = TextField()
+    follow_up = TextField()
     created_at = serializers.DateTimeField()
 
 
 class CitizenTaskSerializer(serializers.Serializer):
-    step = serializers.CharField()
-    label = serializers.CharField()
+    step = TextField()
+    label = TextField()
     state = serializers.ChoiceField(choices=Task.State.choices)
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = TextField(source="get_state_display")
     due_date = serializers.DateField(allow_null=True)
     due_provisional = serializers.BooleanField(
         help_text="True when the due date counts only weekends: next year's statutory "
         "holidays are not published yet."
     )
-    reason = serializers.CharField(
+    reason = TextField(
         help_text="Why the department asks for a correction or rejected its part; empty otherwise."
     )
     correction_fields = serializers.ListField(
-        child=serializers.CharField(), help_text="The answers and materials to correct."
+        child=TextField(), help_text="The answers and materials to correct."
     )
 
 
 class DepartmentPartSerializer(serializers.Serializer):
     department = CodeNameSerializer()
-    delivery = serializers.CharField(
+    delivery = TextField(
         help_text="Where the department's part stands: not sent yet, being sent, received, "
         "picked up."
     )
@@ -174,35 +173,35 @@ class DepartmentPartSerializer(serializers.Serializer):
 
 class TimelineEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    action = serializers.CharField(
+    action = TextField(
         help_text="submit, ready, claim, release, accept, correction, resubmit, complete, "
         "reject, cancel, escalate, status, rate."
     )
-    from_state = serializers.CharField()
-    to_state = serializers.CharField()
+    from_state = TextField()
+    to_state = TextField()
     department = CodeNameSerializer(
         source="task.department", allow_null=True, help_text="Null for the case as a whole."
     )
-    step = serializers.CharField(source="task.label", allow_null=True)
-    note = serializers.CharField()
+    step = TextField(source="task.label", allow_null=True)
+    note = TextField()
 
 
 class ResultSerializer(serializers.Serializer):
-    field = serializers.CharField()
-    name = serializers.CharField()
-    value = serializers.CharField()
+    field = TextField()
+    name = TextField()
+    value = TextField()
 
 
 class ApplicationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    reference = serializers.CharField(
+    reference = TextField(
         allow_null=True, help_text="The case's reference, given when it is submitted."
     )
-    bundle = serializers.CharField(source="bundle.slug", allow_null=True)
-    item = serializers.CharField(source="item.code", allow_null=True)
-    subject_name = serializers.CharField()
+    bundle = TextField(source="bundle.slug", allow_null=True)
+    item = TextField(source="item.code", allow_null=True)
+    subject_name = TextField()
     status = serializers.ChoiceField(choices=Application.Status.choices)
-    status_display = serializers.CharField(source="get_status_display")
+    status_display = TextField(source="get_status_display")
     submitted_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     promised_date = serializers.DateField(allow_null=True)
@@ -217,7 +216,7 @@ class ApplicationSerializer(serializers.Serializer):
 
 
 class ApplicationDetailSerializer(ApplicationSerializer):
-    answers = serializers.DictField(source="data", child=serializers.CharField())
+    answers = serializers.DictField(source="data", child=TextField())
     parts = serializers.SerializerMethodField()
     results = ResultSerializer(
         source="elicences",
@@ -245,13 +244,13 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
 class TaskSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    reference = serializers.CharField(source="application.reference")
-    step = serializers.CharField()
-    label = serializers.CharField()
+    reference = TextField(source="application.reference")
+    step = TextField()
+    label = TextField()
     department = CodeNameSerializer()
     item = CodeNameSerializer()
     state = serializers.ChoiceField(choices=Task.State.choices)
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = TextField(source="get_state_display")
     due_date = serializers.DateField(allow_null=True)
     due_provisional = serializers.BooleanField()
     overdue = serializers.SerializerMethodField()
@@ -268,7 +267,7 @@ class TaskSerializer(serializers.Serializer):
             and obj.due_date < timezone.localdate()
         )
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(TextField(allow_null=True))
     def get_claimed_by(self, obj: Task) -> str | None:
         return person_name(obj.claimed_by)
 
@@ -280,8 +279,8 @@ class TaskSerializer(serializers.Serializer):
 
 
 class TaskApplicationSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    subject_name = serializers.CharField()
+    reference = TextField()
+    subject_name = TextField()
     status = serializers.ChoiceField(choices=Application.Status.choices)
     submitted_at = serializers.DateTimeField(allow_null=True)
     promised_date = serializers.DateField(allow_null=True)
@@ -289,30 +288,28 @@ class TaskApplicationSerializer(serializers.Serializer):
 
 
 class TaskAnswerSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    label = serializers.CharField()
-    type = serializers.CharField()
-    value = serializers.CharField(
-        help_text="ID numbers are masked unless you hold the claim on the task."
-    )
+    name = TextField()
+    label = TextField()
+    type = TextField()
+    value = TextField(help_text="ID numbers are masked unless you hold the claim on the task.")
 
 
 class TaskMaterialSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    name = serializers.CharField()
+    key = TextField()
+    name = TextField()
     required = serializers.BooleanField()
     uploaded = serializers.BooleanField()
 
 
 class TaskHistoryEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    action = serializers.CharField()
-    from_state = serializers.CharField()
-    to_state = serializers.CharField()
+    action = TextField()
+    from_state = TextField()
+    to_state = TextField()
     actor = serializers.SerializerMethodField()
-    note = serializers.CharField()
+    note = TextField()
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(TextField(allow_null=True))
     def get_actor(self, obj) -> str | None:
         return person_name(obj.actor)
 
@@ -322,17 +319,17 @@ class TaskDetailSerializer(TaskSerializer):
 
     application = TaskApplicationSerializer()
     claimed_at = serializers.DateTimeField(allow_null=True)
-    gives = serializers.ListField(child=serializers.CharField())
-    needs = serializers.ListField(child=serializers.CharField())
+    gives = serializers.ListField(child=TextField())
+    needs = serializers.ListField(child=TextField())
     answers = serializers.SerializerMethodField()
     materials = serializers.SerializerMethodField()
     inputs = serializers.DictField(
-        child=serializers.CharField(),
+        child=TextField(),
         help_text="What earlier steps gave that this step needs, passed through grants.",
     )
-    outputs = serializers.DictField(child=serializers.CharField())
-    reason = serializers.CharField()
-    correction_fields = serializers.ListField(child=serializers.CharField())
+    outputs = serializers.DictField(child=TextField())
+    reason = TextField()
+    correction_fields = serializers.ListField(child=TextField())
     history = TaskHistoryEventSerializer(source="events", many=True)
 
     @extend_schema_field(TaskAnswerSerializer(many=True))
@@ -363,15 +360,15 @@ class TaskDetailSerializer(TaskSerializer):
 
 
 class ApplicationErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
+    code = TextField()
+    message = TextField()
     fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=serializers.ListField(child=TextField()),
         required=False,
         help_text="Messages by field; an answer's field is `answers.<name>`.",
     )
     materials = serializers.ListField(
-        child=serializers.CharField(),
+        child=TextField(),
         required=False,
         help_text="With `materials_required`: the materials to upload, which only the web "
         "form takes.",
@@ -383,11 +380,9 @@ class ApplicationErrorSerializer(serializers.Serializer):
 
 
 class TaskConflictDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(
-        help_text="claimed, not_holder, not_claimed, stale, wrong_state, ..."
-    )
-    message = serializers.CharField()
-    holder = serializers.CharField(
+    code = TextField(help_text="claimed, not_holder, not_claimed, stale, wrong_state, ...")
+    message = TextField()
+    holder = TextField(
         required=False,
         help_text="Who holds the claim on the task (or, for `stale`, who moved it last).",
     )
@@ -402,7 +397,7 @@ class CorrectionCreateSerializer(serializers.Serializer):
         min_value=1, help_text="The task that asked for the correction."
     )
     answers = serializers.DictField(
-        child=serializers.CharField(max_length=2000, allow_blank=False),
+        child=TextField(max_length=2000, allow_blank=False),
         allow_empty=False,
         help_text="New answers to the fields the department asked to correct, by name.",
     )

@@ -90,13 +90,19 @@ def application_links(pointer: str) -> dict:
     }
 
 
-def task_links(pointer: str) -> dict:
-    """Links from a response naming a task (at ``pointer``) to the task and its moves."""
+def task_links(task: str) -> dict:
+    """Links from a response holding a task (at the pointer ``task``) to the task and to its
+    moves, with the version read."""
     moves = ("claim", "release", "accept", "correction", "complete", "reject")
     return {
-        "Task": link("tasks_retrieve", "The task with its case.", id=pointer),
+        "Task": link("tasks_retrieve", "The task with its case.", id=f"{task}/id"),
         **{
-            f"{move.capitalize()}Task": link(f"tasks_{move}", f"The {move} move.", id=pointer)
+            f"{move.capitalize()}Task": link(
+                f"tasks_{move}",
+                f"The {move} move, on the task as read.",
+                request_body={"version": f"{task}/version"},
+                id=f"{task}/id",
+            )
             for move in moves
         },
     }
@@ -406,7 +412,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
     return extend_schema(
         operation_id=f"tasks_{name}",
         tags=["worklist"],
-        extensions=response_links({200: task_links("$response.body#/id")}),
+        extensions=response_links({200: task_links("$response.body#")}),
         summary=summary,
         description=description
         + " Answers the task as it now stands. Another department's task answers 404; a move "
@@ -422,7 +428,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
     list=extend_schema(
         operation_id="tasks_list",
         tags=["worklist"],
-        extensions=response_links({200: task_links("$response.body#/results/0/id")}),
+        extensions=response_links({200: task_links("$response.body#/results/0")}),
         summary="My departments' worklist",
         description="Tasks of the departments the caller works in (as clerk or supervisor), "
         "by due date. Someone who works in no department (a citizen) gets an empty list.",
@@ -432,7 +438,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
     retrieve=extend_schema(
         operation_id="tasks_retrieve",
         tags=["worklist"],
-        extensions=response_links({200: task_links("$response.body#/id")}),
+        extensions=response_links({200: task_links("$response.body#")}),
         summary="A task with its case",
         description="The task, the case's answers (ID numbers masked unless you hold the "
         "claim), the data passed from earlier steps and the task's history. Another "

@@ -11,6 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class TextField(serializers.CharField):
+    """A text input that is text: a number or a boolean where the schema says string is refused
+    (``invalid``), not turned into its digits as DRF's ``CharField`` would."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100

@@ -48,10 +48,15 @@ FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 LINKS_EXTENSION = "x-response-links"
 
 
-def link(operation_id: str, description: str, **parameters: str) -> dict:
-    """An OpenAPI link to ``operation_id``, its parameters taken from the response by runtime
-    expressions (``$response.body#/id``)."""
-    return {"operationId": operation_id, "parameters": parameters, "description": description}
+def link(
+    operation_id: str, description: str, request_body: dict | None = None, **parameters: str
+) -> dict:
+    """An OpenAPI link to ``operation_id``, its parameters (and any part of its request body)
+    taken from the response by runtime expressions (``$response.body#/id``)."""
+    found = {"operationId": operation_id, "parameters": parameters, "description": description}
+    if request_body is not None:
+        found["requestBody"] = request_body
+    return found
 
 
 def response_links(links_by_status: dict[int, dict[str, dict]]) -> dict:

@@ -1,12 +1,14 @@
 from rest_framework import serializers
 
+from zheliban.core.api import TextField
+
 from ..models import User
 
 
 class MeSerializer(serializers.ModelSerializer):
-    id_number = serializers.CharField(source="id_number_masked", read_only=True)
-    credit_code = serializers.CharField(source="credit_code_masked", read_only=True)
-    phone = serializers.CharField(source="phone_masked", read_only=True)
+    id_number = TextField(source="id_number_masked", read_only=True)
+    credit_code = TextField(source="credit_code_masked", read_only=True)
+    phone = TextField(source="phone_masked", read_only=True)
 
     class Meta:
         model = User
@@ -16,7 +18,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 class RegistrationSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[User.Kind.CITIZEN, User.Kind.ENTERPRISE])
-    real_name = serializers.CharField(max_length=100)
+    real_name = TextField(max_length=100)
     id_number = serializers.RegexField(
         r"^\d{17}[\dXx]$", max_length=18, required=False, allow_blank=True
     )
@@ -24,17 +26,17 @@ class RegistrationSerializer(serializers.Serializer):
         r"^[0-9A-HJ-NPQRTUWXY]{18}$", max_length=18, required=False, allow_blank=True
     )
     phone = serializers.RegexField(r"^1\d{10}$", max_length=11)
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    password = TextField(write_only=True, style={"input_type": "password"})
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(
+    username = TextField(
         max_length=150,
         help_text="Mobile number (with or without +86, spaces or dashes), resident ID number or "
         "user name (any case).",
     )
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    password = TextField(write_only=True, style={"input_type": "password"})
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = TextField()
