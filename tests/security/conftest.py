@@ -107,9 +107,9 @@ def _client(world: World, role: str) -> Client:
 @pytest.fixture
 def call(world, db):
     """One request as a role inside a savepoint rolled back after it. With ``baseline`` (a
-    ``fingerprint()``) it also answers whether the request left any row changed: on SQLite the
-    connection's change counter tells when nothing was written, and the rows are hashed only
-    when it moved (a session saved, say)."""
+    ``fingerprint()``) it also answers whether the request left any row changed: the
+    connection's change counter (``_change_counter``) tells when nothing was written, and the
+    rows are hashed only when it moved (a session saved, say)."""
 
     def request(role: str, method: str, url: str, *, data=None, json_body=False, baseline=None):
         client = _client(world, role)
@@ -152,8 +152,19 @@ def fingerprint() -> str:
 
 
 def _change_counter() -> int | None:
-    raw = connection.connection
-    return getattr(raw, "total_changes", None) if connection.vendor == "sqlite" else None
+    """A number that moves whenever a row is written in this connection: SQLite's total changes,
+    PostgreSQL's row counts of the current transaction (savepoints rolled back included)."""
+    if connection.vendor == "sqlite":
+        return getattr(connection.connection, "total_changes", None)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+                "FROM pg_stat_xact_user_tables WHERE NOT (relname = ANY(%s))",
+                [sorted(VOLATILE_TABLES)],
+            )
+            return int(cursor.fetchone()[0])
+    return None
 
 
 def pytest_terminal_summary(terminalreporter):
