@@ -655,6 +655,21 @@ def _no_snapshot_errors(query: dict) -> list[str]:
     ]
 
 
+def _figure_context(metric: Metric, snapshot: Snapshot, score: Score | None, totals: dict) -> dict:
+    """The board's figure next to the one the counts below give again, for both drill-downs."""
+    fig = (score.metrics.get(metric.key) if score else None) or None
+    return {
+        "snapshot": snapshot,
+        "score": score,
+        "board_figure": figure_text(metric, fig),
+        "board_counts": counts_text(metric, fig),
+        "list_figure": figure_text(metric, _figure_of(metric, totals)),
+        "list_counts": counts_text(metric, totals),
+        "totals": totals,
+        "matches": _matches(fig, totals),
+    }
+
+
 def _figure_of(metric: Metric, totals: dict) -> dict:
     return figure(metric, totals["num"], totals["den"])
 
@@ -763,19 +778,11 @@ def drilldown(request: HttpRequest, code: str, metric: str) -> HttpResponse:
         context["errors"] = [_("There are not that many pages.")]
         return render(request, "scoreboard/drilldown.html", context, status=404)
     tables, item_page = _breakdown_tables(metric, breakdown, request, query["page"])
-    fig = (score.metrics.get(metric.key) if score else None) or None
     totals = breakdown.totals
     period_query = _period_query(snapshot)
     context.update(
         {
-            "snapshot": snapshot,
-            "score": score,
-            "board_figure": figure_text(metric, fig),
-            "board_counts": counts_text(metric, fig),
-            "list_figure": figure_text(metric, _figure_of(metric, totals)),
-            "list_counts": counts_text(metric, totals),
-            "totals": totals,
-            "matches": _matches(fig, totals),
+            **_figure_context(metric, snapshot, score, totals),
             "tables": tables,
             "page_links": _page_links(request, item_page) if item_page else {},
             "item_page": item_page,
@@ -953,18 +960,10 @@ def staff_drilldown(request: HttpRequest, code: str, metric: str) -> HttpRespons
         context["errors"] = [_("There are not that many pages.")]
         return render(request, "scoreboard/staff_drilldown.html", context, status=404)
     page = paginator.page(query["page"])
-    fig = (score.metrics.get(metric.key) if score else None) or None
     period_query = _period_query(snapshot)
     context.update(
         {
-            "snapshot": snapshot,
-            "score": score,
-            "board_figure": figure_text(metric, fig),
-            "board_counts": counts_text(metric, fig),
-            "list_figure": figure_text(metric, _figure_of(metric, totals)),
-            "list_counts": counts_text(metric, totals),
-            "totals": totals,
-            "matches": _matches(fig, totals),
+            **_figure_context(metric, snapshot, score, totals),
             "columns": columns,
             "rows": [
                 DrilldownRow(

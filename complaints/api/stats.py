@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.urls import path
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import exceptions, permissions, serializers
+from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +19,7 @@ from rest_framework.views import APIView
 from complaints import stats
 from complaints.dispatch.categories import CATEGORIES
 from complaints.models import Ticket
-from zheliban.core.api import ErrorSerializer
+from zheliban.core.api import ErrorSerializer, query_params_given
 
 # ---------------------------------------------------------------- output (documentation)
 
@@ -216,23 +215,7 @@ class TicketStatsView(APIView):
     def get(self, request: Request) -> Response:
         scope = stats.stats_scope_for(request.user)
         # As every API filter, one given empty is refused (the page's form reads it as absent).
-        blank = [
-            p.name
-            for p in PARAMETERS
-            if p.name in request.query_params and not request.query_params[p.name].strip()
-        ]
-        if blank:
-            raise exceptions.ValidationError(
-                {
-                    name: [
-                        exceptions.ErrorDetail(
-                            _("Give a value, or leave %(name)s out.") % {"name": name},
-                            code="blank",
-                        )
-                    ]
-                    for name in blank
-                }
-            )
+        query_params_given(request.query_params, [p.name for p in PARAMETERS])
         form = stats.TicketStatsFilterForm(request.query_params, scope=scope)
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from departments.models import Region
-from zheliban.core.api import ErrorSerializer
+from zheliban.core.api import ErrorSerializer, query_params_given
 
 from .. import selectors
 from ..forms import BoardForm, PeriodForm
@@ -52,22 +52,7 @@ def _snapshot(period: str, start) -> Snapshot:
 
 
 def _only(request: Request, *names: str) -> dict:
-    """The parameters an endpoint reads (others, e.g. DRF's ``format``, are not its own). One
-    given empty is refused, as an empty filter is everywhere in the API."""
-    given = {name: request.query_params[name] for name in names if name in request.query_params}
-    blank = [name for name, value in given.items() if not value.strip()]
-    if blank:
-        raise exceptions.ValidationError(
-            {
-                name: [
-                    exceptions.ErrorDetail(
-                        _("Give a value, or leave %(name)s out.") % {"name": name}, code="blank"
-                    )
-                ]
-                for name in blank
-            }
-        )
-    return given
+    return query_params_given(request.query_params, names)
 
 
 def _query(name: str, description: str, **extra) -> OpenApiParameter:
