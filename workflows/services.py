@@ -1226,15 +1226,18 @@ def notify(
 
 
 def notice_deliver(*, delivery_id: int) -> str:
-    """Send one delivery through its channel's backend (called by the outbox task)."""
-    from zheliban.core.notify import DeliveryFailed, deliver
+    """Send one delivery through its channel's backend (called by the outbox task, in its
+    transaction). A notice that cannot be delivered as it is (no address, refused) is ``failed``
+    at once; one that could not be handed over now raises, so the outbox runs it again after a
+    backoff and the delivery stays ``pending`` until it is sent or given up."""
+    from zheliban.core.notify import DeliveryRefused, deliver
 
     delivery = (
         NoticeDelivery.objects.select_for_update(of=("self",))
         .select_related("notice__recipient")
         .get(pk=delivery_id)
     )
-    if delivery.state == NoticeDelivery.State.SENT:
+    if delivery.state != NoticeDelivery.State.PENDING:
         return delivery.provider_id
     user = delivery.notice.recipient
     pref = NoticePreference.objects.filter(user=user).first()
@@ -1246,8 +1249,9 @@ def notice_deliver(*, delivery_id: int) -> str:
             to=to or "",
             subject=delivery.notice.subject,
             body=delivery.notice.body,
+            idempotency_key=f"zheliban-notice-delivery-{delivery.pk}",
         )
-    except DeliveryFailed as exc:
+    except DeliveryRefused as exc:
         delivery.state = NoticeDelivery.State.FAILED
         delivery.error = str(exc)[:300]
         delivery.save()
@@ -1258,6 +1262,21 @@ def notice_deliver(*, delivery_id: int) -> str:
     delivery.error = ""
     delivery.save()
     return delivery.provider_id
+
+
+def notice_delivery_give_up(*, delivery_id: int, error: str) -> None:
+    """The outbox gave a delivery up after its retries: it is ``failed``, with the last error,
+    shown to staff in admin — never ``pending`` for ever."""
+    NoticeDelivery.objects.filter(pk=delivery_id, state=NoticeDelivery.State.PENDING).update(
+        state=NoticeDelivery.State.FAILED, error=(error or "")[:300]
+    )
+
+
+def notice_delivery_reopen(*, delivery_id: int) -> None:
+    """Staff retry a delivery the outbox gave up: it is ``pending`` again until sent or given up."""
+    NoticeDelivery.objects.filter(pk=delivery_id, state=NoticeDelivery.State.FAILED).update(
+        state=NoticeDelivery.State.PENDING
+    )
 
 
 def notices_mark_read(*, user, ids: Iterable[int] | None = None) -> int:

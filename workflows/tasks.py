@@ -10,7 +10,11 @@ def deliver_task(*, task_id: int) -> bool:
     return services.task_mark_delivered(task_id=task_id)
 
 
-@outbox_task("workflows.deliver_notice")
+@outbox_task(
+    "workflows.deliver_notice",
+    on_give_up=services.notice_delivery_give_up,
+    on_retry=services.notice_delivery_reopen,
+)
 def deliver_notice(*, delivery_id: int) -> str:
     return services.notice_deliver(delivery_id=delivery_id)
 

@@ -299,6 +299,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Messages younger than this are left to their own on-commit send before the relay retries them.
 OUTBOX_RELAY_GRACE_SECONDS = env.int("OUTBOX_RELAY_GRACE_SECONDS", default=20)
+# How long a published message waits for its task's receipt before it is published again (a
+# message lost with a broker or a worker), the cap of the doubling wait between attempts, and the
+# age at which the relay gives a message up (failed, the admins told, retried from admin).
+OUTBOX_RECEIPT_SECONDS = env.int("OUTBOX_RECEIPT_SECONDS", default=120)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+OUTBOX_MAX_AGE_HOURS = env.int("OUTBOX_MAX_AGE_HOURS", default=24)
 HEALTHZ_BROKER_TIMEOUT = 1.0
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -83,7 +83,7 @@ def test_locmem_sms_records_messages(settings):
 class RecordingBackend(NotifyBackend):
     sent: list[dict] = []
 
-    def send(self, *, to, subject, body):
+    def send(self, *, to, subject, body, idempotency_key=""):
         self.sent.append({"to": to, "subject": subject, "body": body})
         return f"rec-{len(self.sent)}"
 

@@ -66,7 +66,7 @@ class FileSMSBackend:
     ``ZHELIBAN_TEST_SMS_FILE``; with ``ZHELIBAN_TEST_SMS_DIE_ONCE`` set, the first send kills
     the pool process after writing, before the task's transaction commits."""
 
-    def send(self, *, to: str, subject: str, body: str) -> str:
+    def send(self, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
         path = Path(os.environ["ZHELIBAN_TEST_SMS_FILE"])
         first = not path.exists()
         with path.open("a") as sent:

@@ -959,6 +959,8 @@ def admin_specs() -> dict[str, AdminSpec]:
 
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
+    from zheliban.core.models import OutboxMessage
+
     return {
         "auth.group": AdminSpec(group),
         "authtoken.tokenproxy": AdminSpec(token),
@@ -966,6 +968,12 @@ def admin_specs() -> dict[str, AdminSpec]:
         "axes.accesslog": AdminSpec(axes(AccessLog), add=CLOSED),
         "axes.accessfailurelog": AdminSpec(axes(AccessFailureLog), add=CLOSED),
         "core.calendaryear": AdminSpec(lambda w: o(w)["calendar"]),
+        "core.outboxmessage": AdminSpec(
+            lambda w: OutboxMessage.objects.order_by("created_at").first(),
+            add=CLOSED,
+            change=CLOSED,
+            delete=CLOSED,
+        ),
         "accounts.user": AdminSpec(lambda w: w.users[staff_role("d1", C)], view=frozenset({AD})),
         "departments.region": AdminSpec(lambda w: w.regions["city"]),
         "departments.department": AdminSpec(

@@ -19,9 +19,13 @@ class TimeStampedModel(models.Model):
 class OutboxMessage(models.Model):
     """A side effect recorded in the same transaction as the change that causes it.
 
-    It is handed to Celery after commit; the relay re-sends whatever is still unsent, so a broker
-    outage delays the work but never loses it. The message id is the Celery task id, which lets the
-    consuming task recognise a second delivery.
+    It is handed to Celery after commit and stays open until its task's receipt is written, in
+    the same transaction as the task's effect (``done_at``). The relay re-publishes an open
+    message when it falls due (``next_attempt_at``: not yet sent, its task failed, or no receipt
+    came back in time), with backoff, until ``OUTBOX_MAX_AGE_HOURS``; then it is ``failed``,
+    the admins are told, and staff may retry it in admin. So a broker or database outage, or a
+    worker lost with its message, delays the work but never loses it. The message id is the
+    Celery task id, which lets the consuming task recognise a second delivery.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -31,6 +35,9 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("send attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbox message")
@@ -39,11 +46,24 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(
                 fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_unsent_idx"
-            )
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(done_at__isnull=True, failed_at__isnull=True),
+                name="outbox_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.id}"
+
+    @property
+    def state(self) -> str:
+        if self.done_at:
+            return "done"
+        if self.failed_at:
+            return "failed"
+        return "sent" if self.sent_at else "waiting"
 
 
 class TaskReceipt(models.Model):

@@ -36,19 +36,28 @@ HTTP_TIMEOUT_SECONDS = 5
 
 
 class DeliveryFailed(Exception):
-    """The notice could not be handed to the provider; the caller may retry later."""
+    """The notice could not be handed to the provider now (unreachable, busy, a server error);
+    the caller retries later."""
+
+
+class DeliveryRefused(DeliveryFailed):
+    """The notice can never be delivered as it is (no address, the provider refused it):
+    retrying would not help."""
 
 
 class NotifyBackend:
-    def send(self, *, to: str, subject: str, body: str) -> str:
-        """Hand one notice to the provider and return the provider's message id."""
+    def send(self, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
+        """Hand one notice to the provider and return the provider's message id.
+
+        ``idempotency_key`` is the same for every attempt at one notice: a provider that knows
+        it sends the notice once, however often it is handed over."""
         raise NotImplementedError
 
 
 class EmailBackend(NotifyBackend):
     """Sends through Django's mail framework, so ``EMAIL_BACKEND`` picks console, SMTP or locmem."""
 
-    def send(self, *, to: str, subject: str, body: str) -> str:
+    def send(self, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
         message_id = make_msgid()
         message = EmailMessage(
             subject=" ".join(subject.split()),  # one line: a header cannot hold a line break
@@ -58,6 +67,8 @@ class EmailBackend(NotifyBackend):
         )
         try:
             message.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryRefused(f"The mail server refused the address: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"The mail server refused the message: {exc}") from exc
         return message_id
@@ -69,7 +80,7 @@ class ConsoleSMSBackend(NotifyBackend):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
-    def send(self, *, to: str, subject: str, body: str) -> str:
+    def send(self, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
         message_id = uuid.uuid4().hex
         stream = self.stream or sys.stdout
         stream.write(f"SMS {message_id} to {mask_phone(to)}: {' '.join(body.split())}\n")
@@ -90,7 +101,7 @@ outbox: list[SentSMS] = []
 class LocmemSMSBackend(NotifyBackend):
     """Keeps messages in ``notify.outbox`` for tests to inspect."""
 
-    def send(self, *, to: str, subject: str, body: str) -> str:
+    def send(self, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
         message_id = uuid.uuid4().hex
         outbox.append(SentSMS(to=to, body=body, message_id=message_id))
         return message_id
@@ -99,11 +110,14 @@ class LocmemSMSBackend(NotifyBackend):
 class HttpSMSBackend(NotifyBackend):
     """Posts ``{"to": ..., "body": ...}`` as JSON to ``SMS_GATEWAY_URL``.
 
-    Authenticates with ``SMS_GATEWAY_TOKEN`` as a bearer token. Any 2xx answer is delivery; the
-    message id is taken from the answer's ``id`` or ``message_id`` when the gateway gives one.
+    Authenticates with ``SMS_GATEWAY_TOKEN`` as a bearer token and sends the notice's
+    ``Idempotency-Key``, so a gateway that honours it sends one SMS however often the notice is
+    handed over. Any 2xx answer is delivery; the message id is taken from the answer's ``id`` or
+    ``message_id`` when the gateway gives one. A 4xx answer (but 408 and 429) is a refusal;
+    anything else, or no answer, is worth retrying.
     """
 
-    def send(self, *, to: str, subject: str, body: str) -> str:
+    def send(self, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
         url = getattr(settings, "SMS_GATEWAY_URL", "")
         token = getattr(settings, "SMS_GATEWAY_TOKEN", "")
         if urlsplit(url).scheme not in ("http", "https"):
@@ -111,6 +125,8 @@ class HttpSMSBackend(NotifyBackend):
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
             url,
             data=json.dumps({"to": to, "body": body}).encode(),
@@ -124,7 +140,9 @@ class HttpSMSBackend(NotifyBackend):
                 answer = response.read(64 * 1024)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise DeliveryFailed(f"The SMS gateway answered {exc.code} for {masked}.") from None
+            refused = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            error = DeliveryRefused if refused else DeliveryFailed
+            raise error(f"The SMS gateway answered {exc.code} for {masked}.") from None
         except OSError as exc:  # URLError, timeouts, refused connections
             reason = getattr(exc, "reason", exc)
             raise DeliveryFailed(f"The SMS gateway could not be reached: {reason}") from None
@@ -161,16 +179,17 @@ def get_backend(channel: str) -> NotifyBackend:
     return backend_class()
 
 
-def deliver(channel: str, *, to: str, subject: str, body: str) -> str:
+def deliver(channel: str, *, to: str, subject: str, body: str, idempotency_key: str = "") -> str:
     """Send one notice on ``channel`` ("email" or "sms") and return the provider's message id.
 
-    Raises ``ValueError`` for an unknown channel and ``DeliveryFailed`` when there is no address
-    or the provider refuses; the caller (usually an outbox task) decides whether to retry.
+    Raises ``ValueError`` for an unknown channel, ``DeliveryRefused`` when there is no address or
+    the provider refuses the notice, and ``DeliveryFailed`` when it could not be handed over now;
+    the caller (usually an outbox task) retries the latter.
     """
     backend = get_backend(channel)
     to = (to or "").strip()
     if not to:
-        raise DeliveryFailed(f"No {channel} address to deliver the notice to.")
-    message_id = backend.send(to=to, subject=subject, body=body)
+        raise DeliveryRefused(f"No {channel} address to deliver the notice to.")
+    message_id = backend.send(to=to, subject=subject, body=body, idempotency_key=idempotency_key)
     logger.info("Delivered %s notice %s", channel, message_id)
     return message_id
