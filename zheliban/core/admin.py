@@ -29,7 +29,7 @@ class OutboxStateFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("open", _("Open")),
+            ("open", _("Not done yet")),
             ("failed", _("Failed")),
             ("done", _("Done")),
         ]
