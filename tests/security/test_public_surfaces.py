@@ -24,11 +24,9 @@ OPEN311_REQUEST = "open311/v2/requests/(?P<request_id>[^/.]+)\\.(?P<fmt>[A-Za-z0
 TICKET_NEW = "tickets/new/"
 
 # Public leaks known and not fixed yet: (pattern, secret) → why. Delete an entry when its fix
-# lands: the test fails while an entry no longer happens. (Issue 11's board drill-downs were
-# listed here until their fix landed.)
+# lands: the test fails while an entry no longer happens.
 KNOWN_PUBLIC_LEAKS: dict[tuple[str, str], str] = {}
-# Places that still show a report: pattern → why. (Open311's list and detail and the web form's
-# duplicate suggestions were listed here until their fixes landed.)
+# Places that still show a report: pattern → why, under the same rule.
 KNOWN_REPORT_LISTINGS: dict[str, str] = {}
 
 
