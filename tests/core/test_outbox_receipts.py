@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from django.db import OperationalError, transaction
+from django.test import Client
 from django.utils import timezone
 
 from tests.core.test_notify import gateway  # noqa: F401  (a local SMS gateway)
@@ -200,7 +201,7 @@ def test_a_refused_sms_fails_at_once_and_is_not_retried(
     assert len(gateway.requests) == 1
 
 
-def test_staff_retry_a_failed_message_from_admin(flaky, client, django_user_model):
+def test_staff_retry_a_failed_message_from_admin(flaky, django_user_model):
     admin_user = django_user_model.objects.create_superuser(
         username="ops", password="x-Zheliban-2026", kind="staff"
     )
@@ -209,18 +210,18 @@ def test_staff_retry_a_failed_message_from_admin(flaky, client, django_user_mode
     done = enqueue(FLAKY, department_id=department.pk)
     OutboxMessage.objects.filter(pk=failed.pk).update(failed_at=timezone.now(), attempts=9)
     OutboxMessage.objects.filter(pk=done.pk).update(done_at=timezone.now())
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(admin_user)
-    listing = client.get("/admin/core/outboxmessage/?state=failed", HTTP_ACCEPT_LANGUAGE="en")
+    listing = client.get("/admin/core/outboxmessage/?state=failed")
     assert listing.status_code == 200
     assert str(failed.pk) in listing.content.decode()
     assert str(done.pk) not in listing.content.decode()
     response = client.post(
         "/admin/core/outboxmessage/",
         {"action": "retry", "_selected_action": [str(failed.pk), str(done.pk)]},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
-    assert "1 failed message will be tried again." in response.content.decode()
+    assert "1 条失败消息将重新尝试。" in response.content.decode()
     failed.refresh_from_db()
     done.refresh_from_db()
     assert (failed.failed_at, failed.attempts) == (None, 0)
