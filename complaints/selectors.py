@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from departments.models import Department, Region
-from zheliban.core.identity import mask_phone
+from zheliban.core.identity import mask_name, mask_phone
 
 from .models import Ticket, TicketAttachment, TicketDepartment, TicketEvent
 from .services import is_desk, may_see_reporter, tickets_for_staff
@@ -149,10 +149,6 @@ class Reporter:
     name: str
     phone: str
     email: str
-
-
-def mask_name(name: str) -> str:
-    return (name[:1] + "*" * (len(name) - 1)) if name else ""
 
 
 def reporter_for(ticket: Ticket, *, user, desk: bool | None = None) -> Reporter:

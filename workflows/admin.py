@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from departments.models import Department
 from departments.scoping import member_department_ids, scope_queryset
+from zheliban.core.identity import mask_name
 
 from . import selectors, services
 from .definition import DefinitionError
@@ -388,8 +389,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("applicant"))
     def applicant_masked(self, obj):
-        name = obj.applicant.real_name or obj.applicant.username
-        return name[:1] + "*" * (len(name) - 1)
+        return mask_name(obj.applicant.real_name or obj.applicant.username)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

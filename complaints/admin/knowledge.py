@@ -20,12 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import ServiceItem
-from zheliban.core.identity import mask_phone
+from zheliban.core.identity import mask_name, mask_phone
 
 from ..knowledge import services
 from ..knowledge.selectors import questions_for_staff
 from ..models import Article, AssistantQuestion, PinnedAnswer
-from ..selectors import mask_name
 from .tickets import viewer_is_desk
 
 

@@ -97,6 +97,11 @@ def mask_phone(value: str | None) -> str:
     return mask_middle(value, keep_start=3, keep_end=4)
 
 
+def mask_name(name: str | None) -> str:
+    """A person's name with only its first character shown (张**)."""
+    return (name[:1] + "*" * (len(name) - 1)) if name else ""
+
+
 # Free text that may carry identity numbers (log lines, exception messages).
 _PII_IN_TEXT = re.compile(
     r"(?<![0-9A-Z])(\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx]"
