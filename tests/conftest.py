@@ -38,12 +38,41 @@ def postgres_required():
     )
 
 
-@pytest.fixture
-def broker_url():
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    require(bool(url), "needs a broker: set CELERY_BROKER_URL (Redis)")
-    require(url.startswith("redis://") and tcp_open(url, 6379), f"broker {url} is not reachable")
+BROKER_PORTS = {"amqp": 5672, "redis": 6379}
+
+
+def service_url(kind: str) -> str:
+    """The URL of the shared RabbitMQ (``amqp``) or Redis (``redis``) the suite may use:
+    ``CELERY_BROKER_URL`` when it names that kind, else ``RABBITMQ_URL`` / ``REDIS_URL``."""
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if broker.startswith(f"{kind}://"):
+        return broker
+    return os.environ.get({"amqp": "RABBITMQ_URL", "redis": "REDIS_URL"}[kind], "")
+
+
+def require_service(kind: str) -> str:
+    name = {"amqp": "RabbitMQ", "redis": "Redis"}[kind]
+    url = service_url(kind)
+    variable = {"amqp": "RABBITMQ_URL", "redis": "REDIS_URL"}[kind]
+    require(bool(url), f"needs {name}: set CELERY_BROKER_URL or {variable}")
+    require(tcp_open(url, BROKER_PORTS[kind]), f"{name} at {url} is not reachable")
     return url
+
+
+@pytest.fixture(params=["amqp", "redis"], ids=["rabbitmq", "redis"])
+def broker_url(request):
+    """Each shared broker in turn: RabbitMQ, the production broker, and Redis."""
+    return require_service(request.param)
+
+
+@pytest.fixture
+def rabbitmq_url():
+    return require_service("amqp")
+
+
+@pytest.fixture
+def redis_url():
+    return require_service("redis")
 
 
 @pytest.fixture

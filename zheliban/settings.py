@@ -268,8 +268,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Celery. Without a broker the demo runs tasks eagerly, in the web process.
+# Celery. Without a broker the demo runs tasks eagerly, in the web process. Production runs on
+# RabbitMQ (amqp://): durable quorum queues, publisher confirms, late acknowledgements, one
+# message prefetched per worker process. Redis (redis://) works too: a message a worker took and
+# never acknowledged comes back after the visibility timeout, which is kept above the longest a
+# task may run (CELERY_TASK_TIME_LIMIT).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_BROKER_SCHEME = CELERY_BROKER_URL.partition("://")[0].lower()
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -279,14 +284,28 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 60, 1)
+# A worker that loses its broker waits for it for ever (reconnecting), it never exits.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# A broker that accepts connections but never answers must not hang the request that committed.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
-}
+if CELERY_BROKER_SCHEME in ("amqp", "amqps", "pyamqp"):
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    # The broker confirms every publish: a message is handed over only once RabbitMQ has it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "connect_timeout": 2}
+else:
+    # A broker that accepts connections but never answers must not hang the request that
+    # committed.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

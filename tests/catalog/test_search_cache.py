@@ -20,7 +20,6 @@ from catalog.search import cache as search_cache
 from catalog.search import search_items
 from catalog.search.cache import generation
 from tests.catalog.test_import import feed_objects, write_lines
-from tests.conftest import require, tcp_open
 from tests.factories import ServiceItemFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,11 +203,10 @@ def test_a_generation_lost_from_the_cache_starts_above_the_old_ones(marriage):
 
 
 @pytest.fixture
-def redis_cache(monkeypatch):
+def redis_cache(monkeypatch, redis_url):
     """The search cache on a real Redis (CACHE_URL if it names one), under keys of its own."""
     url = os.environ.get("CACHE_URL", "")
-    url = url if url.startswith("redis://") else "redis://127.0.0.1:6379/0"
-    require(tcp_open(url, 6379), f"needs Redis at {url} (set CACHE_URL)")
+    url = url if url.startswith("redis://") else redis_url
     prefix = f"zheliban-test-{uuid.uuid4().hex}"
     redis = RedisCache(url, {"KEY_PREFIX": prefix})
     monkeypatch.setattr(search_cache, "cache", redis)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import kombu
 import kombu.pools
 from django.conf import settings
 
@@ -240,14 +241,99 @@ def celery_sending_to(broker_url: str, queue: str, app=celery_app) -> Iterator[N
             os.environ["CELERY_BROKER_URL"] = saved_env
 
 
-def delete_queue_keys(broker_url: str, queue: str) -> None:
-    """Remove whatever kombu left in Redis for a test's own, uniquely named queue."""
-    import redis
+def delete_queue(broker_url: str, queue: str) -> None:
+    """Remove a test's own, uniquely named queue from its broker: the queue itself on RabbitMQ,
+    whatever kombu left under its name in Redis."""
+    if broker_url.startswith("redis://"):
+        import redis
 
-    client = redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+        return
+    with kombu.Connection(broker_url, connect_timeout=2) as connection:
+        connection.default_channel.queue_delete(queue)
+
+
+class RabbitMQServer:
+    """A throw-away RabbitMQ node of its own (name, ports, data folder, no plugins) that a test
+    can stop and start again; its queues and messages live in ``data_dir`` across restarts."""
+
+    def __init__(self, port: int, data_dir: Path) -> None:
+        self.port = port
+        self.dist_port = free_port()
+        self.node = f"zheliban-test-{port}@localhost"
+        self.url = f"amqp://guest:guest@127.0.0.1:{port}//"
+        self.data_dir = data_dir
+        self.log_path = data_dir / "server.log"
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def binary() -> str | None:
+        """The server script itself: Debian's ``/usr/sbin`` wrapper would switch to the
+        ``rabbitmq`` user, who cannot write the test's data folder."""
+        for candidate in ("/usr/lib/rabbitmq/bin/rabbitmq-server", shutil.which("rabbitmq-server")):
+            if candidate and Path(candidate).exists():
+                return candidate
+        return None
+
+    def _env(self) -> dict[str, str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        plugins = self.data_dir / "enabled_plugins"
+        plugins.write_text("[].\n")
+        config = self.data_dir / "rabbitmq.conf"
+        config.write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.data_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.data_dir / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
+            "RABBITMQ_CONFIG_FILE": str(config.with_suffix("")),
+            "RABBITMQ_CONF_ENV_FILE": str(self.data_dir / "rabbitmq-env.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.data_dir / "advanced.config"),
+            "RABBITMQ_PID_FILE": str(self.data_dir / "rabbitmq.pid"),
+        }
+
+    def start(self, timeout: float = 60.0) -> None:
+        assert self.proc is None, "rabbitmq-server is already running"
+        env = self._env()
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary() or "rabbitmq-server"],
+                cwd=self.data_dir,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(
+            lambda: self._accepts_amqp() or self.proc.poll() is not None,
+            timeout=timeout,
+            interval=0.25,
+            describe=lambda: self.log_path.read_text(errors="replace")[-3000:],
+        )
+        assert self.proc.poll() is None, self.log_path.read_text(errors="replace")[-3000:]
+
+    def _accepts_amqp(self) -> bool:
+        if not port_open(self.port):
+            return False
+        try:
+            with kombu.Connection(self.url, connect_timeout=1) as connection:
+                connection.ensure_connection(max_retries=0, timeout=1)
+        except Exception:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, grace=30)
+            self.proc = None
+        wait_until(lambda: not port_open(self.port), timeout=30)

@@ -66,10 +66,13 @@ def test_healthz_503_when_the_database_is_down(tmp_path):
     }
 
 
-def test_healthz_says_so_when_only_the_broker_is_down(tmp_path):
-    result = probe(
-        tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:1/0", CELERY_TASK_ALWAYS_EAGER="0"
-    )
+@pytest.mark.parametrize(
+    "dead_broker",
+    ["amqp://guest:guest@127.0.0.1:1//", "redis://127.0.0.1:1/0"],
+    ids=["rabbitmq", "redis"],
+)
+def test_healthz_says_so_when_only_the_broker_is_down(tmp_path, dead_broker):
+    result = probe(tmp_path, CELERY_BROKER_URL=dead_broker, CELERY_TASK_ALWAYS_EAGER="0")
     assert result == {
         "status_code": 200,
         "body": {
@@ -97,8 +100,8 @@ def test_healthz_says_so_when_only_the_cache_is_down(tmp_path):
     }
 
 
-def test_healthz_reports_a_live_cache(broker_url, tmp_path):
-    cache_url = broker_url.rsplit("/", 1)[0] + "/15"
+def test_healthz_reports_a_live_cache(broker_url, redis_url, tmp_path):
+    cache_url = redis_url.rsplit("/", 1)[0] + "/15"
     result = probe(tmp_path, CACHE_URL=cache_url, CELERY_BROKER_URL=broker_url)
     assert result["body"]["cache"] == "ok"
     assert result["body"]["database"] == "ok"

@@ -27,7 +27,7 @@ from .services import (
     CeleryWorker,
     RedisServer,
     celery_sending_to,
-    delete_queue_keys,
+    delete_queue,
     free_port,
     wait_until,
 )
@@ -91,7 +91,7 @@ def test_worker_carries_out_a_committed_message(postgres_required, broker_url, q
             receipt = wait_until(lambda: receipt_for(message), describe=worker.log)
             worker.assert_alive()
     finally:
-        delete_queue_keys(broker_url, queue)
+        delete_queue(broker_url, queue)
 
     assert receipt.task_name == APPEND_NOTE
     department.refresh_from_db()
@@ -162,7 +162,7 @@ def test_a_task_whose_worker_process_dies_is_requeued_and_done_once(
             receipt = wait_until(lambda: receipt_for(message), describe=worker.log)
             worker.assert_alive()
     finally:
-        delete_queue_keys(broker_url, queue)
+        delete_queue(broker_url, queue)
 
     assert receipt.task_name == DIE_ONCE
     pids = attempts_file.read_text().split()

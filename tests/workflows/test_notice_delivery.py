@@ -17,7 +17,7 @@ from tests.core.services import (
     CeleryWorker,
     RedisServer,
     celery_sending_to,
-    delete_queue_keys,
+    delete_queue,
     free_port,
     wait_until,
 )
@@ -85,7 +85,7 @@ def test_a_stopped_broker_delays_notices_and_loses_none(
             )
             worker.assert_alive()
     finally:
-        delete_queue_keys(server.url, queue)
+        delete_queue(server.url, queue)
         server.stop()
     assert len(sent_file.read_text().splitlines()) == 1
     assert sms_deliveries().get().attempts == 1
@@ -107,7 +107,7 @@ def test_a_worker_killed_while_sending_redoes_the_notice_once(
             wait_until(lambda: sms_deliveries().filter(state="sent").exists(), describe=worker.log)
             worker.assert_alive()
     finally:
-        delete_queue_keys(broker_url, queue)
+        delete_queue(broker_url, queue)
     lines = sent_file.read_text().splitlines()
     # The first attempt died after handing the SMS over and before recording it: the message was
     # redelivered to a new pool process, which sent it and recorded it once.
