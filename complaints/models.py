@@ -88,6 +88,10 @@ class Ticket(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="tickets",
     )
+    # The sender's Idempotency-Key, when the API sent one: a retry answers with this ticket.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, blank=True, default="", editable=False
+    )
     contact_name = models.CharField(_("contact name"), max_length=60, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
@@ -189,6 +193,11 @@ class Ticket(TimeStampedModel):
                 condition=Q(satisfaction__isnull=True)
                 | Q(satisfaction__gte=1, satisfaction__lte=5),
                 name="ticket_satisfaction_range",
+            ),
+            models.UniqueConstraint(
+                fields=["citizen", "idempotency_key"],
+                condition=Q(citizen__isnull=False) & ~Q(idempotency_key=""),
+                name="ticket_idempotency_unique",
             ),
         ]
         indexes = [

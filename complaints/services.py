@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from departments.models import Department, Membership, Region
 from departments.scoping import member_department_ids
 from workflows.services import Conflict, Forbidden, Refused, notify, staff_name, staff_of
+from zheliban.core.idempotency import submit_once
 from zheliban.core.uploads import check_upload, photo_without_metadata
 from zheliban.core.workdays import add_workdays
 
@@ -555,6 +556,7 @@ def ticket_submit(
     question: AssistantQuestion | None = None,
     link_to: Ticket | int | None = None,
     department_kind: str = "",
+    idempotency_key: str = "",
 ) -> Ticket:
     """Take a ticket in (受理) and dispatch it: automatically when the suggestion is sure
     enough, else into the dispatchers' queue. ``link_to`` (an open ticket the citizen agreed is
@@ -619,6 +621,7 @@ def ticket_submit(
         application=application,
         item=item,
         node_started_at=now,
+        idempotency_key=idempotency_key if citizen is not None else "",
     )
     for f in files:
         TicketAttachment.objects.create(
@@ -643,6 +646,27 @@ def ticket_submit(
             body=_receipt_text(ticket),
         )
     return ticket
+
+
+def ticket_submit_once(*, idempotency_key: str, **submission: Any) -> tuple[Ticket, bool]:
+    """``ticket_submit`` for a sender who sent an ``Idempotency-Key``: (ticket, created now).
+    Sending again with the same key (a retry after a lost answer) returns the first ticket and
+    takes nothing in. A ticket sent anonymously has no sender to hold the key: it is taken in
+    each time."""
+    citizen = submission.get("citizen")
+    if (
+        not idempotency_key
+        or submission.get("is_anonymous")
+        or citizen is None
+        or not citizen.is_authenticated
+    ):
+        return ticket_submit(**submission), True
+    return submit_once(
+        find=lambda: Ticket.objects.filter(
+            citizen=citizen, idempotency_key=idempotency_key
+        ).first(),
+        create=lambda: ticket_submit(**submission, idempotency_key=idempotency_key),
+    )
 
 
 def _receipt_text(ticket: Ticket) -> str:

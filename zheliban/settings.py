@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "zheliban.core.middleware.LanguageMiddleware",
+    # Before anything reads a body: an oversized one is refused unread, in the asker's language.
+    "zheliban.core.middleware.RequestSizeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -191,6 +193,11 @@ MEDIA_URL = "/media/"
 # Citizens' uploads: outside any served folder, handed out only by views that check permission.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# The largest request body: by default five of the largest uploads (a ticket's attachments) and
+# their form. A request that announces more is refused with 413 before its body is read.
+REQUEST_BODY_MAX_BYTES = env.int(
+    "REQUEST_BODY_MAX_BYTES", default=5 * UPLOAD_MAX_BYTES + 1024 * 1024
+)
 # The complaints desk's dispatch model files (train_dispatch) and optional staff rules.
 DISPATCH_MODEL_DIR = Path(env.str("DISPATCH_MODEL_DIR", default=str(VAR_DIR / "models")))
 DISPATCH_RULES_PATH = env.str("DISPATCH_RULES_PATH", default="") or None

@@ -34,6 +34,7 @@ from workflows.api.views import ServiceErrorsMixin, valid_data
 from workflows.selectors import application_list_for_citizen
 from zheliban.accounts.models import User
 from zheliban.core.api import ErrorSerializer
+from zheliban.core.idempotency import idempotency_key_of, idempotency_parameter
 from zheliban.core.schema import link, response_links
 
 from .. import selectors, services
@@ -221,10 +222,15 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         "(`anonymous: true`) is taken. Any bad field answers 400 with a message per field and "
         "stores nothing; so does a `link_to` naming no ticket you can join (one that does not "
         "exist, or a report, 举报, which is never offered nor joined). Answers 201 with the "
-        "ticket as you see it; `reporter` shows you as the handling department will see you.",
+        "ticket as you see it; `reporter` shows you as the handling department will see you. "
+        "With an `Idempotency-Key` a ticket sent in your name is taken in once: a retry with "
+        "the same key answers 200 with the ticket the first request created (an anonymous "
+        "ticket has no sender to hold a key, and the header is ignored for it).",
+        parameters=[idempotency_parameter(required=False, created="ticket")],
         request=TicketCreateSerializer,
         responses={
             201: TicketDetailSerializer,
+            200: TicketDetailSerializer,
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
@@ -232,6 +238,7 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         },
     )
     def create(self, request):
+        key = idempotency_key_of(request, required=False)
         data = valid_data(TicketCreateSerializer, request.data)
         user = request.user if request.user.is_authenticated else None
         if user is None and not data["anonymous"]:
@@ -259,7 +266,8 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
                     "application", _("This is not one of your applications."), "not_yours"
                 )
         try:
-            ticket = services.ticket_submit(
+            ticket, created = services.ticket_submit_once(
+                idempotency_key=key,
                 kind=data["kind"],
                 channel=Ticket.Channel.API,
                 content=data["content"],
@@ -294,6 +302,8 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
             ).data["url"]
         # An anonymous ticket has no owner to read it back through a selector: it is shown once,
         # as the service returned it.
+        if not created:
+            return Response(self._detail(request, ticket), status=status.HTTP_200_OK)
         return Response(
             self._detail(request, ticket), status=status.HTTP_201_CREATED, headers=headers
         )

@@ -319,10 +319,17 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
     return command
 
 
-def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    log: Path,
+    command: list[str] | None = None,
+) -> subprocess.Popen:
+    """Start gunicorn in its own session: ``command``, or ``gunicorn_command(port, workers)``."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            gunicorn_command(port, workers),
+            command or gunicorn_command(port, workers),
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -786,3 +786,109 @@ def test_text_must_be_sent_as_text(desk, value):
     assert list(error["fields"]) == ["content"]
     assert error["fields"]["content"] == ["Not a valid string."]
     assert Ticket.objects.count() == 0
+
+
+def test_a_retry_with_the_same_idempotency_key_answers_with_the_first_ticket(desk):
+    client = api(desk.citizen)
+    first = client.post(
+        TICKETS,
+        {"kind": "complaint", "content": NOISE, "region": "330106"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="retry-key-1",
+    )
+    assert first.status_code == 201, first.content
+    notices = desk.citizen.notices.count()
+    events = TicketEvent.objects.count()
+
+    again = client.post(
+        TICKETS,
+        {"kind": "complaint", "content": NOISE + "（重发）", "region": "330106"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="retry-key-1",
+    )
+    assert again.status_code == 200, again.content
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["content"] == NOISE
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get().idempotency_key == "retry-key-1"
+    assert desk.citizen.notices.count() == notices
+    assert TicketEvent.objects.count() == events
+
+    other = client.post(
+        TICKETS,
+        {"kind": "complaint", "content": NOISE, "region": "330106"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="retry-key-2",
+    )
+    assert other.status_code == 201
+    assert Ticket.objects.count() == 2
+
+
+def test_an_idempotency_key_is_kept_per_sender_and_ignored_for_an_anonymous_ticket(desk):
+    mine = api(desk.citizen).post(
+        TICKETS,
+        {"kind": "complaint", "content": NOISE, "region": "330106"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="shared-key",
+    )
+    assert mine.status_code == 201
+    anonymous = [
+        api().post(
+            TICKETS,
+            {"kind": "complaint", "content": NOISE, "region": "330106", "anonymous": True},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="shared-key",
+        )
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in anonymous] == [201, 201]
+    assert Ticket.objects.count() == 3
+    assert Ticket.objects.filter(idempotency_key="shared-key").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "code"), [("x" * 65, "idempotency_key_invalid"), ("ключ", "idempotency_key_invalid")]
+)
+def test_a_malformed_idempotency_key_is_refused_and_nothing_is_stored(desk, key, code):
+    answer = api(desk.citizen).post(
+        TICKETS,
+        {"kind": "complaint", "content": NOISE, "region": "330106"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == code
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_with_one_key_take_one_ticket_in(postgres_required, desk):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from complaints.services import ticket_submit_once
+    from departments.models import Region
+
+    region = Region.objects.get(code="330106")
+
+    def submit(_n: int) -> tuple[int, bool]:
+        try:
+            ticket, created = ticket_submit_once(
+                idempotency_key="one-key-for-twenty",
+                kind="complaint",
+                channel=Ticket.Channel.API,
+                content=NOISE,
+                region=region,
+                citizen=desk.citizen,
+            )
+            return ticket.pk, created
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(submit, range(20)))
+    assert [created for _pk, created in results].count(True) == 1
+    assert len({pk for pk, _created in results}) == 1
+    assert Ticket.objects.count() == 1
+    assert TicketEvent.objects.filter(action="receive").count() == 1

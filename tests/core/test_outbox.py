@@ -15,7 +15,6 @@ import pytest
 from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError
 
-import zheliban.core
 from departments.models import Department
 from tests.factories import DepartmentFactory
 from zheliban import celery_app
@@ -220,22 +219,6 @@ def test_outbox_tasks_are_acknowledged_late_and_rejected_when_their_worker_dies(
         assert task.reject_on_worker_lost is True, name
 
 
-def test_publish_finds_a_task_whose_module_this_process_has_not_imported(
-    department, django_capture_on_commit_callbacks, monkeypatch
-):
-    # A web process: django.setup() has run, but nothing has imported zheliban.core.tasks.
-    monkeypatch.delitem(sys.modules, "zheliban.core.tasks", raising=False)
-    monkeypatch.delattr(zheliban.core, "tasks", raising=False)
-    monkeypatch.delitem(celery_app.tasks, "core.outbox_relay", raising=False)
-
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        message = outbox_enqueue("core.outbox_relay")
-
-    message.refresh_from_db()
-    assert message.last_error == ""
-    assert message.sent_at is not None
-
-
 # What outbox_publish does, in a fresh process configured by the project's settings.
 PUBLISH_PROBE = """
 import time
@@ -283,3 +266,31 @@ def test_a_broker_that_never_answers_fails_the_publish_instead_of_hanging(tmp_pa
 
     # Without a socket timeout the publish would block until the subprocess timeout above.
     assert result.stdout.split()[-1] == "OperationalError"
+
+
+def test_a_fresh_process_knows_every_outbox_task_from_any_thread():
+    """The web process commits from many threads at once: each finds the message's task."""
+    script = """
+import threading, django
+django.setup()
+from celery import current_app
+names = ("core.outbox_relay", "workflows.deliver_notice", "complaints.tickets_sweep",
+         "scoreboard.compute")
+found = []
+def look():
+    found.append(all(current_app.tasks.get(name) is not None for name in names))
+threads = [threading.Thread(target=look) for _ in range(16)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(sum(found))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "16"

@@ -9,8 +9,6 @@ gets an empty worklist.
 
 from __future__ import annotations
 
-import re
-
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,6 +23,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from zheliban.core.api import ErrorSerializer
+from zheliban.core.idempotency import idempotency_key_of, idempotency_parameter
 from zheliban.core.schema import link, response_links
 
 from .. import selectors, services
@@ -48,22 +47,10 @@ from .serializers import (
     WorklistQuerySerializer,
 )
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_RE = re.compile(r"[!-~]{1,64}")
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 TASK_ID_PATTERN = r"[0-9]{1,18}"
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    pattern=f"^{IDEMPOTENCY_KEY_RE.pattern}$",
-    description="A key of your choosing (a UUID, say), 1 to 64 visible ASCII characters, the "
-    "same on every retry of one submission: a retry answers 200 with the application the "
-    "first request created, and never creates a second one.",
-    examples=[OpenApiExample("A UUID", value="6f1c2a7e-3b0d-4c8e-9f51-2d7a4b9e0c13")],
-)
+IDEMPOTENCY_PARAMETER = idempotency_parameter(required=True, created="application")
 APPLICATION_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The application's id."
 )
@@ -177,26 +164,6 @@ def application_submitted_with_key(*, user, key: str) -> Application | None:
         .exclude(status=Application.Status.DRAFT)
         .first()
     )
-
-
-def idempotency_key_of(request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    if not key:
-        raise Refusal(
-            _(
-                "Send an Idempotency-Key header: a key of your choosing (a UUID, say), the same "
-                "on every retry of this submission."
-            ),
-            code="idempotency_key_missing",
-            status_code=400,
-        )
-    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
-        raise Refusal(
-            _("The Idempotency-Key header must be 1 to 64 visible ASCII characters."),
-            code="idempotency_key_invalid",
-            status_code=400,
-        )
-    return key
 
 
 def checked_answers(*, spec: FormSpec, user, given: dict) -> dict:

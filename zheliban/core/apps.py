@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
+        from django.utils.module_loading import autodiscover_modules
 
         from .models import CalendarDay, CalendarYear
         from .workdays import calendar_changed
@@ -17,3 +18,7 @@ class CoreConfig(AppConfig):
         for model in (CalendarYear, CalendarDay):
             for signal in (post_save, post_delete):
                 signal.connect(calendar_changed, sender=model, dispatch_uid="core.workdays")
+
+        # Every app's Celery tasks are registered before the first request, so the outbox finds
+        # a message's task from whichever thread of the web process commits it.
+        autodiscover_modules("tasks")

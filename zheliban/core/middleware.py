@@ -3,9 +3,10 @@ import xml.etree.ElementTree as ET
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template import engines
+from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +62,7 @@ class ElderModeMiddleware:
 
 
 _TOO_LARGE = _("The request is too large: send a shorter form or a smaller file.")
+_BODY_TOO_LARGE = _("The request is larger than %(size)s: send smaller or fewer files.")
 _UNREADABLE_FORM = _("The multipart form cannot be read.")
 _TOO_DEEP = _("The JSON body is nested too deeply.")
 _REFUSED_TITLE = _("The request cannot be accepted")
@@ -73,6 +75,26 @@ _REFUSED_PAGE = """{% extends "base.html" %}
 <p role="alert">{{ message }}</p>
 <p><a href="{% url 'home' %}">{{ home }}</a></p>
 {% endblock %}"""
+
+
+class RequestSizeMiddleware:
+    """Refuse with 413, without reading a byte of it, a request whose ``Content-Length`` is
+    above ``REQUEST_BODY_MAX_BYTES``, in the shape of the surface asked (see ``_refusal``). A
+    body sent without a length (chunked) is never read by Django at all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.REQUEST_BODY_MAX_BYTES
+        if length <= limit:
+            return self.get_response(request)
+        message = _BODY_TOO_LARGE % {"size": filesizeformat(limit)}
+        return _refusal(request, code="request_too_large", message=message, status=413)
 
 
 class ControlCharacterMiddleware:
@@ -130,30 +152,33 @@ class ControlCharacterMiddleware:
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _refusal(request, *, code: str, message, fields=None) -> HttpResponse:
+def _refusal(request, *, code: str, message, fields=None, status: int = 400) -> HttpResponse:
+    """A refusal before any view ran, in the shape of the surface asked: the API's error object
+    under ``/api/``, Open311's error array under ``/open311/``, a page elsewhere."""
     message = str(message)
     path = request.path_info
     if path.startswith("/api/"):
-        return JsonResponse(error_payload(code=code, message=message, fields=fields), status=400)
+        payload = error_payload(code=code, message=message, fields=fields)
+        return JsonResponse(payload, status=status)
     if path.startswith("/open311/"):
-        return _open311_error(path, message)
+        return _open311_error(path, message, status=status)
     page = engines["django"].from_string(_REFUSED_PAGE)
     context = {"title": _REFUSED_TITLE, "message": message, "home": _("Back to the home page")}
-    return HttpResponseBadRequest(page.render(context, request))
+    return HttpResponse(page.render(context, request), status=status)
 
 
-def _open311_error(path: str, message: str) -> HttpResponse:
+def _open311_error(path: str, message: str, *, status: int = 400) -> HttpResponse:
     """GeoReport v2's error array, in the format the address's extension names (JSON unless
     it names XML)."""
     last = path.rsplit("/", 1)[-1]
     if last.rsplit(".", 1)[-1] == "xml" and "." in last:
         root = ET.Element("errors")
         error = ET.SubElement(root, "error")
-        ET.SubElement(error, "code").text = "400"
+        ET.SubElement(error, "code").text = str(status)
         ET.SubElement(error, "description").text = message
         body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
-        return HttpResponse(body, status=400, content_type="text/xml; charset=utf-8")
-    body = json.dumps([{"code": 400, "description": message}], ensure_ascii=False)
+        return HttpResponse(body, status=status, content_type="text/xml; charset=utf-8")
+    body = json.dumps([{"code": status, "description": message}], ensure_ascii=False)
     return HttpResponse(
-        body.encode("utf-8"), status=400, content_type="application/json; charset=utf-8"
+        body.encode("utf-8"), status=status, content_type="application/json; charset=utf-8"
     )

@@ -62,11 +62,8 @@ def outbox_publish(*, message_id: uuid.UUID, known: OutboxMessage | None = None)
     message = known or _open().filter(pk=message_id).first()
     if message is None:
         return False
+    # Every app's tasks module is imported at start (``CoreConfig.ready``).
     task = current_app.tasks.get(message.task_name)
-    if task is None:
-        # Workers and beat import every app's tasks module at start; a web process does it here.
-        current_app.autodiscover_tasks(force=True)
-        task = current_app.tasks.get(message.task_name)
     attempts = message.attempts + 1
     try:
         if task is None:
