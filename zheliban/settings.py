@@ -304,14 +304,21 @@ if CELERY_BROKER_SCHEME in ("amqp", "amqps", "pyamqp"):
     CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
     CELERY_WORKER_DETECT_QUORUM_QUEUES = True
     # The broker confirms every publish: a message is handed over only once RabbitMQ has it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "connect_timeout": 2}
+    # A publish that cannot connect fails at once (no retry with a pause inside the request
+    # that committed): the outbox relay hands the message over later.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "confirm_publish": True,
+        "connect_timeout": 2,
+        "max_retries": 0,
+    }
 else:
     # A broker that accepts connections but never answers must not hang the request that
-    # committed.
+    # committed; one that refuses them fails the publish at once, for the relay to retry.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
+        "max_retries": 0,
     }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

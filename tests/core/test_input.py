@@ -341,7 +341,7 @@ def test_an_oversized_api_body_is_refused_in_the_api_shape(client, settings):
         content_type="application/json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json() == {
         "error": {
             "code": "request_too_large",

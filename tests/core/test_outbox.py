@@ -268,6 +268,51 @@ def test_a_broker_that_never_answers_fails_the_publish_instead_of_hanging(tmp_pa
     assert result.stdout.split()[-1] == "OperationalError"
 
 
+@pytest.mark.parametrize("scheme", ["amqp", "redis"])
+def test_a_broker_that_refuses_is_tried_once_per_publish(tmp_path, scheme):
+    """The request that committed does not wait through connection retries: one attempt, an
+    error, and the relay hands the message over later."""
+    accepted = []
+    with socket.socket() as closing:
+        closing.bind(("127.0.0.1", 0))
+        closing.listen(16)
+        closing.settimeout(0.2)
+        port = closing.getsockname()[1]
+        url = (
+            f"amqp://guest:guest@127.0.0.1:{port}//"
+            if scheme == "amqp"
+            else (f"redis://127.0.0.1:{port}/0")
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "CELERY_BROKER_URL": url,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "ZHELIBAN_VAR_DIR": str(tmp_path),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        probe = subprocess.Popen(
+            [sys.executable, "-c", PUBLISH_PROBE],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        # Each connection is closed as soon as it comes: the broker "refuses" it.
+        while probe.poll() is None:
+            try:
+                connection, _address = closing.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+            connection.close()
+        output = probe.communicate(timeout=30)[0]
+
+    assert output.split()[-1] in ("OperationalError", "ConnectionError")
+    assert len(accepted) == 1
+
+
 def test_a_fresh_process_knows_every_outbox_task_from_any_thread():
     """The web process commits from many threads at once: each finds the message's task."""
     script = """

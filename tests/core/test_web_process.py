@@ -54,10 +54,13 @@ class WebProcess:
     """``gunicorn -c python:zheliban.gunicorn_conf zheliban.wsgi`` on a free loopback port;
     ``args`` go on the command line, where they override the configuration file."""
 
-    def __init__(self, *, log_path: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, log_path: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.log_path = log_path
         self.args = args
+        self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def log(self) -> str:
@@ -77,6 +80,7 @@ class WebProcess:
             "PYTHONPATH": os.pathsep.join(
                 path for path in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if path
             ),
+            **self.extra_env,
         }
         command = [
             sys.executable, "-m", "gunicorn",
@@ -234,8 +238,8 @@ def start_web(postgres_required, transactional_db, tmp_path):
     flushed."""
     servers: list[WebProcess] = []
 
-    def start(*args: str) -> WebProcess:
-        server = WebProcess(log_path=tmp_path / f"gunicorn-{len(servers)}.log", args=args)
+    def start(*args: str, env: dict[str, str] | None = None) -> WebProcess:
+        server = WebProcess(log_path=tmp_path / f"gunicorn-{len(servers)}.log", args=args, env=env)
         servers.append(server)
         server.start()
         return server
@@ -280,6 +284,31 @@ def test_slow_downloads_hold_a_thread_each_and_pages_still_answer(start_web):
     finally:
         for download in downloads:
             download.close()
+
+
+def test_a_stalled_upload_is_cut_off_and_frees_its_thread(start_web):
+    """A client that stops sending mid-body gets 408 after the client timeout; its thread
+    serves pages again."""
+    web = start_web(env={"GUNICORN_CLIENT_TIMEOUT": "2"})
+    stalled = []
+    try:
+        for path in itertools.islice(itertools.cycle([TICKETS, TICKET_PAGE]), THREADS):
+            upload = SlowUpload(web.port, path)
+            upload._stop.set()  # sends its first bytes, then nothing more
+            stalled.append(upload)
+        answers = []
+        for upload in stalled:
+            response = http.client.HTTPResponse(upload.sock)
+            response.begin()
+            answers.append((response.status, response.read().decode()))
+        assert_pages_answer(web.port)
+    finally:
+        for upload in stalled:
+            upload.close()
+    assert [status for status, _body in answers] == [408] * THREADS
+    api_answer = json.loads(answers[0][1])
+    assert api_answer["error"]["code"] == "request_incomplete"
+    assert "<h1>无法受理该请求</h1>" in answers[1][1]
 
 
 def test_one_slow_upload_holds_a_sync_worker(start_web):

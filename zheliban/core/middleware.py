@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.template import engines
 from django.template.defaultfilters import filesizeformat
@@ -62,6 +62,7 @@ class ElderModeMiddleware:
 
 
 _TOO_LARGE = _("The request is too large: send a shorter form or a smaller file.")
+_INCOMPLETE = _("The request stopped arriving before it was complete: please send it again.")
 _BODY_TOO_LARGE = _("The request is larger than %(size)s: send smaller or fewer files.")
 _UNREADABLE_FORM = _("The multipart form cannot be read.")
 _TOO_DEEP = _("The JSON body is nested too deeply.")
@@ -106,8 +107,9 @@ class ControlCharacterMiddleware:
     ``/api/``, Open311's error array under ``/open311/`` (``.xml`` or ``.json`` by the address),
     a page elsewhere.
 
-    Reading the body here means a body that cannot be read (too large, too many fields, a broken
-    multipart form, JSON nested too deeply) is refused here too, in the same shapes.
+    Reading the body here means a body that cannot be read (too large: 413; too many fields, a
+    broken multipart form, JSON nested too deeply: 400; stopped arriving: 408) is refused here
+    too, in the same shapes.
     """
 
     def __init__(self, get_response):
@@ -116,8 +118,13 @@ class ControlCharacterMiddleware:
     def __call__(self, request):
         try:
             fields = self._fields_with_control_characters(request)
-        except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+        except RequestDataTooBig:
+            return _refusal(request, code="request_too_large", message=_TOO_LARGE, status=413)
+        except (TooManyFieldsSent, TooManyFilesSent):
             return _refusal(request, code="request_too_large", message=_TOO_LARGE)
+        except UnreadablePostError:
+            # The client stopped sending mid-body (the web server's client timeout) or left.
+            return _refusal(request, code="request_incomplete", message=_INCOMPLETE, status=408)
         except MultiPartParserError:
             return _refusal(request, code="form_unreadable", message=_UNREADABLE_FORM)
         except RecursionError:
