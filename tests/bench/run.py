@@ -1,4 +1,4 @@
-"""Benchmark runner: pages under gunicorn on PostgreSQL, each next to ``/healthz``.
+"""Benchmark runner: pages under gunicorn on PostgreSQL, each next to a bare Django view.
 
     python -m tests.bench.run [--pages / /departments/ ...] [--duration 20] [--users 20]
                               [--workers 2] [--database-url postgres://.../zheliban_bench]
@@ -7,11 +7,12 @@
 
 Steps: create the bench database (``zheliban_bench*`` only), migrate, seed the demo province and
 collect static files into a temporary var folder; start gunicorn on a free loopback port with
-production-like settings (DEBUG off, random SECRET_KEY, manifest static storage); run locust
-headless against ``/healthz``, then each page, then ``/healthz`` again; print requests per second
-and latency percentiles per page with its ratio to the ``/healthz`` baseline (mean of the two
-``/healthz`` runs, so drift during the run is visible). Gunicorn is always stopped and the
-database dropped (unless ``--keep-db``).
+production-like settings (DEBUG off, random SECRET_KEY, manifest static storage), and beside it
+``tests.bench.bare`` (a bare Django view returning JSON) under the same gunicorn settings; run
+locust headless against the bare view, ``/healthz``, each page, ``/healthz`` and the bare view
+again; print requests per second and latency percentiles per page with its ratio to the bare
+view (mean of its two runs, so drift during the run is visible). Both servers are always stopped
+and the database dropped (unless ``--keep-db``).
 
 Figures are printed (and written with ``--json``), never asserted. The exit status is 0 when
 every request answered 200, 1 when some failed, 2 when the bench itself could not run.
@@ -43,6 +44,9 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
 HEALTHZ = "/healthz"
+BARE_APP = "tests.bench.bare:application"
+BARE_PATH = "/bare/"
+BARE_LABEL = "bare Django"
 DEFAULT_PAGES = [
     "/",
     "/departments/",
@@ -290,12 +294,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_command(port: int, workers: int) -> list[str]:
+def gunicorn_command(port: int, workers: int, app: str = "zheliban.wsgi:application") -> list[str]:
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "zheliban.wsgi:application",
+        app,
         "--bind",
         f"{HOST}:{port}",
         "--workers",
@@ -362,14 +366,14 @@ def http_get(port: int, path: str, timeout: float = 10) -> tuple[int, str, str]:
         conn.close()
 
 
-def wait_until_healthy(proc: subprocess.Popen, port: int, log: Path) -> None:
+def wait_until_answering(proc: subprocess.Popen, port: int, path: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise BenchError(f"gunicorn exited with status {proc.returncode}:\n{_tail(log)}")
         try:
-            status, _location, body = http_get(port, HEALTHZ, timeout=2)
+            status, _location, body = http_get(port, path, timeout=2)
         except OSError as exc:
             last = str(exc)
         else:
@@ -378,8 +382,12 @@ def wait_until_healthy(proc: subprocess.Popen, port: int, log: Path) -> None:
             last = f"HTTP {status}: {body}"
         time.sleep(0.25)
     raise BenchError(
-        f"{HEALTHZ} did not answer 200 within {STARTUP_TIMEOUT}s (last: {last}):\n{_tail(log)}"
+        f"{path} did not answer 200 within {STARTUP_TIMEOUT}s (last: {last}):\n{_tail(log)}"
     )
+
+
+def wait_until_healthy(proc: subprocess.Popen, port: int, log: Path) -> None:
+    wait_until_answering(proc, port, HEALTHZ, log)
 
 
 def probe(port: int, pages: list[str], workers: int) -> list[str]:
@@ -441,8 +449,14 @@ def result_from_locust_json(page: str, entries: list[dict]) -> Result:
 
 
 def run_locust(
-    page: str, args: argparse.Namespace, port: int, workdir: Path, index: int
+    page: str,
+    args: argparse.Namespace,
+    port: int,
+    workdir: Path,
+    index: int,
+    label: str | None = None,
 ) -> tuple[Result, list[str]]:
+    """Load ``page`` on ``port``; the row is named ``label`` (the page by default)."""
     prefix = workdir / f"locust_{index:02d}"
     log = workdir / f"locust_{index:02d}.log"
     command = [
@@ -494,6 +508,7 @@ def run_locust(
             f"locust on {page} wrote no final stats (exit {proc.returncode}, {exc}):\n{_tail(log)}"
         ) from exc
     result = result_from_locust_json(page, entries)
+    result.page = label or page
 
     # Failure messages come from the CSV snapshot: best effort, the count above is exact.
     messages = []
@@ -563,7 +578,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 
 def format_table(results: list[Result]) -> str:
-    header = ("page", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "failures", "vs healthz")
+    header = ("page", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "failures", "vs bare")
     rows = [
         (
             r.page,
@@ -605,11 +620,14 @@ def report(
     first, last = results[0], results[-1]
     drift = last.rps / first.rps if first.rps else None
     out.append(
-        f"healthz baseline: {_fmt(baseline, 1)} req/s = mean of the first "
-        f"({_fmt(first.rps, 1)}) and last ({_fmt(last.rps, 1)}) {HEALTHZ} runs; "
-        f"drift last/first {_fmt(drift, 3)}"
+        f"bare baseline: {_fmt(baseline, 1)} req/s = mean of the first "
+        f"({_fmt(first.rps, 1)}) and last ({_fmt(last.rps, 1)}) runs of a bare Django view "
+        f"returning JSON; drift last/first {_fmt(drift, 3)}"
     )
-    out.append("vs healthz = req/s of the row / healthz baseline (same server, same run)")
+    out.append(
+        "vs bare = req/s of the row / bare baseline (same gunicorn settings, same machine, "
+        "same run)"
+    )
     if problems:
         out += ["", "warm-up answers that were not 200:"] + [f"  {p}" for p in problems]
     if failures:
@@ -623,7 +641,8 @@ def report(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tests.bench.run",
-        description="Load pages under gunicorn on PostgreSQL and compare each with /healthz.",
+        description="Load pages under gunicorn on PostgreSQL and compare each with a bare "
+        "Django view.",
     )
     parser.add_argument(
         "--pages",
@@ -694,6 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = loadavg()
     workdir = Path(tempfile.mkdtemp(prefix="zheliban-bench-"))
     server: subprocess.Popen | None = None
+    bare: subprocess.Popen | None = None
     try:
         app = app_settings(args, db, workdir / "var")
         env = {**base_environment(), **app}
@@ -711,11 +731,30 @@ def main(argv: list[str] | None = None) -> int:
         wait_until_healthy(server, port, server_log)
         problems = probe(port, [HEALTHZ, *args.pages], args.workers)
 
+        bare_port = free_port()
+        bare_log = workdir / "gunicorn-bare.log"
+        _progress(f"bare Django view, gunicorn --workers {args.workers} on {HOST}:{bare_port}")
+        bare = start_server(
+            base_environment(),
+            bare_port,
+            args.workers,
+            bare_log,
+            command=gunicorn_command(bare_port, args.workers, app=BARE_APP),
+        )
+        wait_until_answering(bare, bare_port, BARE_PATH, bare_log)
+
+        runs = [
+            (BARE_PATH, bare_port, BARE_LABEL),
+            (HEALTHZ, port, None),
+            *((page, port, None) for page in args.pages),
+            (HEALTHZ, port, None),
+            (BARE_PATH, bare_port, BARE_LABEL),
+        ]
         results: list[Result] = []
         failures: list[str] = []
-        for index, page in enumerate([HEALTHZ, *args.pages, HEALTHZ]):
-            _progress(f"{page}: {args.users} users for {args.duration}s")
-            result, messages = run_locust(page, args, port, workdir, index)
+        for index, (page, page_port, label) in enumerate(runs):
+            _progress(f"{label or page}: {args.users} users for {args.duration}s")
+            result, messages = run_locust(page, args, page_port, workdir, index, label=label)
             results.append(result)
             failures += messages
 
@@ -741,7 +780,8 @@ def main(argv: list[str] | None = None) -> int:
             "static": f"{args.static} ({STATIC_BACKENDS[args.static]}), collectstatic'ed",
             "database": f"{db.masked_url} ({'kept' if args.keep_db else 'dropped after'})",
             "seed": "seed_demo",
-            "gunicorn": f"zheliban.wsgi:application --workers {args.workers} sync on {HOST}:{port}",
+            "gunicorn": f"zheliban.wsgi:application and {BARE_APP}, each --workers "
+            f"{args.workers} sync",
             "locust": f"FastHttpUser, {args.users} users, spawn {args.users}/s, no wait, "
             f"{args.duration}s per run, stats reset after spawning, on the same "
             "machine",
@@ -753,7 +793,7 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         "machine": machine,
                         "settings": settings,
-                        "healthz_baseline_rps": baseline,
+                        "bare_baseline_rps": baseline,
                         "results": [asdict(r) for r in results],
                         "failures": failures,
                         "warmup_problems": problems,
@@ -768,9 +808,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench error: {exc}", file=sys.stderr)
         return 2
     finally:
-        if server is not None:
-            _progress("stopping gunicorn")
-            stop_server(server)
+        for proc in (server, bare):
+            if proc is not None:
+                _progress("stopping gunicorn")
+                stop_server(proc)
         if not args.keep_db:
             with contextlib.suppress(BenchError):
                 _progress(f"dropping database {db.name}")
