@@ -544,9 +544,9 @@ def test_empty_and_overlong_descriptions_are_400(desk, api, key, fmt):
     ]
 
 
-def test_an_oversized_form_is_400(desk, api, key, settings):
+def test_an_oversized_form_is_413(desk, api, key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
-    assert _refused(api, "xml", 400, good_post(key, description="长" * 1_000)) == [
+    assert _refused(api, "xml", 413, good_post(key, description="长" * 1_000)) == [
         "The request is too large: send a shorter form or a smaller file."
     ]
 
