@@ -41,3 +41,8 @@ class ComplaintsConfig(AppConfig):
 
         seed_demo(stdout=stdout)
         seed_tickets(stdout=stdout)
+
+    def demo_login_help(self) -> list[str]:
+        from .demo import login_help
+
+        return login_help()

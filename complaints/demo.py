@@ -139,7 +139,10 @@ def seed(*, stdout) -> None:
                     actor=citizen, ticket=ticket, action="rate", satisfaction=5
                 )
         created += 1
-    stdout.write(
-        f"Complaints desk: {created} new demo tickets "
-        f"(desk staff log in as 330100-rexian-dispatcher, -clerk, -supervisor)."
-    )
+    stdout.write(f"Complaints desk: {created} new demo tickets.")
+
+
+def login_help() -> list[str]:
+    return [
+        "Complaints desk (12345) staff log in as 330100-rexian-dispatcher, -clerk, -supervisor."
+    ]

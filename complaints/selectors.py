@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from departments.models import Department, Region
+from departments.selectors import staff_roles
 from zheliban.core.identity import mask_name, mask_phone
 
 from .models import Ticket, TicketAttachment, TicketDepartment, TicketEvent
@@ -32,6 +33,14 @@ ROW_FIELDS = (
     "department__id", "department__name", "department__code",
     "region__id", "region__name", "region__code",
 )  # fmt: skip
+
+
+def may_work_tickets(*, user) -> bool:
+    """Whether the user may use the staff ticket pages: a superuser, or a member of any
+    department in any role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or bool(staff_roles(user=user))
 
 
 def tickets_of_citizen(*, user) -> QuerySet[Ticket]:

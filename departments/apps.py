@@ -40,3 +40,8 @@ class DepartmentsConfig(AppConfig):
         from .demo import seed
 
         return seed(stdout=stdout)
+
+    def demo_login_help(self) -> list[str]:
+        from .demo import login_help
+
+        return login_help()

@@ -146,7 +146,10 @@ def seed(*, stdout) -> None:
         f"Regions: {Region.objects.count()}, departments: {Department.objects.count()}, "
         f"staff memberships: {Membership.objects.count()}"
     )
-    stdout.write(
+
+
+def login_help() -> list[str]:
+    return [
         "Staff log in as <department code>-<role>, e.g. 330106-gongan-clerk, "
         "330100-renshe-supervisor, 330100-zhengwu-dispatcher, 330106-weijian-admin."
-    )
+    ]

@@ -37,6 +37,20 @@ def region_departments_grouped() -> list[tuple[Region, list[Department]]]:
     return [entry for entry in regions.values() if entry[1]]
 
 
+def staff_roles(*, user) -> frozenset[str]:
+    """The roles the user holds in any department (none for anyone else): one query, kept on the
+    user object, as Django keeps permissions, so a page's own check and its navigation share it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    roles = getattr(user, "_staff_roles_cache", None)
+    if roles is None:
+        roles = frozenset(
+            Membership.objects.filter(user_id=user.pk).order_by().values_list("role", flat=True)
+        )
+        user._staff_roles_cache = roles
+    return roles
+
+
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
     """The memberships a member of staff may see: those of their own departments."""
     qs = Membership.objects.select_related("user", "department", "department__region")

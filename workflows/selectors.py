@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Bundle, BundleItem, Material, ServiceItem
 from departments.models import Department, Membership, Region
 from departments.scoping import member_department_ids, scope_queryset
+from departments.selectors import staff_roles
 
 from .forms import FormSpec, build_form_spec
 from .models import (
@@ -200,6 +201,14 @@ def task_get_for_staff(*, user, pk) -> Task:
         )
     except (Task.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def may_work_tasks(*, user) -> bool:
+    """Whether the user may use the worklist and the task pages: a superuser, or a clerk or
+    supervisor of some department."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or not staff_roles(user=user).isdisjoint(WORK_ROLES)
 
 
 def staff_departments(*, user) -> QuerySet[Department]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -243,8 +244,8 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def worklist(request: HttpRequest) -> HttpResponse:
     departments = list(selectors.staff_departments(user=request.user))
-    if not departments and not request.user.is_superuser:
-        raise Http404
+    if not departments and not selectors.may_work_tasks(user=request.user):
+        raise PermissionDenied
     department = None
     if request.GET.get("department"):
         department = next((d for d in departments if d.code == request.GET["department"]), None)
@@ -271,6 +272,17 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "overdue": request.GET.get("overdue") == "1",
         },
     )
+
+
+def _task_for_staff(request: HttpRequest, pk: int) -> Task:
+    """The task, 404 when it is outside the user's departments; 403 for a user who works on no
+    tasks at all (a citizen, a dispatcher, a department administrator)."""
+    try:
+        return selectors.task_get_for_staff(user=request.user, pk=pk)
+    except Http404:
+        if not selectors.may_work_tasks(user=request.user):
+            raise PermissionDenied from None
+        raise
 
 
 def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
@@ -309,14 +321,14 @@ def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
 
 @login_required
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    task = selectors.task_get_for_staff(user=request.user, pk=pk)
+    task = _task_for_staff(request, pk)
     return render(request, "workflows/task.html", _task_context(request, task))
 
 
 @login_required
 @require_POST
 def task_act(request: HttpRequest, pk: int) -> HttpResponse:
-    task = selectors.task_get_for_staff(user=request.user, pk=pk)
+    task = _task_for_staff(request, pk)
     action = request.POST.get("action", "")
     try:
         version = int(request.POST.get("version", ""))
@@ -350,7 +362,7 @@ def task_act(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_verify(request: HttpRequest, pk: int) -> HttpResponse:
-    task = selectors.task_get_for_staff(user=request.user, pk=pk)
+    task = _task_for_staff(request, pk)
     owner = Department.objects.filter(code=request.POST.get("owner", "")).first()
     field = request.POST.get("field", "")
     answer = None

@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "zheliban.core.context_processors.site",
+                "zheliban.navigation.staff_links",
             ],
         },
     },
@@ -283,6 +284,11 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_SCHEME = CELERY_BROKER_URL.partition("://")[0].lower()
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+if CELERY_TASK_ALWAYS_EAGER and not CELERY_BROKER_URL:
+    # Run eagerly, a task still takes a producer to encode its arguments as a send would. The
+    # in-process memory transport gives it one; naming its host keeps kombu from warning that it
+    # reverts to localhost (no connection is ever made).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -18,6 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("elder-mode/", views.elder_mode, name="elder-mode"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("zheliban.accounts.urls")),

@@ -3,9 +3,10 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -22,6 +23,13 @@ from zheliban.core.middleware import ELDER_COOKIE
 @require_GET
 def home(request):
     return render(request, "home.html", {"life_events": list(life_event_list())})
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever a page links: the site's icon."""
+    return redirect(static("img/favicon.svg"))
 
 
 @require_POST
@@ -97,6 +105,11 @@ def api_root(request, format=None):
         "staff_memberships": "api:membership-list",
         "applications": "api:application-list",
         "tasks": "api:task-list",
+        "tickets": "api:ticket-list",
+        "ticket_duplicates": "api:ticket-duplicates",
+        "ticket_stats": "api:ticket-stats",
+        "assistant": "api:assistant",
+        "scoreboard": "api:scoreboard",
         "schema": "schema",
         "docs": "swagger-ui",
     }

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from departments.models import Department, Membership
-from departments.scoping import member_department_ids
 from zheliban.core.uploads import private_file_response
 
 from .. import selectors, services
@@ -188,8 +187,7 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _staff_required(request: HttpRequest) -> None:
-    user = request.user
-    if not (user.is_superuser or member_department_ids(user).exists()):
+    if not selectors.may_work_tickets(user=request.user):
         raise PermissionDenied
 
 

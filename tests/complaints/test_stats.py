@@ -588,8 +588,9 @@ def test_query_counts_do_not_grow_with_the_data(client, desk, django_assert_num_
     client.force_login(user)
     params = {**MARCH, "period": "week", "region": "330000", "department": "330100-zhujian"}
     # session, user, scope; the department and region looked up; on the page only, the
-    # department and region choices; then totals, two series, six breakdowns, top issues.
-    page_queries, api_queries = 17, 15
+    # department and region choices and the staff roles its navigation asks; then totals, two
+    # series, six breakdowns, top issues.
+    page_queries, api_queries = 18, 15
     counts = []
     for extra in (0, 120):
         add_tickets(desk, extra)
@@ -605,8 +606,8 @@ def test_query_counts_do_not_grow_with_the_data(client, desk, django_assert_num_
 
 def test_refused_filters_run_no_statistics(client, desk, django_assert_num_queries):
     client.force_login(desk.desk_clerk)
-    # session, user, scope, department choices, regions
-    with django_assert_num_queries(5):
+    # session, user, scope, department choices, regions, the navigation's staff roles
+    with django_assert_num_queries(6):
         assert client.get(PAGE, {"kind": "rant"}).status_code == 400
     with django_assert_num_queries(3):
         assert client.get(API, {"kind": "rant"}).status_code == 400

@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
+import runpy
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,8 +53,10 @@ from complaints.services import (
     tickets_sweep,
 )
 from departments.models import Membership, Region
+from tests.core.services import reset_broker_connections
 from tests.factories import DepartmentFactory, MembershipFactory
 from workflows.models import Notice, NoticeDelivery
+from zheliban import celery_app
 from zheliban.core.models import OutboxMessage
 from zheliban.core.workdays import add_workdays
 
@@ -366,6 +371,41 @@ def test_a_valid_ticket_is_received_and_queued_without_a_model(desk):
     # the citizen has a phone and no preference: one SMS delivery through the outbox
     assert list(NoticeDelivery.objects.values_list("channel", flat=True)) == ["sms"]
     assert OutboxMessage.objects.count() == 1
+
+
+@pytest.fixture
+def no_broker_set(monkeypatch):
+    """Celery as the settings configure it when no broker is set (the demo), with the fresh
+    connection pools of a new web process; the suite's own configuration comes back after."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_TASK_ALWAYS_EAGER", raising=False)
+    configured = runpy.run_path(str(Path(__file__).parents[2] / "zheliban" / "settings.py"))
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
+    celery_app.conf.update(
+        broker_url=configured["CELERY_BROKER_URL"],
+        task_always_eager=configured["CELERY_TASK_ALWAYS_EAGER"],
+    )
+    reset_broker_connections()
+    try:
+        yield
+    finally:
+        reset_broker_connections()
+        celery_app.conf.update(saved)
+
+
+def test_a_ticket_sent_without_a_broker_runs_its_task_in_process_and_logs_no_broker_warning(
+    desk, no_broker_set, caplog, django_capture_on_commit_callbacks
+):
+    assert celery_app.conf.task_always_eager is True
+    caplog.set_level(logging.INFO)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = desk.ticket()
+    message = OutboxMessage.objects.get()
+    assert message.done_at is not None  # the notice was delivered in-process
+    assert NoticeDelivery.objects.get(notice__recipient=desk.citizen).state == "sent"
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("kombu")] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert ticket.state == S.QUEUED
 
 
 def test_title_is_taken_from_the_first_sentence(desk):

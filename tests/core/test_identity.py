@@ -75,6 +75,57 @@ def test_masking():
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Celery's task timings: the digits after a decimal point are no ID number nor phone
+        "Task workflows.deliver_notice[8d30] succeeded in 0.007912345678909451s: 'ok'",
+        "succeeded in 0.029512345678908044s",
+        "took 0.13812345678s",
+        "amount 13812345678.50",
+        # inside a longer run of digits or of letters: an id, a token, a hash
+        "order 2138123456789",
+        "notice 0317beca13812345678ef7d489a7b delivered",
+        "token abc110105194912310021xyz",
+        "ref ZB13812345678",
+    ],
+)
+def test_numbers_that_are_part_of_something_else_are_left_alone(text):
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("phone=13812345678,", "phone=138****5678,"),
+        ("(13812345678)", "(138****5678)"),
+        ("手机13812345678。", "手机138****5678。"),
+        ("call +8613812345678 now", "call +86138****5678 now"),
+        ("call +86 13812345678", "call +86 138****5678"),
+        (f"id:{VALID_ID}.", "id:1101**********002X."),
+        (f"/users/{VALID_ID_2}/", "/users/3301**********1236/"),
+        (f"credit_code={VALID_USCC};", "credit_code=9135**********0Y43;"),
+        (f"took 0.5s for {VALID_ID_2}", "took 0.5s for 3301**********1236"),
+    ],
+)
+def test_numbers_that_stand_on_their_own_are_masked(text, masked):
+    assert mask_text(text) == masked
+
+
+def test_a_task_timing_in_a_log_record_is_left_alone():
+    record = logging.LogRecord(
+        "celery.app.trace",
+        logging.INFO,
+        __file__,
+        1,
+        "Task %(name)s[%(id)s] succeeded in %(runtime)ss: %(return_value)s",
+        ({"name": "x", "id": "1", "runtime": 0.002947014999790553, "return_value": True},),
+        None,
+    )
+    assert MaskPIIFilter().filter(record) is True
+    assert record.getMessage() == "Task x[1] succeeded in 0.002947014999790553s: True"
+
+
 def test_log_records_are_masked():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "login by %s", (VALID_ID,), None)
     assert MaskPIIFilter().filter(record) is True

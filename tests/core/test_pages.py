@@ -69,3 +69,14 @@ def test_bad_page_size_is_a_clear_400(client, value):
         return
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "page_size_invalid"
+
+
+def test_favicon_ico_answers_with_the_sites_icon(client):
+    response = client.get("/favicon.ico", follow=True)
+    assert response.redirect_chain == [("/static/img/favicon.svg", 302)]
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body.startswith(b"<svg ")
+    # the pages link the same icon
+    assert 'rel="icon" href="/static/img/favicon.svg"' in client.get("/").content.decode()

@@ -154,6 +154,15 @@ def workers(department: str) -> frozenset[str]:
 
 
 ALL_WORKERS = workers("d1") | workers("d2") | workers("d3") | {DESK_OPERATOR, DESK_SUPERVISOR}
+# Who works on no tasks at all: the worklist and task pages refuse them (403), never 404.
+NON_WORKERS = frozenset(ROLES) - ALL_WORKERS - {ANONYMOUS, SUPERUSER}
+
+
+def task_rule(ok: Iterable[str]) -> Rule:
+    """A task page: ``ok`` roles may use it; a clerk or supervisor of another department gets
+    404 (the task is outside their scope), anyone who works on no tasks 403."""
+    inner = rule(ok)
+    return lambda role: 403 if role in NON_WORKERS else inner(role)
 
 
 def refused_except(*allowed: Iterable[str] | str) -> frozenset[str]:
@@ -176,6 +185,7 @@ def routes_pages() -> dict[str, Route]:
     return {
         "": Route(one("/", public)),
         "healthz": Route(one("/healthz", public)),
+        "favicon.ico": Route(one("/favicon.ico", everyone(REDIRECT))),
         "elder-mode/": Route(one("/elder-mode/", everyone(405))),
         "i18n/setlang/": Route(one("/i18n/setlang/", everyone(frozenset({204, 302})))),
         "accounts/login/": Route(
@@ -295,17 +305,19 @@ def routes_pages() -> dict[str, Route]:
                 )
             ]
         ),
-        "staff/tasks/": Route(one("/staff/tasks/", rule(ALL_WORKERS))),
+        "staff/tasks/": Route(one("/staff/tasks/", rule(ALL_WORKERS, other=403))),
         "staff/tasks/<int:pk>/": Route(
             lambda w: [
                 Read(
-                    "task_open (d1)", f"/staff/tasks/{o(w)['task_open'].pk}/", rule(workers("d1"))
+                    "task_open (d1)",
+                    f"/staff/tasks/{o(w)['task_open'].pk}/",
+                    task_rule(workers("d1")),
                 ),
-                Read("task_b (d3)", f"/staff/tasks/{o(w)['task_b'].pk}/", rule(workers("d3"))),
+                Read("task_b (d3)", f"/staff/tasks/{o(w)['task_b'].pk}/", task_rule(workers("d3"))),
                 Read(
                     "task of the reporter's case (d1)",
                     f"/staff/tasks/{o(w)['task_reporter'].pk}/",
-                    rule(workers("d1")),
+                    task_rule(workers("d1")),
                 ),
             ]
         ),
@@ -319,7 +331,7 @@ def routes_pages() -> dict[str, Route]:
                     "post",
                     f"/staff/tasks/{o(w)['task_reporter'].pk}/act/",
                     refused_except(workers("d1")),
-                    rule([], other=404),
+                    task_rule([]),
                     {
                         "action": action,
                         "version": "0",
@@ -340,7 +352,7 @@ def routes_pages() -> dict[str, Route]:
                     "post",
                     f"/staff/tasks/{o(w)['task_partial_d2'].pk}/verify/",
                     refused_except(workers("d2")),
-                    rule([], other=404),
+                    task_rule([]),
                     {
                         "owner": w.departments["d1"].code,
                         "field": "hukou_region",

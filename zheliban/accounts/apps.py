@@ -11,3 +11,8 @@ class AccountsConfig(AppConfig):
         from .demo import seed
 
         return seed(stdout=stdout)
+
+    def demo_login_help(self) -> list[str]:
+        from .demo import login_help
+
+        return login_help()

@@ -49,10 +49,21 @@ def seed(*, stdout) -> None:
             phone,
             credit_code=first17 + uscc_check_char(first17),
         )
-    stdout.write(f"Accounts (password for all: {DEMO_PASSWORD}):")
-    stdout.write("  admin            - administrator, /admin/")
+    stdout.write(
+        f"Accounts: the administrator, {len(DEMO_CITIZENS)} citizens, "
+        f"{len(DEMO_ENTERPRISES)} {'enterprise' if len(DEMO_ENTERPRISES) == 1 else 'enterprises'}."
+    )
+
+
+def login_help() -> list[str]:
+    """How to log in as the demo people (``seed_demo`` prints it once the seeding is done)."""
+    lines = [
+        f"Accounts (password for all: {DEMO_PASSWORD}):",
+        "  admin            - administrator, /admin/",
+    ]
     for username, name, _first17, phone in DEMO_CITIZENS + DEMO_ENTERPRISES:
-        stdout.write(f"  {username:<16} - {name}, or log in with mobile {phone}")
+        lines.append(f"  {username:<16} - {name}, or log in with mobile {phone}")
+    return lines
 
 
 def _upsert_person(username, kind, name, phone, *, id_number=None, credit_code=None) -> User:

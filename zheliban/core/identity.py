@@ -102,11 +102,16 @@ def mask_name(name: str | None) -> str:
     return (name[:1] + "*" * (len(name) - 1)) if name else ""
 
 
-# Free text that may carry identity numbers (log lines, exception messages).
+# Free text that may carry identity numbers (log lines, exception messages). A number counts only
+# where it stands on its own: not inside a longer run of digits or letters (a hex id, a token),
+# not right after a decimal point nor followed by one with digits (a timing such as
+# 0.002947014999790553s). A mobile number may follow +86.
 _PII_IN_TEXT = re.compile(
-    r"(?<![0-9A-Z])(\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx]"
+    r"(?:(?<=\+86)|(?<![0-9A-Za-z])(?<!\d\.))"
+    r"(\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx]"
     r"|[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}"
-    r"|1[3-9]\d{9})(?![0-9A-Z])"
+    r"|1[3-9]\d{9})"
+    r"(?![0-9A-Za-z])(?!\.\d)"
 )
 
 
