@@ -628,18 +628,17 @@ def application_create_and_submit(
         return application_submit(
             applicant=applicant, application=existing, answers=answers, idempotency_key=key
         )
-    # A draft of this call's own, removed again unless it became the application: when several
-    # calls race with one key, one submits and the others answer with it, leaving no draft.
-    draft = Application.objects.create(
-        applicant=applicant, bundle=bundle, item=item, idempotency_key=f"draft-{uuid.uuid4()}"
-    )
-    submitted = None
-    try:
+    # A draft of this call's own, in one transaction with its submission: it becomes the
+    # application, or is removed when another call with the key won the race; a failure midway
+    # (a refusal, the database gone) rolls both back. No draft is ever left behind.
+    with transaction.atomic():
+        draft = Application.objects.create(
+            applicant=applicant, bundle=bundle, item=item, idempotency_key=f"draft-{uuid.uuid4()}"
+        )
         submitted = application_submit(
             applicant=applicant, application=draft, answers=answers, idempotency_key=key
         )
-    finally:
-        if submitted is None or submitted[0].pk != draft.pk:
+        if submitted[0].pk != draft.pk:
             Application.objects.filter(pk=draft.pk, status=A.DRAFT).delete()
     return submitted
 
