@@ -21,7 +21,6 @@ from zheliban.core.models import OutboxMessage, TaskReceipt
 from zheliban.core.outbox import outbox_enqueue, outbox_relay
 
 from .services import (
-    CeleryWorker,
     RabbitMQServer,
     RedisServer,
     celery_sending_to,
@@ -49,23 +48,6 @@ def private_broker(request, tmp_path):
         server.stop()
 
 
-@pytest.fixture
-def worker_on(transactional_db, tmp_path):
-    workers: list[CeleryWorker] = []
-
-    def start(broker_url: str, queue: str) -> CeleryWorker:
-        worker = CeleryWorker(
-            broker_url=broker_url, queue=queue, log_path=tmp_path / f"worker-{len(workers)}.log"
-        )
-        workers.append(worker)
-        worker.start()
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
-
-
 def _notes(department: Department) -> str:
     department.refresh_from_db()
     return department.description
@@ -78,12 +60,12 @@ BROKERS = pytest.mark.parametrize(
 
 @BROKERS
 def test_a_worker_outlives_its_brokers_restart_and_goes_on_working(
-    postgres_required, private_broker, worker_on
+    postgres_required, private_broker, start_worker
 ):
     queue = f"zheliban-test-{uuid.uuid4().hex[:12]}"
     department = DepartmentFactory(name="交通运输局")
     with celery_sending_to(private_broker.url, queue):
-        worker = worker_on(private_broker.url, queue)
+        worker = start_worker(private_broker.url, queue)
         with transaction.atomic():
             first = outbox_enqueue(APPEND_NOTE, department_id=department.pk, note="a")
         wait_until(lambda: TaskReceipt.objects.filter(message_id=first.pk).exists())
@@ -116,14 +98,14 @@ def test_a_worker_outlives_its_brokers_restart_and_goes_on_working(
 
 @pytest.mark.parametrize("private_broker", ["amqp"], ids=["rabbitmq"], indirect=True)
 def test_rabbitmq_keeps_a_handed_over_message_across_its_restart(
-    postgres_required, private_broker, worker_on
+    postgres_required, private_broker, start_worker
 ):
     """A message RabbitMQ confirmed is on disk in a durable quorum queue: it is carried out
     after a restart of the broker without the relay handing it over again."""
     queue = f"zheliban-test-{uuid.uuid4().hex[:12]}"
     department = DepartmentFactory(name="市场监管局")
     with celery_sending_to(private_broker.url, queue):
-        worker = worker_on(private_broker.url, queue)
+        worker = start_worker(private_broker.url, queue)
         worker.stop()
         with transaction.atomic():
             message = outbox_enqueue(APPEND_NOTE, department_id=department.pk, note="kept")
@@ -133,7 +115,7 @@ def test_rabbitmq_keeps_a_handed_over_message_across_its_restart(
 
         private_broker.stop()
         private_broker.start()
-        worker = worker_on(private_broker.url, queue)
+        worker = start_worker(private_broker.url, queue)
         wait_until(
             lambda: TaskReceipt.objects.filter(message_id=message.pk).exists(),
             describe=worker.log,
@@ -146,10 +128,10 @@ def test_rabbitmq_keeps_a_handed_over_message_across_its_restart(
 
 
 @pytest.mark.parametrize("private_broker", ["amqp"], ids=["rabbitmq"], indirect=True)
-def test_rabbitmq_queues_are_durable_quorum_queues(postgres_required, private_broker, worker_on):
+def test_rabbitmq_queues_are_durable_quorum_queues(postgres_required, private_broker, start_worker):
     queue = f"zheliban-test-{uuid.uuid4().hex[:12]}"
     with celery_sending_to(private_broker.url, queue):
-        worker_on(private_broker.url, queue)
+        start_worker(private_broker.url, queue)
     with kombu.Connection(private_broker.url) as connection:
         channel = connection.channel()
         # Declaring a queue again with the same arguments succeeds; with others RabbitMQ refuses.

@@ -24,7 +24,6 @@ from zheliban.core.models import OutboxMessage, TaskReceipt
 from zheliban.core.outbox import outbox_enqueue, outbox_relay
 
 from .services import (
-    CeleryWorker,
     RedisServer,
     celery_sending_to,
     delete_queue,
@@ -40,24 +39,6 @@ PROJECT_PACKAGES = ("zheliban", "departments", "catalog", "workflows", "complain
 @pytest.fixture
 def queue() -> str:
     return f"zheliban-test-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def start_worker(transactional_db, tmp_path):
-    """Start workers on demand; every one is stopped before the test database is flushed."""
-    workers: list[CeleryWorker] = []
-
-    def start(broker_url: str, queue: str) -> CeleryWorker:
-        worker = CeleryWorker(
-            broker_url=broker_url, queue=queue, log_path=tmp_path / f"worker-{len(workers)}.log"
-        )
-        workers.append(worker)
-        worker.start()
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
 
 
 @pytest.fixture
