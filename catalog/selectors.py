@@ -6,9 +6,12 @@ tests count them at two sizes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from departments.models import Department, Region
@@ -23,6 +26,7 @@ from .models import (
     ServiceItemVersion,
     Theme,
 )
+from .search import cache as search_cache
 from .search.backends import SEARCH_FIELDS
 
 ACTIVE_ITEMS = Q(items__is_active=True)
@@ -32,6 +36,43 @@ def item_get_public(*, code: str) -> ServiceItem:
     """A published item's name and version only (one small query); 404 otherwise."""
     qs = ServiceItem.objects.filter(is_active=True).only("id", "code", "name", "version")
     return get_object_or_404(qs, code=code)
+
+
+_CODE_PLACEHOLDER = "\x00code"
+
+
+@functools.cache
+def _published_sql() -> tuple[str, tuple, int]:
+    """``item_published``'s SQL as the ORM writes it, its parameters and where the code goes."""
+    qs = (
+        ServiceItem.objects.filter(is_active=True, code=_CODE_PLACEHOLDER)
+        .order_by()
+        .values_list("id", "code", "name", "version")
+    )
+    sql, params = qs.query.sql_with_params()
+    return sql, tuple(params), params.index(_CODE_PLACEHOLDER)
+
+
+def item_published(*, code: str) -> ServiceItem:
+    """As ``item_get_public`` (id, code, name and version of a published item; 404 otherwise),
+    with the query built once per process: it is asked on every view of a guide kept whole
+    (``page_version``), where building the query would cost more than running it."""
+    sql, params, at = _published_sql()
+    params = (*params[:at], code, *params[at + 1 :])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No published item has this code.")
+    return ServiceItem(id=row[0], code=row[1], name=row[2], version=row[3])
+
+
+def page_version(request, *args, **kwargs) -> list | None:
+    """The catalog's generation, for the pages that show the catalog kept whole
+    (``zheliban.core.page_cache``); None inside a transaction that has changed the catalog."""
+    if search_cache.changed_in_transaction():
+        return None
+    return [search_cache.generation()]
 
 
 def item_get_guide(*, code: str) -> ServiceItem:
@@ -184,17 +225,17 @@ def name_lookup(*, department: str = "", region: str = "", theme: str = "", life
         found = Region.objects.filter(code=region).values_list("name", flat=True).first()
         names["region"] = found or region
     if theme:
-        found = Theme.objects.filter(slug=theme).first()
-        names["theme"] = found.display_name if found else theme
+        shown = Theme.objects.filter(slug=theme).first()
+        names["theme"] = shown.display_name if shown else theme
     if life_event:
-        found = LifeEvent.objects.filter(slug=life_event).first()
-        names["life_event"] = found.display_name if found else life_event
+        event = LifeEvent.objects.filter(slug=life_event).first()
+        names["life_event"] = event.display_name if event else life_event
     return names
 
 
 # The order in which a citizen has to do something about a material: bring it, have it issued,
 # or nothing at all.
-_SOURCE_BURDEN = {
+_SOURCE_BURDEN: dict[str, int] = {
     Material.Source.APPLICANT: 2,
     Material.Source.ISSUED: 1,
     Material.Source.SHARED: 0,

@@ -59,7 +59,7 @@ def item_snapshot(item: ServiceItem) -> dict[str, Any]:
     data["materials"] = [
         {
             **{f: getattr(m, f) for f in MATERIAL_FIELDS},
-            "issuer": m.issuer.name if m.issuer_id else None,
+            "issuer": m.issuer.name if m.issuer else None,
         }
         for m in item.materials.select_related("issuer").order_by("sort_order", "id")
     ]

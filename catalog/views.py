@@ -1,9 +1,13 @@
-"""Catalog pages: search with facets, item guides and their versions, themes, life events, bundles.
+"""Catalog pages: the home page, search with facets, item guides and their versions, themes, life
+events, bundles.
 
 Views parse the request, call one selector or ``search_items`` and shape the facets into links;
 everything they show is read in a fixed number of queries. The search pages' results and the
 item guides are rendered once per catalog generation (``catalog.search.cache.fragment``): the
-searching and the reading are lazy, and a page whose fragment is cached skips them.
+searching and the reading are lazy, and a page whose fragment is cached skips them. For visitors
+without a session the pages are kept whole for the generation (``zheliban.core.page_cache``,
+``selectors.page_version``); a guide's ratings are read anew for every view
+(``zheliban.pages.guide_version``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from . import selectors
 from .models import Audience, JointStage, Material, ServiceItem
@@ -271,14 +276,19 @@ def _listing_context(
     return Listing(request, fixed=fixed or {}, text=text, base=base).context()
 
 
+@require_GET
+def home(request):
+    return render(request, "home.html", {"life_events": list(selectors.life_event_list())})
+
+
 def search(request):
     return render(request, "catalog/search.html", _listing_context(request))
 
 
 def item(request, code: str):
     """The guide, its HTML cached for the catalog's generation: a cached guide costs one small
-    query (is the item published, under what name)."""
-    item = selectors.item_get_public(code=code)
+    query (is the item published, under what name) and its ratings."""
+    item = selectors.item_published(code=code)
     return render(
         request,
         "catalog/item.html",

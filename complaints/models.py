@@ -2,7 +2,9 @@
 log, dispatch rules and Open311 keys.
 
 Every status field here is moved by exactly one service in ``complaints.services`` (the
-work-order chokepoint ``ticket_transition``); admin shows them read-only.
+work-order chokepoint ``ticket_transition``), which checks each move against the machine's table
+declared below its model (``TICKET_MACHINE``, ``PART_MACHINE``); admin shows the fields read-only
+and draws the tables.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import ServiceItem
+from complaints.errors import ComplaintsErrorCode
 from departments.models import Department, Region
-from workflows.models import private_storage
+from zheliban.core.machines import STAY, SYSTEM, Machine, Transition
 from zheliban.core.models import TimeStampedModel
+from zheliban.core.uploads import private_files
+
+# Who makes the moves of the tables below (``SYSTEM``: the services, on their own).
+DESK = "desk"
+LEAD = "lead"
+ASSISTING = "assisting"
+SENDER = "sender"
 
 
 class Ticket(TimeStampedModel):
@@ -223,6 +233,11 @@ class Ticket(TimeStampedModel):
             ),
         ]
 
+    @property
+    def department_name(self) -> str:
+        """The lead department's name ("" before the ticket has one)."""
+        return self.department.name if self.department else ""
+
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
 
@@ -247,6 +262,67 @@ class Ticket(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("complaints:ticket", kwargs={"pk": self.pk})
+
+
+_S = Ticket.State
+_WHO = {
+    DESK: _("the complaints desk"),
+    LEAD: _("the lead department"),
+    ASSISTING: _("an assisting department"),
+    SENDER: _("the citizen who sent it"),
+    SYSTEM: _("the system"),
+}
+TICKET_MACHINE = Machine(
+    name="complaints.ticket",
+    title=_("Ticket"),
+    model="complaints.Ticket",
+    field="state",
+    states=Ticket.State,
+    who=_WHO,
+    transitions=[
+        Transition("dispatch", (_S.RECEIVED, _S.QUEUED), _S.DISPATCHED, DESK),
+        Transition(
+            "dispatch",
+            _S.RECEIVED,
+            _S.DISPATCHED,
+            SYSTEM,
+            when=_("on arrival, when the suggestion is sure enough and no duplicate is open"),
+        ),
+        Transition("queue", _S.RECEIVED, _S.QUEUED, SYSTEM, when=_("on arrival, otherwise")),
+        Transition("link", (_S.RECEIVED, _S.QUEUED), _S.LINKED, DESK),
+        Transition(
+            "link",
+            _S.RECEIVED,
+            _S.LINKED,
+            SENDER,
+            when=_("on arrival, to an open ticket the sender chose as the same matter"),
+        ),
+        Transition("sign", _S.DISPATCHED, _S.HANDLING, LEAD),
+        Transition("sign", (_S.DISPATCHED, _S.HANDLING), STAY, ASSISTING),
+        Transition("return", _S.DISPATCHED, _S.QUEUED, LEAD),
+        Transition("return", (_S.DISPATCHED, _S.HANDLING), STAY, ASSISTING),
+        Transition("opinion", (_S.DISPATCHED, _S.HANDLING), STAY, ASSISTING),
+        Transition("answer", _S.HANDLING, _S.ANSWERED, LEAD),
+        Transition("callback", _S.ANSWERED, _S.CALLED_BACK, DESK),
+        Transition(
+            "rate",
+            _S.CALLED_BACK,
+            (_S.CLOSED, _S.HANDLING),
+            SENDER,
+            when=_("closed when satisfied (3 of 5 or more), back to the lead department otherwise"),
+        ),
+        Transition(
+            "rate",
+            _S.CALLED_BACK,
+            (_S.CLOSED, _S.HANDLING),
+            DESK,
+            when=_("the rating the citizen gave on the callback, with the same effect"),
+        ),
+        Transition("close", _S.CALLED_BACK, _S.CLOSED, DESK),
+    ],
+    code=ComplaintsErrorCode.WRONG_STATE,
+    refusal=_("This ticket is “%(state)s”; that cannot be done now."),
+)
 
 
 class TicketDepartment(TimeStampedModel):
@@ -299,6 +375,34 @@ class TicketDepartment(TimeStampedModel):
         return f"{self.ticket_id} · {self.department}"
 
 
+_P = TicketDepartment.State
+PART_MACHINE = Machine(
+    name="complaints.ticketdepartment",
+    title=_("Department's part in a ticket"),
+    model="complaints.TicketDepartment",
+    field="state",
+    states=TicketDepartment.State,
+    who={k: v for k, v in _WHO.items() if k in (LEAD, ASSISTING, SYSTEM)},
+    transitions=[
+        Transition("sign", _P.DISPATCHED, _P.SIGNED, LEAD),
+        Transition("sign", _P.DISPATCHED, _P.SIGNED, ASSISTING),
+        Transition("return", _P.DISPATCHED, _P.RETURNED, LEAD),
+        Transition("return", _P.DISPATCHED, _P.RETURNED, ASSISTING),
+        Transition("opinion", _P.SIGNED, _P.REPLIED, ASSISTING),
+        Transition("answer", _P.SIGNED, _P.REPLIED, LEAD),
+        Transition(
+            "reopen",
+            _P.REPLIED,
+            _P.SIGNED,
+            SYSTEM,
+            when=_("the lead's part, when the citizen was not satisfied with the answer"),
+        ),
+    ],
+    code=ComplaintsErrorCode.WRONG_STATE,
+    refusal=_("Your department's part is “%(state)s”; that cannot be done now."),
+)
+
+
 class TicketEvent(models.Model):
     """A history row: every transition of a ticket, written in its transaction."""
 
@@ -342,7 +446,7 @@ class TicketAttachment(TimeStampedModel):
     """A file sent with a ticket, checked by content; photos are stored without their metadata."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(_("file"), storage=private_storage, upload_to="tickets/%Y/%m/")
+    file = models.FileField(_("file"), storage=private_files, upload_to="tickets/%Y/%m/")
     name = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveIntegerField(_("size in bytes"))

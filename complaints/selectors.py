@@ -9,21 +9,27 @@ that a given person made a given report — asks it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from departments.models import Department, Region
+from departments.models import Department, Membership, Region
+from departments.scoping import member_department_ids
 from departments.selectors import staff_roles
 from zheliban.core.identity import mask_name, mask_phone
 
+from .dispatch.text import normalize
+from .errors import ComplaintsErrorCode
 from .models import Ticket, TicketAttachment, TicketDepartment, TicketEvent
-from .services import is_desk, may_see_reporter, tickets_for_staff
 
 S = Ticket.State
+P = TicketDepartment.State
 
 # What a list row shows.
 ROW_FIELDS = (
@@ -299,3 +305,259 @@ def dispatch_departments() -> QuerySet[Department]:
         .only("id", "code", "name", "kind", "region__code", "region__name")
         .order_by("region__code", "kind", "name")
     )
+
+
+# ---------------------------------------------------------------- the citizen's overview (/my/)
+
+
+@dataclass(frozen=True)
+class TicketTally:
+    total: int
+    open: int
+    to_rate: int
+
+
+def ticket_tally_for_citizen(*, user) -> TicketTally:
+    """How many tickets the citizen sent, how many are open, and how many wait for the
+    citizen's rating (one query)."""
+    return TicketTally(
+        **Ticket.objects.filter(citizen=user).aggregate(
+            total=Count("pk"),
+            open=Count("pk", filter=Q(state__in=Ticket.OPEN_STATES)),
+            to_rate=Count("pk", filter=Q(state=S.CALLED_BACK)),
+        )
+    )
+
+
+def tickets_awaiting_first(*, user) -> QuerySet[Ticket]:
+    """The citizen's tickets, newest first, those waiting for the citizen's rating before the
+    rest."""
+    awaiting = Case(When(state=S.CALLED_BACK, then=Value(0)), default=Value(1))
+    return tickets_of_citizen(user=user).order_by(awaiting, "-created_at", "-id")
+
+
+# ---------------------------------------------------------------- who may see what
+
+
+def desk_department_ids(user, *, roles: Iterable[str] | None = None):
+    """The desk (12345) departments the user works in, as a subquery."""
+    return member_department_ids(user, roles=roles).filter(department__kind=Department.Kind.HOTLINE)
+
+
+def is_desk(user, *, roles: Iterable[str] | None = None) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return desk_department_ids(user, roles=roles).exists()
+
+
+def desk_roles(user) -> set[str]:
+    """The roles the user holds at a desk (12345) department (all of them for a superuser);
+    one query."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return set(Membership.Role.values)
+    return set(
+        Membership.objects.filter(
+            user_id=user.pk, department__kind=Department.Kind.HOTLINE
+        ).values_list("role", flat=True)
+    )
+
+
+def tickets_for_staff(user) -> QuerySet[Ticket]:
+    """The tickets a member of staff may see: the desk sees all; a department sees the tickets
+    it has a part in and has not returned."""
+    qs = Ticket.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if is_desk(user):
+        return qs
+    parts = TicketDepartment.objects.filter(
+        ticket=OuterRef("pk"), department__in=member_department_ids(user)
+    ).exclude(state=P.RETURNED)
+    return qs.filter(Exists(parts))
+
+
+def may_see_reporter(user) -> bool:
+    """Only the desk's own supervisors may see who made a 举报."""
+    return is_desk(user, roles=[Membership.Role.SUPERVISOR])
+
+
+def part_for(ticket: Ticket, user) -> TicketDepartment | None:
+    if user is None or not user.is_authenticated:
+        return None
+    parts = ticket.parts.exclude(state=P.RETURNED).select_related("department")
+    if not user.is_superuser:
+        parts = parts.filter(department__in=member_department_ids(user))
+    return parts.order_by("-is_lead", "id").first()
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    ticket: Ticket
+    score: float  # 0..1, the overlap of the texts' character pairs
+
+    @property
+    def number(self) -> str | None:
+        """Another person's ticket is named only if its sender made it public."""
+        return self.ticket.number if self.ticket.shown_in_public else None
+
+    @property
+    def title(self) -> str | None:
+        return self.ticket.title if self.ticket.shown_in_public else None
+
+
+def _pairs(text: str) -> set[str]:
+    text = normalize(text)
+    text = re.sub(r"[\W_]+", "", text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _similarity(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b)) if min(len(a), len(b)) >= 4 else 0.0
+
+
+DUPLICATE_DAYS = 90
+DUPLICATE_MIN_SCORE = 0.6
+DUPLICATE_CANDIDATES = 400
+
+
+def link_candidates() -> QuerySet[Ticket]:
+    """The tickets another may be offered as a repeat of, or joined to: any but a report (举报).
+
+    A report is invisible wherever its sender could be learned: offered as a repeat, it would
+    tell a citizen that it exists and what it is about, and once joined their own ticket would
+    name it. The one rule behind ``duplicates_find`` and every ``link_to`` and ``link`` target.
+    """
+    return Ticket.objects.exclude(kind=Ticket.Kind.REPORT)
+
+
+def duplicates_find(
+    *,
+    content: str,
+    title: str = "",
+    region: Region | None = None,
+    address: str = "",
+    exclude: int | None = None,
+    limit: int = 5,
+    now=None,
+) -> list[DuplicateMatch]:
+    """Recent tickets (closed ones too) from the same place whose text is much the same, among
+    ``link_candidates`` (never a report) and not themselves linked.
+
+    Same place: the same region, or the same address when no region is given. Recent: within
+    ``DUPLICATE_DAYS``. One query over at most ``DUPLICATE_CANDIDATES`` newest candidates.
+    """
+    now = now or timezone.now()
+    if region is None and not address:
+        return []
+    qs = link_candidates().filter(created_at__gte=now - dt.timedelta(days=DUPLICATE_DAYS))
+    qs = qs.exclude(state=S.LINKED)
+    qs = qs.filter(region=region) if region is not None else qs.filter(address=address)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    mine = _pairs(f"{title} {content}")
+    address_pairs = _pairs(address)
+    found = []
+    for ticket in qs.select_related("department").order_by("-created_at")[:DUPLICATE_CANDIDATES]:
+        score = _similarity(mine, _pairs(f"{ticket.title} {ticket.content}"))
+        if address and ticket.address:
+            # a different street lowers the score; the same one keeps it
+            score *= 0.5 + 0.5 * max(_similarity(address_pairs, _pairs(ticket.address)), 0.0)
+        if score >= DUPLICATE_MIN_SCORE:
+            found.append(DuplicateMatch(ticket, round(score, 3)))
+    found.sort(key=lambda m: (-m.score, -m.ticket.pk))
+    return found[:limit]
+
+
+# ---------------------------------------------------------------- what a form or a request names
+#
+# The staff page and the API take the same inputs (a department's code, the codes of assisting
+# departments, the ticket a ticket repeats) and resolve them here, so both refuse the same
+# things with the same code and message. The refusals are ``ValidationError``s on the input's
+# field: the API answers them as 400 with the field named, the page shows the message.
+
+TICKET_NUMBER_RE = re.compile(r"(?:ZB)?0*([0-9]{1,18})")
+
+
+def ticket_pk_of(reference: Ticket | int | str | None) -> int | None:
+    """The id a reference names: the ticket itself, its id, or its number (``ZB00000042``, in
+    any case, the prefix and the zeros optional); None for anything else."""
+    if isinstance(reference, Ticket):
+        return reference.pk
+    if isinstance(reference, bool) or reference is None:
+        return None
+    if isinstance(reference, int):
+        return reference if 0 < reference < 10**18 else None
+    match = TICKET_NUMBER_RE.fullmatch(str(reference).strip().upper())
+    return int(match.group(1)) or None if match is not None else None
+
+
+def departments_for_codes(codes: Iterable[str], *, field: str = "assisting") -> list[Department]:
+    """The active departments with these codes, in the order given, each once (one query); a
+    code naming none refuses the lot (``department_unknown`` on ``field``). Whether a department
+    may take the ticket is the move's to say (``ticket_transition``)."""
+    codes = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
+    if not codes:
+        return []
+    found = {d.code: d for d in Department.objects.filter(is_active=True, code__in=codes)}
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("No active department has the code %(codes)s."),
+                    code=ComplaintsErrorCode.DEPARTMENT_UNKNOWN,
+                    params={"codes": ", ".join(unknown)},
+                )
+            }
+        )
+    return [found[code] for code in codes]
+
+
+def department_for_code(code: str, *, field: str = "department") -> Department | None:
+    """The active department with this code (None for no code at all), or ``department_unknown``
+    on ``field``."""
+    found = departments_for_codes([code], field=field)
+    return found[0] if found else None
+
+
+def link_target_for(
+    reference: Ticket | int | str | None, *, staff=None, lock: bool = False
+) -> Ticket | None:
+    """The ticket ``reference`` names as the one a ticket repeats, or None.
+
+    For a member of ``staff`` linking a ticket at the desk: a ticket of their scope
+    (``tickets_for_staff``), a report among them, which the link move then refuses by name (the
+    desk knows it exists). Without ``staff``, for a sender joining their new ticket to one
+    offered as the same matter: one of ``link_candidates`` only, so that a report answers
+    exactly like a number that names nothing. ``lock`` locks the row (inside a transaction).
+    """
+    pk = ticket_pk_of(reference)
+    if pk is None:
+        return None
+    tickets = link_candidates() if staff is None else tickets_for_staff(staff)
+    if lock:
+        tickets = tickets.select_for_update(of=("self",))
+    return tickets.filter(pk=pk).first()
+
+
+def link_target_get(
+    reference: Ticket | int | str | None, *, staff, field: str = "target"
+) -> Ticket | None:
+    """``link_target_for`` for a member of staff, None for no reference at all; a reference
+    naming no ticket of their scope is refused (``not_found`` on ``field``)."""
+    if reference is None or reference == "":
+        return None
+    target = link_target_for(reference, staff=staff)
+    if target is None:
+        unknown = ValidationError(_("No ticket has this id."), code=ComplaintsErrorCode.NOT_FOUND)
+        raise ValidationError({field: unknown})
+    return target

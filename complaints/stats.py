@@ -47,6 +47,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from complaints.errors import ComplaintsErrorCode
 from departments.models import Department, Membership, Region
 from departments.scoping import scope_queryset
 
@@ -206,15 +207,15 @@ class TicketStatsFilterForm(forms.Form):
             return None
         message = _("Enter the date as YYYY-MM-DD, for example 2025-03-01.")
         if not DATE_RE.match(value):
-            raise ValidationError(message, code="date_invalid")
+            raise ValidationError(message, code=ComplaintsErrorCode.DATE_INVALID)
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            raise ValidationError(message, code="date_invalid") from None
+            raise ValidationError(message, code=ComplaintsErrorCode.DATE_INVALID) from None
         if not EARLIEST <= day <= LATEST:
             raise ValidationError(
                 _("Choose a date from %(earliest)s to %(latest)s."),
-                code="date_out_of_range",
+                code=ComplaintsErrorCode.DATE_OUT_OF_RANGE,
                 params={"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
             )
         return day
@@ -228,7 +229,9 @@ class TicketStatsFilterForm(forms.Form):
     def clean_period(self) -> str:
         value = self.cleaned_data["period"]
         if value and value not in PERIODS:
-            raise ValidationError(_("Group by day, week or month."), code="period_invalid")
+            raise ValidationError(
+                _("Group by day, week or month."), code=ComplaintsErrorCode.PERIOD_INVALID
+            )
         return value
 
     def clean_department(self) -> Department | None:
@@ -241,7 +244,7 @@ class TicketStatsFilterForm(forms.Form):
         if department is None:
             raise ValidationError(
                 _("There is no department with this code among those you may see."),
-                code="department_unknown",
+                code=ComplaintsErrorCode.DEPARTMENT_UNKNOWN,
             )
         return department
 
@@ -250,7 +253,7 @@ class TicketStatsFilterForm(forms.Form):
         if value and value not in CATEGORIES:
             raise ValidationError(
                 _("Choose one of the categories: %(categories)s."),
-                code="category_unknown",
+                code=ComplaintsErrorCode.CATEGORY_UNKNOWN,
                 params={"categories": "、".join(CATEGORIES)},
             )
         return value
@@ -263,7 +266,7 @@ class TicketStatsFilterForm(forms.Form):
         if region is None:
             raise ValidationError(
                 _("There is no region with this code; a region code has six digits, like 330100."),
-                code="region_unknown",
+                code=ComplaintsErrorCode.REGION_UNKNOWN,
             )
         return region
 
@@ -272,7 +275,7 @@ class TicketStatsFilterForm(forms.Form):
         if value and value not in Ticket.Kind.values:
             raise ValidationError(
                 _("Choose one of the kinds: %(kinds)s."),
-                code="kind_invalid",
+                code=ComplaintsErrorCode.KIND_INVALID,
                 params={"kinds": ", ".join(Ticket.Kind.values)},
             )
         return value
@@ -282,7 +285,7 @@ class TicketStatsFilterForm(forms.Form):
         if value and value not in Ticket.Channel.values:
             raise ValidationError(
                 _("Choose one of the channels: %(channels)s."),
-                code="channel_invalid",
+                code=ComplaintsErrorCode.CHANNEL_INVALID,
                 params={"channels": ", ".join(Ticket.Channel.values)},
             )
         return value
@@ -298,7 +301,8 @@ class TicketStatsFilterForm(forms.Form):
             self.add_error(
                 "date_to",
                 ValidationError(
-                    _("The end date is before the start date."), code="date_range_reversed"
+                    _("The end date is before the start date."),
+                    code=ComplaintsErrorCode.DATE_RANGE_REVERSED,
                 ),
             )
             return data
@@ -308,7 +312,7 @@ class TicketStatsFilterForm(forms.Form):
                 "date_from",
                 ValidationError(
                     _("Choose a range of at most %(days)d days."),
-                    code="date_range_too_long",
+                    code=ComplaintsErrorCode.DATE_RANGE_TOO_LONG,
                     params={"days": MAX_DAYS},
                 ),
             )
@@ -319,7 +323,7 @@ class TicketStatsFilterForm(forms.Form):
                 "period",
                 ValidationError(
                     _("Group by week or month for a range longer than %(days)d days."),
-                    code="period_too_fine",
+                    code=ComplaintsErrorCode.PERIOD_TOO_FINE,
                     params={"days": MAX_DAYS_BY_DAY},
                 ),
             )

@@ -6,10 +6,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
+from departments.errors import DepartmentsErrorCode
 from zheliban.core.models import TimeStampedModel
 
 region_code_validator = RegexValidator(
-    r"^\d{6}$", _("A region code has exactly six digits."), code="region_code_format"
+    r"^\d{6}$",
+    _("A region code has exactly six digits."),
+    code=DepartmentsErrorCode.REGION_CODE_FORMAT,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -31,7 +32,9 @@ def department_get_public(*, code: str) -> Department:
 
 def region_departments_grouped() -> list[tuple[Region, list[Department]]]:
     """Every active department grouped under its region, in two queries."""
-    regions = {r.pk: (r, []) for r in Region.objects.order_by("code")}
+    regions: dict[int, tuple[Region, list[Department]]] = {
+        r.pk: (r, []) for r in Region.objects.order_by("code")
+    }
     for department in Department.objects.filter(is_active=True).order_by("kind", "name"):
         regions[department.region_id][1].append(department)
     return [entry for entry in regions.values() if entry[1]]
@@ -55,3 +58,35 @@ def membership_list_for_user(*, user) -> QuerySet[Membership]:
     """The memberships a member of staff may see: those of their own departments."""
     qs = Membership.objects.select_related("user", "department", "department__region")
     return scope_queryset(qs, user).order_by("department__code", "role", "user__username")
+
+
+def staff_name(user) -> str:
+    """How a member of staff is named to others: their real name, else their user name."""
+    return (getattr(user, "real_name", "") or user.get_username()) if user else ""
+
+
+def can_work_on(user, department_id: int) -> bool:
+    """Whether the user handles cases of the department (its clerk or supervisor, or a
+    superuser)."""
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        user_id=user.pk,
+        department_id=department_id,
+        role__in=[Membership.Role.CLERK, Membership.Role.SUPERVISOR],
+    ).exists()
+
+
+def staff_of(departments, role: str) -> list:
+    """The active staff holding ``role`` in a department (an id) or in any of several (ids or a
+    subquery of them), each once."""
+    if departments is None:
+        return []
+    where = (
+        {"memberships__department_id": departments}
+        if isinstance(departments, int)
+        else {"memberships__department__in": departments}
+    )
+    return list(
+        get_user_model().objects.filter(**where, memberships__role=role, is_active=True).distinct()
+    )

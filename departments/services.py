@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from departments.errors import DepartmentsErrorCode
+
 from .models import Department, Membership, ServiceLocation, ServiceLocationUserPermission
 from .scoping import in_scope, member_department_ids
 
@@ -28,12 +30,15 @@ def membership_grant(*, actor, user, department: Department, role: str) -> Membe
     """Give a member of staff a role in a department (idempotent)."""
     _require_department_admin(actor=actor, department=department)
     if role not in Membership.Role.values:
-        raise ValidationError({"role": ValidationError(_("Unknown role."), code="role_invalid")})
+        raise ValidationError(
+            {"role": ValidationError(_("Unknown role."), code=DepartmentsErrorCode.ROLE_INVALID)}
+        )
     if user.kind != User.Kind.STAFF:
         raise ValidationError(
             {
                 "user": ValidationError(
-                    _("Only staff accounts can hold a department role."), code="not_staff"
+                    _("Only staff accounts can hold a department role."),
+                    code=DepartmentsErrorCode.NOT_STAFF,
                 )
             }
         )
@@ -60,7 +65,7 @@ def department_update(*, actor, department: Department, fields: dict) -> Departm
         raise ValidationError(
             _("These fields cannot be changed here: %(fields)s")
             % {"fields": ", ".join(sorted(unknown))},
-            code="field_readonly",
+            code=DepartmentsErrorCode.FIELD_READONLY,
         )
     for name, value in fields.items():
         setattr(department, name, value)

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from workflows.admin import ReadOnlyAdmin
+from zheliban.core.admin import ReadOnlyAdmin
 
 from . import services
 from .forms import WeightSetAddForm, weight_field

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from departments.models import Region
+from scoreboard.errors import ScoreboardErrorCode
 
 from .metrics import METRICS
 from .models import WeightSet
@@ -108,7 +109,8 @@ class BoardForm(PeriodForm):
         value = self.cleaned_data["q"]
         if any(unicodedata.category(c) == "Cc" for c in value):
             raise forms.ValidationError(
-                _("The search may not contain control characters."), code="control_characters"
+                _("The search may not contain control characters."),
+                code=ScoreboardErrorCode.CONTROL_CHARACTERS,
             )
         return value
 
@@ -186,7 +188,7 @@ class WeightSetAddForm(forms.ModelForm):
         weights = self.weights()
         if len(weights) == len(METRICS) and not any(weights.values()):
             raise forms.ValidationError(
-                _("At least one weight must be above 0."), code="weights_all_zero"
+                _("At least one weight must be above 0."), code=ScoreboardErrorCode.WEIGHTS_ALL_ZERO
             )
         return data
 

@@ -74,6 +74,26 @@ class Metric:
     def direction(self) -> str:
         return "up" if self.higher_is_better else "down"
 
+    def expression(self):
+        """The expression a mean or a quantile reads from each row."""
+        if self.value is None:
+            raise TypeError(f"The metric {self.key} reads no value from its rows.")
+        return self.value()
+
+    @property
+    def ratio_sums(self) -> tuple[str, str]:
+        """A ratio's (statutory, promised) sums."""
+        if self.ratio is None:
+            raise TypeError(f"The metric {self.key} is not a ratio.")
+        return self.ratio
+
+    @property
+    def rank(self) -> float:
+        """A quantile's q."""
+        if self.quantile is None:
+            raise TypeError(f"The metric {self.key} is not a quantile.")
+        return self.quantile
+
 
 # ---------------------------------------------------------------- rows
 

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -18,6 +18,14 @@ from departments.models import Department
 from .metrics import METRIC_BY_KEY, Metric, Period, counted_expression
 from .models import Score, Snapshot
 from .services import minimum_volume
+
+
+def board_version(request, *args, **kwargs) -> list:
+    """What the board's pages show changes only with a new snapshot: one is replaced by a new
+    row (a new id) and nothing edits one (nor its scores or weights) in place. For the board
+    kept whole (``zheliban.core.page_cache``); one small query."""
+    found = Snapshot.objects.aggregate(last=Max("id"), count=Count("id"))
+    return [found["last"], found["count"]]
 
 
 def snapshot_latest(period: str) -> Snapshot | None:
@@ -127,11 +135,11 @@ def drilldown(metric: Metric | str, department: Department, snapshot: Snapshot) 
     if metric.kind == "rate":
         return rows.annotate(counted=counted_expression(metric)).order_by("pk")
     if metric.kind == "ratio":
-        statutory, promised = metric.ratio
+        statutory, promised = metric.ratio_sums
         return rows.annotate(amount=F(statutory) - F(promised), base=F(statutory)).order_by("pk")
     if metric.kind == "quantile":  # in order: the figure is the row at ⌈q·n⌉
-        return rows.annotate(amount=metric.value()).order_by("amount", "pk")
-    return rows.annotate(amount=metric.value()).order_by("pk")
+        return rows.annotate(amount=metric.expression()).order_by("amount", "pk")
+    return rows.annotate(amount=metric.expression()).order_by("pk")
 
 
 # ---------------------------------------------------------------- pages and API (additions)
@@ -252,7 +260,7 @@ def drilldown_totals(metric: Metric | str, department: Department, snapshot: Sna
     elif metric.kind == "quantile":
         found = rows.aggregate(rows=Count("pk"))
         found["den"] = found["rows"]
-        position = math.ceil(found["rows"] * metric.quantile) if found["rows"] else 0
+        position = math.ceil(found["rows"] * metric.rank) if found["rows"] else 0
         found["num"] = (
             drilldown(metric, department, snapshot).values_list("amount", flat=True)[position - 1]
             if position
@@ -391,13 +399,13 @@ def _group_aggregates(metric: Metric) -> dict:
             "g_num": Count("pk", filter=metric.counted, distinct=distinct),
         }
     if metric.kind == "ratio":
-        statutory, promised = metric.ratio
+        statutory, promised = metric.ratio_sums
         return {
             "g_rows": Count("pk"),
             "g_num": Sum(F(statutory) - F(promised)),
             "g_den": Sum(statutory),
         }
-    return {"g_rows": Count("pk"), "g_num": Sum(metric.value())}
+    return {"g_rows": Count("pk"), "g_num": Sum(metric.expression())}
 
 
 def _group(metric: Metric, key: str, label: str, found: dict, **extra) -> BreakdownGroup:
@@ -415,14 +423,14 @@ def _path(prefix: str, name: str) -> str:
     return f"{prefix}__{name}" if prefix else name
 
 
-def _by_item(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGroup]:
+def _by_item(metric: Metric, rows: QuerySet, item: str, bundle: str | None) -> list[BreakdownGroup]:
     names = {
-        "i_code": _path(paths.item, "code"),
-        "i_name": _path(paths.item, "name"),
-        "i_active": _path(paths.item, "is_active"),
+        "i_code": _path(item, "code"),
+        "i_name": _path(item, "name"),
+        "i_active": _path(item, "is_active"),
     }
-    if paths.bundle:
-        names |= {"b_slug": f"{paths.bundle}__slug", "b_name": f"{paths.bundle}__name"}
+    if bundle:
+        names |= {"b_slug": f"{bundle}__slug", "b_name": f"{bundle}__name"}
     groups = []
     for found in rows.values(**{k: F(v) for k, v in names.items()}).annotate(
         **_group_aggregates(metric)
@@ -438,10 +446,10 @@ def _by_item(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGro
     return groups
 
 
-def _by_month(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGroup]:
+def _by_month(metric: Metric, rows: QuerySet, path: str) -> list[BreakdownGroup]:
     groups = []
     for found in (
-        rows.annotate(g_month=TruncMonth(paths.month))
+        rows.annotate(g_month=TruncMonth(path))
         .values("g_month")
         .annotate(**_group_aggregates(metric))
     ):
@@ -451,11 +459,11 @@ def _by_month(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGr
     return sorted(groups, key=lambda g: g.key)
 
 
-def _by_category(metric: Metric, rows: QuerySet, paths: _Paths) -> list[BreakdownGroup]:
+def _by_category(metric: Metric, rows: QuerySet, category: str) -> list[BreakdownGroup]:
     from complaints.dispatch.categories import CATEGORIES
 
     merged: dict[str, BreakdownGroup] = {}
-    for found in rows.values(g_category=F(paths.category)).annotate(**_group_aggregates(metric)):
+    for found in rows.values(g_category=F(category)).annotate(**_group_aggregates(metric)):
         # Only the dispatch model's fixed categories are named; anything else is "other".
         name = found["g_category"] if found["g_category"] in CATEGORIES else ""
         group = _group(metric, name, name or str(_("Other or not classified")), found)
@@ -475,10 +483,10 @@ def _by_days(metric: Metric, rows: QuerySet, totals: dict) -> list[BreakdownGrou
     """Whole-day bands of a quantile's rows, shortest first; the band holding the ⌈q·n⌉-th row
     is marked: the figure lies in it."""
     bands: dict[int, int] = {}
-    for amount in rows.annotate(amount=metric.value()).values_list("amount", flat=True):
+    for amount in rows.annotate(amount=metric.expression()).values_list("amount", flat=True):
         band = max(0, math.floor(_as_days(amount)))
         bands[band] = bands.get(band, 0) + 1
-    position = math.ceil(totals["rows"] * metric.quantile) if totals["rows"] else 0
+    position = math.ceil(totals["rows"] * metric.rank) if totals["rows"] else 0
     groups, seen = [], 0
     for band in sorted(bands):
         count = bands[band]
@@ -516,14 +524,14 @@ def drilldown_breakdown(
     found = Breakdown(metric=metric, model=rows.model._meta.model_name, totals=totals)
     if paths.item is not None:
         found.dimensions[DIMENSION_ITEM] = sorted(
-            _by_item(metric, rows, paths), key=lambda g: _worse_first(metric, g)
+            _by_item(metric, rows, paths.item, paths.bundle), key=lambda g: _worse_first(metric, g)
         )
     if paths.category is not None:
         found.dimensions[DIMENSION_CATEGORY] = sorted(
-            _by_category(metric, rows, paths), key=lambda g: _worse_first(metric, g)
+            _by_category(metric, rows, paths.category), key=lambda g: _worse_first(metric, g)
         )
     if paths.month is not None:
-        found.dimensions[DIMENSION_MONTH] = _by_month(metric, rows, paths)
+        found.dimensions[DIMENSION_MONTH] = _by_month(metric, rows, paths.month)
     if metric.kind == "quantile":
         found.dimensions[DIMENSION_DAYS] = _by_days(metric, rows, totals)
     return found

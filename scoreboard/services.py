@@ -117,7 +117,7 @@ def _quantile_totals(metric: Metric, period: Period) -> dict[int, tuple[float, f
             rows.values(dept=F(metric.department))
             .annotate(
                 q_value=PercentileDisc(
-                    metric.value(), quantile=metric.quantile, output_field=DurationField()
+                    metric.expression(), quantile=metric.rank, output_field=DurationField()
                 ),
                 q_count=Count("pk"),
             )
@@ -127,7 +127,7 @@ def _quantile_totals(metric: Metric, period: Period) -> dict[int, tuple[float, f
     else:  # the same rank by window functions
         found = (
             rows.annotate(
-                q_value=metric.value(),
+                q_value=metric.expression(),
                 q_rank=Window(
                     RowNumber(),
                     partition_by=[F(metric.department)],
@@ -135,7 +135,7 @@ def _quantile_totals(metric: Metric, period: Period) -> dict[int, tuple[float, f
                 ),
                 q_count=Window(Count("pk"), partition_by=[F(metric.department)]),
             )
-            .filter(q_rank=Ceil(F("q_count") * metric.quantile))
+            .filter(q_rank=Ceil(F("q_count") * metric.rank))
             .values_list(metric.department, "q_value", "q_count")
         )
     return {dept: (_days(value), float(count)) for dept, value, count in found if dept is not None}
@@ -161,14 +161,14 @@ def all_totals(period: Period) -> dict[str, dict[int, tuple[float, float]]]:
             continue
         first = members[0]
         distinct = "__" in first.department
-        annotations = {"den": Count("pk", distinct=distinct)}
+        annotations: dict[str, Count | Sum] = {"den": Count("pk", distinct=distinct)}
         for metric in members:
             annotations[f"n_{metric.key}"] = (
                 Count("pk", filter=metric.counted, distinct=distinct)
                 if metric.kind == "rate"
-                else Sum(metric.value())
+                else Sum(metric.expression())
             )
-        found = {m.key: {} for m in members}
+        found: dict[str, dict[int, tuple[float, float]]] = {m.key: {} for m in members}
         for row in (
             first.rows(period).values(dept=F(first.department)).annotate(**annotations).order_by()
         ):
@@ -195,10 +195,10 @@ def metric_totals(metric: Metric, period: Period) -> dict[int, tuple[float, floa
             num=Count("pk", filter=metric.counted, distinct=distinct),
         )
     elif metric.kind == "ratio":
-        statutory, promised = metric.ratio
+        statutory, promised = metric.ratio_sums
         rows = rows.annotate(den=Sum(statutory), num=Sum(F(statutory) - F(promised)))
     else:
-        rows = rows.annotate(den=Count("pk"), num=Sum(metric.value()))
+        rows = rows.annotate(den=Count("pk"), num=Sum(metric.expression()))
     found = {}
     for row in rows.order_by():
         if row["dept"] is None:
@@ -382,7 +382,8 @@ def _score_rows(rows: list[dict], weight_set: WeightSet) -> list[tuple]:
                 prior = priors[metric.key]
                 if w <= 0 or prior is None or metric.kind not in SCORED_KINDS:
                     continue  # not scored, or nobody at this level has data for it
-                total += w * _estimate(metric, *sums[metric.key], prior)
+                num, den = sums[metric.key]
+                total += w * _estimate(metric, num, den, prior)
                 weight += w
             score = round(100 * total / weight, 2) if weight and volume >= least else None
             scored.append((i, score, volume))

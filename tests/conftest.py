@@ -1,10 +1,13 @@
+import itertools
 import os
 import shutil
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from pytest_django.fixtures import validate_django_db
 
 # In CI every service and the browser must be present: a missing one fails instead of skipping.
 STRICT = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -94,3 +97,141 @@ def _fresh_caches():
     cache.clear()
     health._BROKER_MEMO.clear()
     yield
+
+
+# pytest-xdist (``-n``) hands out work in units (``--dist loadgroup``, pyproject.toml): the units
+# are made here, as xdist_group marks. A package with a package-scoped fixture (the Guangdong
+# catalog, the security matrix's world, the trained dispatch model) is one unit, as it runs
+# serially: its fixture is built once and holds until the package is done, and its other tests
+# see what they would see serially. Every other test module is a unit of its own, so its
+# module-scoped fixtures are built once. Units are handed out in collection order, reordered on
+# the workers so that the longest start first: the fault test (minutes on its own), then the
+# browser and service tests, then the rest in pytest-django's order.
+def uses_package_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "package" for defs in info.name2fixturedefs.values())
+
+
+def work_unit(item: pytest.Item, packages: set[Path]) -> str:
+    path = Path(item.path)
+    for package in path.parents:
+        if package in packages:
+            return package.relative_to(item.config.rootpath).as_posix()
+    return path.relative_to(item.config.rootpath).as_posix()
+
+
+def unit_rank(unit_items: list[pytest.Item]) -> int:
+    marks = {mark.name for item in unit_items for mark in item.iter_markers()}
+    if "faults" in marks:
+        return 0
+    return 1 if marks & {"e2e", "services"} else 2
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    packages = {Path(item.path).parent for item in items if uses_package_fixture(item)}
+    units = {id(item): work_unit(item, packages) for item in items}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(units[id(item)]))
+    yield  # xdist names each test after its group; pytest-django and tests/catalog reorder
+    if hasattr(config, "workerinput"):
+        members: dict[str, list[pytest.Item]] = {}
+        for item in items:
+            members.setdefault(units[id(item)], []).append(item)
+        ranks = {unit: unit_rank(unit_items) for unit, unit_items in members.items()}
+        items.sort(key=lambda item: ranks[units[id(item)]])
+
+
+# What migrating wrote into each test database (life events, synonyms, content types,
+# permissions, ...), serialized once per session and worker by ``django_db_setup`` below.
+MIGRATED_ROWS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, plus a copy of the rows their migrations wrote."""
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for alias in connections:
+            MIGRATED_ROWS[alias] = connections[alias].creation.serialize_db_to_string()
+    yield
+    MIGRATED_ROWS.clear()
+
+
+def flushes_database(item: pytest.Item) -> bool:
+    """Whether pytest-django runs ``item`` as a ``TransactionTestCase``, which empties every
+    table afterwards (the same rule as pytest-django's own)."""
+    fixtures = getattr(item, "fixturenames", ())
+    if {"transactional_db", "live_server", "django_db_reset_sequences"} & set(fixtures):
+        return True
+    marker = item.get_closest_marker("django_db")
+    if marker is None:
+        return False
+    transaction, reset_sequences, *_ = validate_django_db(marker)
+    return bool(transaction or reset_sequences)
+
+
+def migrated_rows_restore() -> None:
+    """Put every test database back as migrating left it.
+
+    The flush after a transactional test ran the post_migrate handlers, which made content types
+    and permissions again under new ids; a second flush, without them, empties the tables again,
+    then the rows serialized after migrating are inserted with their own ids, one INSERT per
+    model (Django's ``deserialize_db_from_string`` saves them one by one: ~700 queries).
+    """
+    from django.contrib.contenttypes.models import ContentType
+    from django.core import serializers
+    from django.core.management import call_command
+    from django.db import connections, transaction
+
+    for alias, rows in MIGRATED_ROWS.items():
+        call_command(
+            "flush",
+            verbosity=0,
+            interactive=False,
+            database=alias,
+            reset_sequences=False,
+            inhibit_post_migrate=True,
+        )
+        connection = connections[alias]
+        tables = set()
+        with transaction.atomic(using=alias), connection.constraint_checks_disabled():
+            objects = serializers.deserialize("json", rows, using=alias)
+            for model, group in itertools.groupby(objects, key=lambda row: type(row.object)):
+                group = list(group)
+                if model._meta.parents or any(row.m2m_data for row in group):
+                    for row in group:  # what bulk_create cannot write
+                        row.save(using=alias)
+                else:
+                    model._base_manager.using(alias).bulk_create([row.object for row in group])
+                tables.add(model._meta.db_table)
+            connection.check_constraints(table_names=sorted(tables))
+    ContentType.objects.clear_cache()
+
+
+@pytest.fixture
+def _migrated_rows_kept(request, django_db_blocker):
+    """Set up before pytest-django's database fixture, so torn down after it: once a
+    transactional test's flush has emptied the tables, the migrated rows come back. Every test
+    starts from the migrated database whatever ran before it in the same process, which is what
+    lets the suite run in parallel (each worker runs any mix of tests on its own database)."""
+    yield
+    if MIGRATED_ROWS and flushes_database(request.node):
+        with django_db_blocker.unblock():
+            migrated_rows_restore()
+
+
+@pytest.fixture
+def _django_db_helper(_migrated_rows_kept, _django_db_helper):
+    """pytest-django's fixture behind ``db``, ``transactional_db``, ``live_server`` and the
+    ``django_db`` mark, wrapped by ``_migrated_rows_kept``."""
+    yield
+
+
+def pytest_unconfigure(config):
+    """Remove the run's scratch folder (tests/settings.py) in the process that made it."""
+    if settings.configured and getattr(settings, "TEST_SCRATCH_OWNER_PID", None) == os.getpid():
+        shutil.rmtree(Path(settings.TEST_SCRATCH_DIR).parent, ignore_errors=True)

@@ -8,6 +8,7 @@ by the runner. Figures are only checked for shape and for failures: nothing here
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+
+from tests.conftest import STRICT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,12 +81,23 @@ def run_bench(args: list[str], timeout: float = 240) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
+def load_generator() -> str:
+    """wrk, the runner's default, where it is installed (always in CI); locust otherwise."""
+    if shutil.which("wrk"):
+        return "wrk"
+    if STRICT:
+        pytest.fail("required in CI: wrk (apt-get install wrk)")
+    return "locust"
+
+
 @pytest.mark.usefixtures("postgres_required")
 def test_runner_reports_each_page_next_to_a_bare_django_view(tmp_path):
     name = f"zheliban_bench_smoke_{uuid.uuid4().hex[:10]}"
     out = tmp_path / "bench.json"
     proc = run_bench(
         [
+            "--load",
+            load_generator(),
             "--duration",
             "2",
             "--users",

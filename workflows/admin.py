@@ -1,4 +1,5 @@
-"""Staff admin for joint handling. Status fields are read-only: only the services move them."""
+"""Staff admin for joint handling. Status fields are read-only: only the services move them; the
+changelists of tasks, applications and rectifications end with their machines' graphs and tables."""
 
 from __future__ import annotations
 
@@ -18,12 +19,18 @@ from django.utils.translation import gettext_lazy as _
 
 from departments.models import Department
 from departments.scoping import member_department_ids, scope_queryset
+from zheliban.core.admin import ReadOnlyAdmin
+from zheliban.core.errors import Refused
 from zheliban.core.identity import mask_name
+from zheliban.core.machines import MachineChangelist
 
 from . import selectors, services
 from .definition import DefinitionError
 from .diagram import render_svg
 from .models import (
+    APPLICATION_MACHINE,
+    RECTIFICATION_MACHINE,
+    TASK_MACHINE,
     Application,
     DataAccess,
     Rating,
@@ -33,19 +40,7 @@ from .models import (
     WorkflowApproval,
     WorkflowDefinition,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Everything shown, nothing editable: the state machines' services write these rows."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .templatetags.workflow_tags import ACTIONS as HISTORY_ACTIONS
 
 
 class WorkflowDefinitionForm(forms.ModelForm):
@@ -65,7 +60,7 @@ class WorkflowDefinitionForm(forms.ModelForm):
             raise forms.ValidationError([str(error) for error in exc.errors]) from exc
         try:
             services.definition_check_write(actor=self.actor, defn=self.parsed)
-        except services.Refused as exc:
+        except Refused as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from exc
         return text
 
@@ -268,7 +263,7 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
         for wf in queryset:
             try:
                 services.definition_activate(actor=request.user, definition=wf)
-            except services.Refused as exc:
+            except Refused as exc:
                 self.message_user(request, f"{wf}: {exc.message}", messages.ERROR)
             except DefinitionError as exc:
                 self.message_user(request, f"{wf}: {exc}", messages.ERROR)
@@ -299,7 +294,7 @@ class WorkflowDefinitionAdmin(admin.ModelAdmin):
                         decision=form.cleaned_data["decision"],
                         note=form.cleaned_data["note"],
                     )
-                except services.Refused as exc:
+                except Refused as exc:
                     self.message_user(request, exc.message, messages.ERROR)
                 else:
                     self.message_user(
@@ -355,7 +350,9 @@ class TaskEventInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(ReadOnlyAdmin):
+class TaskAdmin(MachineChangelist, ReadOnlyAdmin):
+    machines = (TASK_MACHINE,)
+    machine_action_labels = HISTORY_ACTIONS
     list_display = ("application", "label", "department", "state", "due_date", "claimed_by")
     list_filter = ("state",)
     search_fields = ("application__reference", "label")
@@ -368,7 +365,9 @@ class TaskAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ReadOnlyAdmin):
+class ApplicationAdmin(MachineChangelist, ReadOnlyAdmin):
+    machines = (APPLICATION_MACHINE,)
+    machine_action_labels = HISTORY_ACTIONS
     list_display = (
         "reference",
         "applicant_masked",
@@ -436,9 +435,10 @@ class RectificationForm(forms.ModelForm):
 
 
 @admin.register(Rectification)
-class RectificationAdmin(admin.ModelAdmin):
+class RectificationAdmin(MachineChangelist, admin.ModelAdmin):
     """The department records the callback, then the fix; the service moves the state."""
 
+    machines = (RECTIFICATION_MACHINE,)
     form = RectificationForm
     list_display = ("rating", "department", "state", "callback_due", "fix_due")
     list_filter = ("state",)
@@ -473,5 +473,5 @@ class RectificationAdmin(admin.ModelAdmin):
                 action=action,
                 note=form.cleaned_data["note"],
             )
-        except services.Refused as exc:
+        except Refused as exc:
             self.message_user(request, exc.message, messages.ERROR)

@@ -4,6 +4,10 @@ Across a bundle each field is asked once (the first item that asks it gives its 
 required when any item requires it); fields a step of the workflow produces are never asked;
 answers are prefilled from the profile and the citizen's e-licences; a material is asked for only
 when no department already holds it.
+
+A submitted application keeps the form it was filed with (``FormSpec.to_dict``, on
+``Application.form_spec``); its pages, its API and its corrections read that, never the catalog as
+it is now.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Material, ServiceItem
+from workflows.errors import WorkflowsErrorCode
 from zheliban.core.identity import validate_id_number, validate_uscc
 from zheliban.core.uploads import CheckedFileField
 
@@ -37,7 +42,7 @@ PROFILE_FIELDS = {
 phone_validator = RegexValidator(
     r"^(1\d{10}|0\d{2,3}-?\d{7,8})$",
     _("Enter an 11-digit mobile number or a landline number with its area code."),
-    code="phone",
+    code=WorkflowsErrorCode.PHONE,
 )
 
 
@@ -57,6 +62,27 @@ class FieldSpec:
     required: bool = True
     choices: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "required": self.required,
+            "choices": list(self.choices),
+            "items": list(self.items),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FieldSpec:
+        return cls(
+            name=str(data["name"]),
+            label=str(data.get("label") or data["name"]),
+            type=str(data.get("type") or "text"),
+            required=bool(data.get("required", True)),
+            choices=[str(c) for c in data.get("choices") or []],
+            items=[str(i) for i in data.get("items") or []],
+        )
 
     def form_field(self, *, initial: Any = None) -> forms.Field:
         common: dict[str, Any] = {"label": self.label, "required": self.required}
@@ -84,17 +110,77 @@ class FieldSpec:
         return forms.CharField(max_length=MAX_TEXT, **common)
 
 
+class Held:
+    """Why a material is not asked for: a department holds it, or the citizen's e-licence."""
+
+    DEPARTMENT = "department"
+    LICENCE = "licence"
+
+
 @dataclass
 class MaterialSpec:
     key: str
     name: str
     required: bool
-    held_by: str = ""  # department name when a department already holds it
+    held: str = ""  # a ``Held`` value when the material is not asked for
+    issuer: str = ""  # the department holding it, when the item names one
     items: list[str] = field(default_factory=list)
 
     @property
     def asked(self) -> bool:
-        return not self.held_by
+        return not self.held
+
+    @property
+    def held_by(self) -> str:
+        """Who holds it, in the page's language; empty when it is asked for."""
+        if self.held == Held.DEPARTMENT:
+            return self.issuer or str(_("a department"))
+        if self.held == Held.LICENCE:
+            return str(_("your e-licence"))
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "required": self.required,
+            "held": self.held,
+            "issuer": self.issuer,
+            "items": list(self.items),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MaterialSpec:
+        return cls(
+            key=str(data.get("key") or material_key(str(data["name"]))),
+            name=str(data["name"]),
+            required=bool(data.get("required", True)),
+            held=str(data.get("held") or ""),
+            issuer=str(data.get("issuer") or ""),
+            items=[str(i) for i in data.get("items") or []],
+        )
+
+
+@dataclass
+class SourceSpec:
+    """An item a form was built from, with the version of its guide then published (0: none)."""
+
+    id: int
+    code: str
+    name: str
+    version: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "code": self.code, "name": self.name, "version": self.version}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceSpec:
+        return cls(
+            id=int(data["id"]),
+            code=str(data["code"]),
+            name=str(data.get("name") or ""),
+            version=int(data.get("version") or 0),
+        )
 
 
 @dataclass
@@ -102,6 +188,7 @@ class FormSpec:
     fields: list[FieldSpec]
     materials: list[MaterialSpec]
     produced: set[str] = field(default_factory=set)
+    items: list[SourceSpec] = field(default_factory=list)
 
     @property
     def asked_materials(self) -> list[MaterialSpec]:
@@ -109,6 +196,24 @@ class FormSpec:
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON, exactly as ``from_dict`` reads it back."""
+        return {
+            "items": [i.to_dict() for i in self.items],
+            "fields": [f.to_dict() for f in self.fields],
+            "materials": [m.to_dict() for m in self.materials],
+            "produced": sorted(self.produced),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FormSpec:
+        return cls(
+            fields=[FieldSpec.from_dict(f) for f in data.get("fields") or []],
+            materials=[MaterialSpec.from_dict(m) for m in data.get("materials") or []],
+            produced={str(p) for p in data.get("produced") or []},
+            items=[SourceSpec.from_dict(i) for i in data.get("items") or []],
+        )
 
 
 def material_key(name: str) -> str:
@@ -128,7 +233,11 @@ def build_form_spec(
     held = [h for h in held_materials if h]
     fields: dict[str, FieldSpec] = {}
     materials: dict[str, MaterialSpec] = {}
+    sources: list[SourceSpec] = []
     for item in items:
+        sources.append(
+            SourceSpec(id=item.pk, code=item.code, name=item.name, version=item.version or 0)
+        )
         for raw in item.form_fields or []:
             name = str(raw.get("name", "")).strip()
             if not name or name in produced_set or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
@@ -148,26 +257,30 @@ def build_form_spec(
         for material in item.materials.all():
             name = material.name.strip()
             spec_m = materials.get(name)
-            holder = ""
+            why, issuer = "", ""
             if material.source != Material.Source.APPLICANT:
-                holder = material.issuer.name if material.issuer_id else str(_("a department"))
+                why, issuer = Held.DEPARTMENT, material.issuer.name if material.issuer_id else ""
             elif any(h in name for h in held):
-                holder = str(_("your e-licence"))
+                why = Held.LICENCE
             if spec_m is None:
                 materials[name] = MaterialSpec(
                     key=material_key(name),
                     name=name,
                     required=material.required,
-                    held_by=holder,
+                    held=why,
+                    issuer=issuer,
                     items=[item.name],
                 )
             else:
                 spec_m.required = spec_m.required or material.required
-                if not holder:
-                    spec_m.held_by = ""
+                if not why:
+                    spec_m.held, spec_m.issuer = "", ""
                 spec_m.items.append(item.name)
     return FormSpec(
-        fields=list(fields.values()), materials=list(materials.values()), produced=produced_set
+        fields=list(fields.values()),
+        materials=list(materials.values()),
+        produced=produced_set,
+        items=sources,
     )
 
 
@@ -253,7 +366,9 @@ __all__ = [
     "ApplicationForm",
     "FieldSpec",
     "FormSpec",
+    "Held",
     "MaterialSpec",
+    "SourceSpec",
     "build_form_spec",
     "material_key",
     "prefill",

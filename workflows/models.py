@@ -1,7 +1,9 @@
 """Applications, joint handling across departments, workflow text, notices, e-licences, ratings.
 
 Every status field here is moved by exactly one service in ``workflows.services`` (the state
-machine's chokepoint); admin shows them read-only.
+machine's chokepoint), which checks each move against the machine's table declared below its
+model (``APPLICATION_MACHINE``, ``TASK_MACHINE``, ``RECTIFICATION_MACHINE``); admin shows the
+fields read-only and draws the tables.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Bundle, ServiceItem
+from catalog.models import Bundle, ServiceItem, ServiceItemVersion
 from departments.models import Department
+from workflows.errors import WorkflowsErrorCode
+from zheliban.core.machines import STAY, SYSTEM, Machine, Transition
 from zheliban.core.models import TimeStampedModel
+from zheliban.core.uploads import private_files
 
-
-def private_storage():
-    from zheliban.core.uploads import private_storage as storage
-
-    return storage
+# Who makes the moves of the tables below (``SYSTEM``: the services, on their own).
+APPLICANT = "applicant"
+STAFF = "staff"
 
 
 class WorkflowDefinition(TimeStampedModel):
@@ -186,7 +189,14 @@ class WorkflowApproval(models.Model):
 
 
 class Application(TimeStampedModel):
-    """What a citizen files, for one item or one bundle; once submitted it is a case."""
+    """What a citizen files, for one item or one bundle; once submitted it is a case.
+
+    A draft follows the catalog: its form is built from the items as they are now. Submission
+    pins what the case was filed under: the published version of each item (``item_versions``)
+    and the form exactly as it was asked (``form_spec``, ``workflows.forms.FormSpec.to_dict``).
+    From then on its pages, its API and its corrections read the pin, whatever the catalog
+    publishes later.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -240,6 +250,20 @@ class Application(TimeStampedModel):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     promised_date = models.DateField(_("promised completion"), null=True, blank=True)
     promised_provisional = models.BooleanField(_("promised date provisional"), default=False)
+    form_spec = models.JSONField(
+        _("form as filed"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("The fields and materials the form asked when it was submitted."),
+    )
+    item_versions = models.ManyToManyField(
+        ServiceItemVersion,
+        through="ApplicationItemVersion",
+        verbose_name=_("item versions filed under"),
+        blank=True,
+        related_name="applications",
+    )
 
     class Meta:
         verbose_name = _("application")
@@ -270,6 +294,67 @@ class Application(TimeStampedModel):
         return reverse("workflows:application", kwargs={"pk": self.pk})
 
 
+_A = Application.Status
+APPLICATION_MACHINE = Machine(
+    name="workflows.application",
+    title=_("Application"),
+    model="workflows.Application",
+    field="status",
+    states=Application.Status,
+    who={APPLICANT: _("the applicant"), SYSTEM: _("the system")},
+    transitions=[
+        Transition("submit", _A.DRAFT, _A.IN_PROGRESS, APPLICANT),
+        Transition(
+            "status",
+            _A.IN_PROGRESS,
+            (_A.CORRECTION, _A.COMPLETED, _A.PARTIAL, _A.REJECTED),
+            SYSTEM,
+            when=_(
+                "follows the tasks: a correction asked; all completed; some completed; "
+                "none completed"
+            ),
+        ),
+        Transition(
+            "status",
+            _A.CORRECTION,
+            _A.IN_PROGRESS,
+            SYSTEM,
+            when=_("no task waits for a correction any more"),
+        ),
+    ],
+    code=WorkflowsErrorCode.WRONG_STATE,
+    refusal=_("This application is “%(state)s”; that cannot be done now."),
+)
+
+
+class ApplicationItemVersion(models.Model):
+    """The published version of one of its items an application was filed under."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="filed_versions"
+    )
+    version = models.ForeignKey(
+        ServiceItemVersion,
+        verbose_name=_("item version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("item version filed under")
+        verbose_name_plural = _("item versions filed under")
+        ordering = ["application_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "version"], name="application_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.version}"
+
+
 class Attachment(TimeStampedModel):
     """A material the citizen uploaded, checked by content, kept in private storage."""
 
@@ -278,7 +363,7 @@ class Attachment(TimeStampedModel):
     )
     material_name = models.CharField(_("material"), max_length=300)
     file = models.FileField(
-        _("file"), upload_to="applications/%Y/%m/", storage=private_storage, max_length=300
+        _("file"), upload_to="applications/%Y/%m/", storage=private_files, max_length=300
     )
     original_name = models.CharField(_("original name"), max_length=200)
     content_type = models.CharField(_("content type"), max_length=60)
@@ -374,6 +459,42 @@ class Task(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("workflows:task", kwargs={"pk": self.pk})
+
+
+_T = Task.State
+TASK_MACHINE = Machine(
+    name="workflows.task",
+    title=_("Task"),
+    model="workflows.Task",
+    field="state",
+    states=Task.State,
+    who={
+        STAFF: _("staff of the task's department, holding its claim"),
+        APPLICANT: _("the applicant"),
+        SYSTEM: _("the system"),
+    },
+    transitions=[
+        Transition("ready", _T.WAITING, _T.READY, SYSTEM, when=_("every earlier step is done")),
+        Transition(
+            "cancel", _T.WAITING, _T.CANCELLED, SYSTEM, when=_("an earlier step was rejected")
+        ),
+        Transition("claim", Task.OPEN_STATES, STAY, STAFF),
+        Transition("release", Task.OPEN_STATES, STAY, STAFF),
+        Transition("accept", _T.READY, _T.ACCEPTED, STAFF),
+        Transition("correction", (_T.READY, _T.ACCEPTED), _T.CORRECTION, STAFF),
+        Transition("complete", _T.ACCEPTED, _T.COMPLETED, STAFF),
+        Transition("reject", (_T.READY, _T.ACCEPTED), _T.REJECTED, STAFF),
+        Transition(
+            "resubmit",
+            _T.CORRECTION,
+            (_T.READY, _T.ACCEPTED),
+            APPLICANT,
+            when=_("back to the state the correction was asked from"),
+        ),
+    ],
+    code=WorkflowsErrorCode.WRONG_STATE,
+    refusal=_("This task is “%(state)s”; it cannot be moved that way."),
+)
 
 
 class TaskEvent(models.Model):
@@ -494,76 +615,6 @@ class DataAccess(models.Model):
         return f"{self.consumer} · {self.field} · {self.outcome}"
 
 
-class Notice(models.Model):
-    """A message in the citizen's inbox; each channel's delivery is tracked on its own."""
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
-    )
-    application = models.ForeignKey(
-        Application, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
-    )
-    event = models.OneToOneField(
-        TaskEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notice"
-    )
-    subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("message"))
-    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notice")
-        verbose_name_plural = _("notices")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "-created_at"], name="notice_recipient_idx")]
-
-    def __str__(self) -> str:
-        return self.subject
-
-
-class NoticeDelivery(models.Model):
-    class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.CharField(_("channel"), max_length=8)
-    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    provider_id = models.CharField(_("provider message id"), max_length=100, blank=True)
-    error = models.CharField(_("error"), max_length=300, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notice delivery")
-        verbose_name_plural = _("notice deliveries")
-        constraints = [
-            models.UniqueConstraint(fields=["notice", "channel"], name="delivery_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.notice_id} {self.channel} {self.state}"
-
-
-class NoticePreference(models.Model):
-    """Which channels besides the inbox a citizen wants notices on."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preference"
-    )
-    email = models.EmailField(_("e-mail address"), blank=True)
-    by_email = models.BooleanField(_("by e-mail"), default=False)
-    by_sms = models.BooleanField(_("by SMS"), default=True)
-
-    class Meta:
-        verbose_name = _("notice preference")
-        verbose_name_plural = _("notice preferences")
-
-    def __str__(self) -> str:
-        return str(self.user)
-
-
 class Rating(TimeStampedModel):
     """好差评: the citizen's rating of a finished case, once, with one follow-up review."""
 
@@ -630,14 +681,34 @@ class Rectification(TimeStampedModel):
         return f"{self.rating} · {self.department}"
 
 
+_R = Rectification.State
+RECTIFICATION_MACHINE = Machine(
+    name="workflows.rectification",
+    title=_("Rectification"),
+    model="workflows.Rectification",
+    field="state",
+    states=Rectification.State,
+    who={STAFF: _("staff of the rectifying department")},
+    transitions=[
+        Transition("callback", _R.OPEN, _R.CALLED_BACK, STAFF),
+        Transition("fix", _R.CALLED_BACK, _R.FIXED, STAFF),
+    ],
+    code=WorkflowsErrorCode.WRONG_STATE,
+    refusal=_("This rectification is “%(state)s”; that step is not possible now."),
+)
+
+
 __all__ = [
+    "APPLICANT",
+    "APPLICATION_MACHINE",
+    "RECTIFICATION_MACHINE",
+    "STAFF",
+    "TASK_MACHINE",
     "Application",
+    "ApplicationItemVersion",
     "Attachment",
     "DataAccess",
     "ELicence",
-    "Notice",
-    "NoticeDelivery",
-    "NoticePreference",
     "Rating",
     "Rectification",
     "Task",

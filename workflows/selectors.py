@@ -7,8 +7,9 @@ count them at two sizes. Staff reads go through ``departments.scoping.scope_quer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,14 +18,15 @@ from catalog.models import Bundle, BundleItem, Material, ServiceItem
 from departments.models import Department, Membership, Region
 from departments.scoping import member_department_ids, scope_queryset
 from departments.selectors import staff_roles
+from zheliban.core.identity import mask_middle
 
-from .forms import FormSpec, build_form_spec
+from .forms import FieldSpec, FormSpec, build_form_spec
 from .models import (
     Application,
     Attachment,
     DataAccess,
     ELicence,
-    Notice,
+    Rating,
     Task,
     TaskEvent,
     WorkflowApproval,
@@ -49,11 +51,13 @@ def subject_items(
         codes = list(bundle.parts.order_by("sort_order", "id").values_list("item_id", flat=True))
         by_pk = {i.pk: i for i in items.filter(pk__in=codes)}
         return [by_pk[pk] for pk in codes if pk in by_pk]
+    if item is None:
+        raise TypeError("The items of a bundle or of one item: give either.")
     return list(items.filter(pk=item.pk))
 
 
 # What a generated form reads of an item and its materials (not the guide's long texts).
-FORM_ITEM_FIELDS = ("id", "code", "name", "form_fields", "department_id", "trips")
+FORM_ITEM_FIELDS = ("id", "code", "name", "form_fields", "department_id", "trips", "version")
 MATERIAL_FIELDS = (
     "id", "item_id", "name", "source", "required", "sort_order", "issuer__id", "issuer__name",
 )  # fmt: skip
@@ -103,10 +107,29 @@ def produced_fields(definition) -> set[str]:
     return {g for s in definition.compiled.get("steps", []) for g in s.get("gives", [])}
 
 
+def application_form_spec(app: Application) -> FormSpec:
+    """The form an application was filed with, read from its pin (no query).
+
+    A draft has no pin: it follows the catalog until it is submitted, so its form is the one the
+    items ask now, as the apply page builds it. Every submitted application is pinned; one that
+    somehow is not gets the same fallback rather than no form.
+    """
+    if app.form_spec:
+        return FormSpec.from_dict(app.form_spec)
+    return form_spec_for(
+        user=app.applicant,
+        bundle=app.bundle,
+        item=app.item,
+        produced=produced_fields(app.definition),
+    )
+
+
 def application_list_for_citizen(*, user) -> QuerySet[Application]:
+    """The citizen's applications, newest first, without the forms they were filed with."""
     return (
         Application.objects.filter(applicant=user)
         .select_related("bundle", "item")
+        .defer("form_spec")
         .order_by("-created_at")
     )
 
@@ -218,14 +241,6 @@ def staff_departments(*, user) -> QuerySet[Department]:
         Department.objects.filter(memberships__user=user, memberships__role__in=WORK_ROLES)
         .distinct()
         .order_by("code")
-    )
-
-
-def notices_for(*, user) -> QuerySet[Notice]:
-    return (
-        Notice.objects.filter(recipient=user)
-        .select_related("application")
-        .order_by("-created_at", "-id")
     )
 
 
@@ -561,3 +576,91 @@ def department_step_changes(
     before, after = concerned(before_steps), concerned(after_steps)
     names = [*after, *(n for n in before if n not in after)]
     return [StepChange(name=n, before=before.get(n), after=after.get(n)) for n in names]
+
+
+# ---------------------------------------------------------------- the citizen's overview (/my/)
+
+
+@dataclass(frozen=True)
+class ApplicationTally:
+    total: int
+    correction: int
+
+
+def application_tally_for_citizen(*, user) -> ApplicationTally:
+    """How many applications the citizen has, and how many wait for their correction (one
+    query)."""
+    return ApplicationTally(
+        **Application.objects.filter(applicant=user).aggregate(
+            total=Count("pk"),
+            correction=Count("pk", filter=Q(status=Application.Status.CORRECTION)),
+        )
+    )
+
+
+def applications_awaiting_first(*, user) -> QuerySet[Application]:
+    """The citizen's applications, newest first, those waiting for the citizen's correction
+    before the rest; with the rating, for ``awaited_of_citizen``."""
+    awaiting = Case(When(status=Application.Status.CORRECTION, then=Value(0)), default=Value(1))
+    return (
+        application_list_for_citizen(user=user)
+        .select_related("rating")
+        .order_by(awaiting, "-created_at", "pk")
+    )
+
+
+def awaited_of_citizen(app: Application) -> str:
+    """What a case waits for from its applicant: ``correct`` the fields a department asked for,
+    ``submit`` a draft, ``rate`` a finished case not yet rated, or nothing (``""``)."""
+    if app.status == Application.Status.CORRECTION:
+        return "correct"
+    if app.status == Application.Status.DRAFT:
+        return "submit"
+    if app.status in Application.FINISHED_STATUSES:
+        try:
+            app.rating  # noqa: B018
+        except Rating.DoesNotExist:
+            return "rate"
+    return ""
+
+
+def licence_list_for_citizen(*, user) -> QuerySet[ELicence]:
+    """The e-licences departments issued to the citizen, newest first."""
+    return (
+        ELicence.objects.filter(holder=user)
+        .select_related("issuer")
+        .only(
+            "id", "name", "value", "created_at", "application_id", "holder_id",
+            "issuer__id", "issuer__name",
+        )
+        .order_by("-created_at", "-id")
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- a task's answers
+
+
+class TaskAnswer(NamedTuple):
+    field: FieldSpec
+    value: str
+
+
+MASKED_TYPES = frozenset({"id_number"})
+
+
+def task_answers_shown(*, task: Task, viewer, spec: FormSpec | None = None) -> list[TaskAnswer]:
+    """The application's answers as a task's page and its API show them to ``viewer``: an ID
+    number in full only to whoever holds the claim on the task, masked (``330**********1234``)
+    to everyone else; a missing answer as "". ``spec`` is the application's form
+    (``application_form_spec``), read here unless given."""
+    spec = spec or application_form_spec(task.application)
+    holder = task.claimed_by_id is not None and task.claimed_by_id == getattr(viewer, "pk", None)
+    data = task.application.data
+    answers = []
+    for field in spec.fields:
+        raw = data.get(field.name)
+        value = "" if raw is None else str(raw)
+        if field.type in MASKED_TYPES and not holder:
+            value = mask_middle(value, keep_start=3, keep_end=4)
+        answers.append(TaskAnswer(field, value))
+    return answers

@@ -10,15 +10,6 @@ def deliver_task(*, task_id: int) -> bool:
     return services.task_mark_delivered(task_id=task_id)
 
 
-@outbox_task(
-    "workflows.deliver_notice",
-    on_give_up=services.notice_delivery_give_up,
-    on_retry=services.notice_delivery_reopen,
-)
-def deliver_notice(*, delivery_id: int) -> str:
-    return services.notice_deliver(delivery_id=delivery_id)
-
-
 @shared_task(name="workflows.deadlines_sweep", acks_late=True, reject_on_worker_lost=True)
 def deadlines_sweep() -> dict[str, int]:
     return services.deadlines_sweep()

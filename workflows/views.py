@@ -13,17 +13,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.models import Bundle, ServiceItem
 from departments.models import DataGrant, Department
-from zheliban.core.identity import mask_middle
+from zheliban.core import notices as notices_service
+from zheliban.core.errors import Refused
 from zheliban.core.uploads import private_file_response
 
 from . import selectors, services
 from .forms import ApplicationForm, prefill
-from .models import Application, NoticePreference, Rating, Task
+from .models import Application, Rating, Task
 
 
-def _refused(
-    request: HttpRequest, exc: services.Refused, template: str, context: dict
-) -> HttpResponse:
+def _refused(request: HttpRequest, exc: Refused, template: str, context: dict) -> HttpResponse:
     context = {**context, "refusal": exc.message}
     return render(request, template, context, status=exc.status)
 
@@ -40,7 +39,7 @@ def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
         bundle, item = None, get_object_or_404(ServiceItem, code=key, is_active=True)
     try:
         workflow = services.workflow_for(bundle=bundle, item=item)
-    except services.Refused as exc:
+    except Refused as exc:
         messages.error(request, exc.message)
         return redirect(bundle.get_absolute_url() if bundle else item.get_absolute_url())
     draft = services.application_start(applicant=request.user, bundle=bundle, item=item)
@@ -90,8 +89,9 @@ def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
                 answers=form.answers(),
                 uploads=form.uploads(),
                 idempotency_key=request.POST.get("submit_key", ""),
+                spec=spec,
             )
-        except services.Refused as exc:
+        except Refused as exc:
             return _refused(request, exc, "workflows/apply.html", context)
         return redirect(app.get_absolute_url())
     context["form"] = ApplicationForm(spec=spec, initial_data=initial, existing_materials=existing)
@@ -115,13 +115,9 @@ def application_detail(request: HttpRequest, pk) -> HttpResponse:
 def _case_context(request: HttpRequest, app: Application, **extra) -> dict:
     corrections = []
     tasks = list(app.tasks.all())
-    if any(t.state == Task.State.CORRECTION for t in tasks):
-        spec = selectors.form_spec_for(
-            user=request.user,
-            bundle=app.bundle,
-            item=app.item,
-            produced=selectors.produced_fields(app.definition),
-        )
+    # A draft follows the catalog; a case reads the form it was filed with.
+    spec = None if app.status == Application.Status.DRAFT else selectors.application_form_spec(app)
+    if spec is not None and any(t.state == Task.State.CORRECTION for t in tasks):
         for task in tasks:
             if task.state == Task.State.CORRECTION:
                 form = extra.pop(f"form_{task.pk}", None) or ApplicationForm(
@@ -134,6 +130,7 @@ def _case_context(request: HttpRequest, app: Application, **extra) -> dict:
         rating = None
     return {
         "app": app,
+        "spec": spec,
         "parts": selectors.parts_of(app),
         "corrections": corrections,
         "rating": rating,
@@ -150,12 +147,7 @@ def application_correct(request: HttpRequest, pk, task_id: int) -> HttpResponse:
     task = next((t for t in app.tasks.all() if t.pk == task_id), None)
     if task is None:
         raise Http404
-    spec = selectors.form_spec_for(
-        user=request.user,
-        bundle=app.bundle,
-        item=app.item,
-        produced=selectors.produced_fields(app.definition),
-    )
+    spec = selectors.application_form_spec(app)
     form = ApplicationForm(
         request.POST, request.FILES, spec=spec, initial_data=app.data, only=task.correction_fields
     )
@@ -166,7 +158,7 @@ def application_correct(request: HttpRequest, pk, task_id: int) -> HttpResponse:
         services.correction_resubmit(
             applicant=request.user, task_id=task.pk, answers=form.answers(), uploads=form.uploads()
         )
-    except services.Refused as exc:
+    except Refused as exc:
         messages.error(request, exc.message)
         return redirect(app.get_absolute_url())
     messages.success(request, _("Your correction was sent."))
@@ -195,7 +187,7 @@ def application_rate(request: HttpRequest, pk) -> HttpResponse:
                 comment=request.POST.get("comment", ""),
             )
             messages.success(request, _("Thank you for your rating."))
-    except services.Refused as exc:
+    except Refused as exc:
         messages.error(request, exc.message)
         return redirect(app.get_absolute_url())
     return redirect(app.get_absolute_url())
@@ -207,20 +199,22 @@ def notices(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "by_sms" in request.POST or "save_channels" in request.POST:
             try:
-                services.notice_preference_set(
+                notices_service.notice_preference_set(
                     user=request.user,
                     by_sms=request.POST.get("by_sms") == "on",
                     by_email=request.POST.get("by_email") == "on",
                     email=request.POST.get("email", "").strip(),
                 )
                 messages.success(request, _("Your notice channels were saved."))
-            except services.Refused as exc:
+            except Refused as exc:
                 messages.error(request, exc.message)
         else:
-            services.notices_mark_read(user=request.user)
+            notices_service.notices_mark_read(user=request.user)
         return redirect("workflows:notices")
-    page = Paginator(selectors.notices_for(user=request.user), 20).get_page(request.GET.get("page"))
-    pref = NoticePreference.objects.filter(user=request.user).first()
+    page = Paginator(notices_service.notices_for(user=request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    pref = notices_service.notice_preference_of(user=request.user)
     return render(request, "workflows/notices.html", {"page": page, "pref": pref})
 
 
@@ -288,18 +282,8 @@ def _task_for_staff(request: HttpRequest, pk: int) -> Task:
 def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
     app = task.application
     mine = task.claimed_by_id == request.user.pk
-    spec = selectors.form_spec_for(
-        user=app.applicant,
-        bundle=app.bundle,
-        item=app.item,
-        produced=selectors.produced_fields(app.definition),
-    )
-    answers = []
-    for f in spec.fields:
-        value = app.data.get(f.name, "")
-        if f.type == "id_number" and not mine:
-            value = mask_middle(value, keep_start=3, keep_end=4) if value else ""
-        answers.append((f, value))
+    spec = selectors.application_form_spec(app)
+    answers = selectors.task_answers_shown(task=task, viewer=request.user, spec=spec)
     verify_fields = sorted(
         {
             field
@@ -345,7 +329,7 @@ def task_act(request: HttpRequest, pk: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             fields=request.POST.getlist("fields"),
         )
-    except services.Refused as exc:
+    except Refused as exc:
         task = selectors.task_get_for_staff(user=request.user, pk=pk)
         return render(
             request,

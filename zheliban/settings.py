@@ -50,12 +50,14 @@ INSTALLED_APPS = [
     "workflows",
     "complaints",
     "scoreboard",
+    "citizen",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the policy built once per process rather than for every response.
+    "zheliban.core.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "zheliban.core.middleware.LanguageMiddleware",
     # Before anything reads a body: an oversized one is refused unread, in the asker's language.
@@ -69,7 +71,29 @@ MIDDLEWARE = [
     # Below the headers' middleware, so a refusal carries them; above every view.
     "zheliban.core.middleware.ControlCharacterMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last: public pages kept whole for visitors without a session (PUBLIC_PAGES below).
+    "zheliban.core.page_cache.PublicPageCacheMiddleware",
 ]
+
+# The public pages kept whole for visitors without a session (zheliban/core/page_cache.py): each
+# URL name with the functions that tell the version of what it shows. Most show the catalog (its
+# generation, bumped by every change of items, departments, regions, themes, bundles...).
+_CATALOG_VERSION = "catalog.selectors.page_version"
+PUBLIC_PAGES = {
+    "home": [_CATALOG_VERSION],
+    "catalog:search": [_CATALOG_VERSION],
+    "catalog:item": ["zheliban.pages.guide_version"],
+    "catalog:item-version": [_CATALOG_VERSION],
+    "catalog:themes": [_CATALOG_VERSION],
+    "catalog:theme": [_CATALOG_VERSION],
+    "catalog:life-event": [_CATALOG_VERSION],
+    "catalog:bundles": [_CATALOG_VERSION],
+    "catalog:bundle": [_CATALOG_VERSION],
+    "departments:directory": [_CATALOG_VERSION],
+    "departments:shop": [_CATALOG_VERSION],
+    "complaints:assistant": [_CATALOG_VERSION],
+    "scoreboard:board": [_CATALOG_VERSION, "scoreboard.selectors.board_version"],
+}
 
 ROOT_URLCONF = "zheliban.urls"
 WSGI_APPLICATION = "zheliban.wsgi.application"

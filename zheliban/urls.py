@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from catalog import views as catalog_views
+
 from . import views
 
 api_v1 = [
@@ -16,7 +18,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", catalog_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("elder-mode/", views.elder_mode, name="elder-mode"),
@@ -27,6 +29,7 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("complaints.urls")),
     path("", include("scoreboard.urls")),
+    path("", include("citizen.urls")),
     path("open311/v2/", include("complaints.open311.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

@@ -15,14 +15,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from catalog.selectors import life_event_list
 from zheliban.core.health import broker_status, cache_status, database_status
 from zheliban.core.middleware import ELDER_COOKIE
-
-
-@require_GET
-def home(request):
-    return render(request, "home.html", {"life_events": list(life_event_list())})
 
 
 @require_GET

@@ -10,6 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer
+
 from ..models import (
     Audience,
     Bundle,
@@ -22,7 +24,6 @@ from ..models import (
     Theme,
 )
 
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 # What Django's reverse() leaves unquoted in a path, less "/" (a code is one segment).
 URL_SAFE_IN_SEGMENT = "!$&'()*+,;=~:@"
 FLAG_CHOICES = [("0", "no restriction"), ("1", "only items that have it")]
@@ -124,11 +125,6 @@ class ReadModelSerializer(serializers.ModelSerializer):
         for name in self.Meta.fields:
             extra.setdefault(name, {})["read_only"] = True
         return extra
-
-
-class CodeNameSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class SlugNameSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from zheliban.core.api import ErrorSerializer, Pagination
+from zheliban.core.api import SLUG_PATTERN, ErrorSerializer, Pagination
 from zheliban.core.schema import link, response_links
 
 from .. import selectors
@@ -26,7 +26,6 @@ from ..search import SearchResult, search_items
 from ..search import cache as search_cache
 from .jsonld import ZHELIBAN_NS, item_as_jsonld
 from .serializers import (
-    SLUG_PATTERN,
     BundleDetailSerializer,
     BundleSerializer,
     ItemDetailSerializer,

@@ -1,20 +1,22 @@
 """Search answers and catalog pages kept in Django's cache, valid for one catalog *generation*.
 
-The generation is one integer in the cache (``catalog:generation``) and part of every key
-written here. Whatever can change what a search returns bumps it once its transaction commits
-(``generation_bump``): publishing or withdrawing items, re-indexing them, an import, a synonym
-edit. Entries of older generations are never read again and expire on their own
-(``ANSWER_SECONDS``). A reader reads the generation *before* it queries the database: an answer
-written under a generation was therefore computed after every change that generation counts.
+The generation is one integer in the cache (``catalog:generation``, a generation of
+``zheliban.core.generation``) and part of every key written here. Whatever can change what a
+search returns bumps it once its transaction commits (``generation_bump``): publishing or
+withdrawing items, re-indexing them, an import, a synonym edit. Entries of older generations are
+never read again and expire on their own (``ANSWER_SECONDS``). A reader reads the generation
+*before* it queries the database: an answer written under a generation was therefore computed
+after every change that generation counts.
 
 What the engine keeps is plain data (ids in order, counts, the words searched); the items
 themselves are read by id for each request, so an entry is small. Pages keep rendered fragments
 (``fragment``: the search results and facets, an item's guide) and the items API its answers as
 data (``remember``) under the same generation.
 
-Synonyms, themes, life events, departments, regions and bundles are edited through the admin's
-generic views, with no service of their own; searches read their phrases, names and slugs (facet
-labels, filters) and the cached pages show them (``fragment``). Their saves and deletions bump
+Synonyms, themes, life events, departments (and their locations), regions and bundles are edited
+through the admin's generic views, with no service of their own; searches read their phrases,
+names and slugs (facet labels, filters) and the cached pages show them (``fragment``, and the
+public pages kept whole, ``zheliban.core.page_cache``). Their saves and deletions bump
 the generation through the model signals connected at the end of this module (imported with
 ``catalog.search``, which the admin loads at start-up).
 
@@ -34,24 +36,30 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import get_language
 
-from departments.models import Department, Region
+from departments.models import Department, Region, ServiceLocation
+from zheliban.core.generation import (
+    GenerationBump,
+    generation_get,
+    generation_key,
+    generation_pending,
+)
+from zheliban.core.generation import generation_bump as core_generation_bump
 
 from ..models import Bundle, BundleItem, LifeEvent, Synonym, Theme
 
 logger = logging.getLogger(__name__)
 
-GENERATION_KEY = "catalog:generation"
+GENERATION = "catalog"
+GENERATION_KEY = generation_key(GENERATION)
 # Raised whenever what an entry holds changes shape, so that no process reads another's.
 SCHEMA = 1
 ANSWER_SECONDS = 600
@@ -59,60 +67,25 @@ ANSWER_SECONDS = 600
 T = TypeVar("T")
 
 
-def _fresh_generation() -> int:
-    """A starting value above any this cache can have used before: if the key was evicted, the
-    generations that follow must not meet entries written under earlier ones."""
-    return time.time_ns() // 1000
+# The callbacks a commit runs to bump a generation (the catalog's among them).
+_Bump = GenerationBump
 
 
 def generation() -> int:
     """The catalog's current generation (set to a fresh value when the cache has none)."""
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-        value = cache.get(GENERATION_KEY)
-    # None only while the cache is unavailable: a generation of this moment matches nothing kept.
-    return int(value) if value is not None else _fresh_generation()
-
-
-class _Bump:
-    """The generation's bump queued by one transaction, run once it commits."""
-
-    def __init__(self) -> None:
-        self.done = False
-
-    def __call__(self) -> None:
-        self.done = True
-        try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:  # no generation yet (or evicted): any fresh one will do
-            cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-
-
-def _queued_bump(using: str | None) -> _Bump | None:
-    """This transaction's bump still waiting for the commit, if any. A savepoint rolled back
-    takes its callbacks with it, so what is found here will run if the transaction commits."""
-    connection = transaction.get_connection(using)
-    if not connection.in_atomic_block:
-        return None
-    for entry in connection.run_on_commit:
-        callback = entry[1]
-        if isinstance(callback, _Bump) and not callback.done:
-            return callback
-    return None
+    return generation_get(GENERATION, cache=cache)
 
 
 def generation_bump(*, using: str | None = None) -> None:
     """Make every cached search answer stale once the current transaction commits (at once
     outside a transaction). Once per transaction, however many items it writes; nothing if it
     rolls back. A cache that cannot be reached is logged, not raised: the write has committed."""
-    if _queued_bump(using) is None:
-        transaction.on_commit(_Bump(), using=using, robust=True)
+    core_generation_bump(GENERATION, using=using, cache=cache)
 
 
 def changed_in_transaction(using: str | None = None) -> bool:
     """True when the current transaction has changed the catalog and not yet committed."""
-    return _queued_bump(using) is not None
+    return generation_pending(GENERATION, using=using)
 
 
 def _unavailable() -> None:
@@ -193,7 +166,7 @@ def _searched_row_changed(sender, **kwargs) -> None:
     generation_bump(using=kwargs.get("using"))
 
 
-for _model in (Synonym, Theme, LifeEvent, Department, Region, Bundle, BundleItem):
+for _model in (Synonym, Theme, LifeEvent, Department, Region, ServiceLocation, Bundle, BundleItem):
     for _signal in (post_save, post_delete):
         _signal.connect(
             _searched_row_changed,

@@ -5,14 +5,12 @@ how a guide words time limits, trips, fees and phone numbers."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
 
-from catalog import selectors
+from catalog import selectors, wording
 
 register = template.Library()
 
@@ -41,55 +39,8 @@ def popular_bundles(limit: int = 4):
     return selectors.bundle_list_popular(limit=limit)
 
 
-def _days(n: int) -> str:
-    return ngettext("%(count)d working day", "%(count)d working days", n) % {"count": n}
-
-
-@register.filter
-def working_days(value) -> str:
-    """5 → "5 working days"; 0 → handled on the spot; empty → not given."""
-    if value is None or value == "":
-        return gettext("not given")
-    if int(value) == 0:
-        return gettext("handled on the spot")
-    return _days(int(value))
-
-
-@register.filter
-def percent(value) -> str:
-    """0.75 → "75"."""
-    if value is None or value == "":
-        return ""
-    return str(round(float(value) * 100))
-
-
-@register.filter
-def time_limits(item) -> str:
-    """Statutory vs promised limit and how much shorter the promise is, in one sentence."""
-    parts = [
-        gettext("Statutory limit: %(days)s") % {"days": working_days(item.statutory_days)},
-        gettext("promised: %(days)s") % {"days": working_days(item.promised_days)},
-    ]
-    if item.compression is not None and item.statutory_days:
-        parts.append(gettext("%(percent)s%% shorter") % {"percent": percent(item.compression)})
-    return gettext("; ").join(parts)
-
-
-@register.filter
-def trips_text(trips) -> str:
-    if not trips:
-        return gettext("Zero trips: no need to go to the hall")
-    return ngettext("%(count)d trip to the hall", "%(count)d trips to the hall", int(trips)) % {
-        "count": int(trips)
-    }
-
-
-@register.filter
-def yuan(fen) -> str:
-    """Fee in fen → "¥12.50"; nothing to pay → free."""
-    if not fen:
-        return gettext("Free")
-    return f"¥{Decimal(int(fen)) / 100:,.2f}"
+for _name in ("working_days", "percent", "time_limits", "trips_text", "yuan"):
+    register.filter(_name, getattr(wording, _name))
 
 
 @register.filter

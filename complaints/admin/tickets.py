@@ -4,7 +4,8 @@ No sender data is shown here at all: a report's sender is seen only through the 
 ``reporter_reveal`` on the staff page. Where ``ticket_sender_visible`` says the viewer may not
 learn the sender, neither is anything that leads to them: the application the ticket is about
 (its applicant sent it) is shown as its facts, without its reference or a link; nor whether
-the sender chose to stay anonymous.
+the sender chose to stay anonymous. The tickets' changelist ends with the graphs and tables of
+the ticket's machine and of a department's part in it.
 """
 
 from django import forms
@@ -14,12 +15,27 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from workflows.admin import ReadOnlyAdmin
+from zheliban.core.admin import ReadOnlyAdmin
+from zheliban.core.machines import MachineChangelist
 
 from ..dispatch.rules import DispatchRulesError, Rule
-from ..models import DispatchRule, ReporterAccess, Ticket, TicketDepartment, TicketEvent
-from ..selectors import application_facts, ticket_sender_visible
-from ..services import is_desk, may_see_reporter, tickets_for_staff
+from ..models import (
+    PART_MACHINE,
+    TICKET_MACHINE,
+    DispatchRule,
+    ReporterAccess,
+    Ticket,
+    TicketDepartment,
+    TicketEvent,
+)
+from ..selectors import (
+    application_facts,
+    is_desk,
+    may_see_reporter,
+    ticket_sender_visible,
+    tickets_for_staff,
+)
+from ..templatetags.ticket_tags import ACTIONS as HISTORY_ACTIONS
 
 SENDER_FIELDS = ("citizen", "contact_name", "contact_phone", "contact_email", "entered_by")
 # What leads to the sender without naming them: left out wherever the sender is hidden.
@@ -59,7 +75,9 @@ class TicketDepartmentInline(_ReadOnlyInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnlyAdmin):
+class TicketAdmin(MachineChangelist, ReadOnlyAdmin):
+    machines = (TICKET_MACHINE, PART_MACHINE)
+    machine_action_labels = HISTORY_ACTIONS
     list_display = ("number", "title", "kind", "channel", "state", "department", "node_due_date")
     list_filter = ("state", "kind", "channel")
     search_fields = ("title",)

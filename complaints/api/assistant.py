@@ -17,6 +17,7 @@ from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from complaints.errors import ComplaintsErrorCode
 from zheliban.core.api import ErrorSerializer, TextField
 from zheliban.core.schema import link, response_links
 
@@ -123,7 +124,8 @@ class AssistantView(APIView):
                 {
                     "region": [
                         exceptions.ErrorDetail(
-                            _("A region code has exactly six digits."), code="region_invalid"
+                            _("A region code has exactly six digits."),
+                            code=ComplaintsErrorCode.REGION_INVALID,
                         )
                     ]
                 }

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import ResolvedComponent, build_choice_field
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from catalog.api.serializers import SLUG_PATTERN, CodeNameSerializer
 from departments.models import Region
-from zheliban.core.api import TextField
+from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
+from zheliban.core.schema import NamedChoiceField
 
 from ..models import Ticket, TicketDepartment
 from ..services import ACTIONS, CONTENT_MAX_CHARS, MAX_ATTACHMENTS, TITLE_MAX_CHARS
@@ -45,34 +43,6 @@ def _region_field(**kwargs) -> RegionCodeField:
         },
         **kwargs,
     )
-
-
-class NamedChoiceField(serializers.ChoiceField):
-    """A choice field whose choices are the schema component ``enum_name``, wherever it is used.
-
-    Other apps have fields named ``state`` and ``kind`` too; without a name of its own, each set
-    of choices would get a hashed one (and a warning, which fails the committed schema's test).
-    """
-
-    def __init__(self, *, enum_name: str, **kwargs) -> None:
-        self.enum_name = enum_name
-        super().__init__(**kwargs)
-
-
-class NamedChoiceFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = NamedChoiceField
-
-    def map_serializer_field(self, auto_schema, direction):
-        field = self.target
-        schema = build_choice_field(field)
-        component = ResolvedComponent(
-            name=field.enum_name,
-            type=ResolvedComponent.SCHEMA,
-            object=field.enum_name,
-            schema={k: schema[k] for k in ("enum", "type", "description") if k in schema},
-        )
-        auto_schema.registry.register_on_missing(component)
-        return component.ref
 
 
 def ticket_kind_field(**kwargs) -> NamedChoiceField:

@@ -29,11 +29,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from departments.selectors import department_list_public
-from workflows.api.views import ServiceErrorsMixin, valid_data
+from complaints.errors import ComplaintsErrorCode
 from workflows.selectors import application_list_for_citizen
 from zheliban.accounts.models import User
-from zheliban.core.api import ErrorSerializer
+from zheliban.core.api import ErrorSerializer, valid_data
 from zheliban.core.idempotency import idempotency_key_of, idempotency_parameter
 from zheliban.core.schema import link, response_links
 
@@ -93,19 +92,6 @@ def field_error(field: str, message: str, code: str) -> exceptions.ValidationErr
     return exceptions.ValidationError({field: [exceptions.ErrorDetail(message, code=code)]})
 
 
-def departments_by_code(codes: list[str], field: str) -> dict:
-    """The active departments with these codes, in one query, or a 400 naming the unknown."""
-    found = {d.code: d for d in department_list_public().filter(code__in=codes)}
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        raise field_error(
-            field,
-            _("No active department has the code %(codes)s.") % {"codes": ", ".join(unknown)},
-            "department_unknown",
-        )
-    return found
-
-
 @extend_schema_view(
     list=extend_schema(
         operation_id="tickets_list",
@@ -136,7 +122,7 @@ def departments_by_code(codes: list[str], field: str) -> dict:
         responses={200: TicketDetailSerializer, **READ_ERRORS},
     ),
 )
-class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+class TicketViewSet(viewsets.GenericViewSet):
     """Tickets of the complaints desk: send one, follow them, move them through the loop."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -162,10 +148,7 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         query = valid_data(TicketListQuerySerializer, request.query_params)
         user = request.user
         if is_staff(user):
-            department = None
-            if query.get("department"):
-                code = query["department"]
-                department = departments_by_code([code], "department")[code]
+            department = selectors.department_for_code(query.get("department", ""))
             tickets = selectors.staff_tickets(
                 user=user,
                 state=query.get("state", ""),
@@ -191,7 +174,7 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
     def _detail(self, request, ticket: Ticket) -> dict:
         # Only staff can be at the desk: a citizen's (or a visitor's) view costs no query, and
         # shows the sender their ticket as the handling department sees it.
-        desk = services.is_desk(request.user) if is_staff(request.user) else False
+        desk = selectors.is_desk(request.user) if is_staff(request.user) else False
         sender_visible = selectors.ticket_sender_visible(
             viewer=request.user, ticket=ticket, desk=desk
         )
@@ -290,7 +273,10 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         except services.TicketInvalid as error:
             raise exceptions.ValidationError(
                 {
-                    field: [exceptions.ErrorDetail(m, code="invalid") for m in messages]
+                    field: [
+                        exceptions.ErrorDetail(m, code=ComplaintsErrorCode.INVALID)
+                        for m in messages
+                    ]
                     for field, messages in error.fields.items()
                 }
             ) from error
@@ -328,7 +314,7 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], pagination_class=None)
     def duplicates(self, request):
         query = valid_data(DuplicatesQuerySerializer, request.query_params)
-        matches = services.duplicates_find(
+        matches = selectors.duplicates_find(
             content=query["content"],
             title=query.get("title", ""),
             region=query.get("region"),
@@ -365,19 +351,9 @@ class TicketViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
     def act(self, request, pk: str):
         ticket = self._ticket(request, pk)
         data = valid_data(TicketActionSerializer, request.data)
-        department = None
-        if data.get("department"):
-            code = data["department"]
-            department = departments_by_code([code], "department")[code]
-        assisting = []
-        if data["assisting"]:
-            found = departments_by_code(data["assisting"], "assisting")
-            assisting = [found[code] for code in dict.fromkeys(data["assisting"])]
-        target = None
-        if data.get("target") is not None:
-            target = services.tickets_for_staff(request.user).filter(pk=data["target"]).first()
-            if target is None:
-                raise field_error("target", _("No ticket has this id."), "not_found")
+        department = selectors.department_for_code(data.get("department", ""))
+        assisting = selectors.departments_for_codes(data["assisting"])
+        target = selectors.link_target_get(data.get("target"), staff=request.user)
         moved = services.ticket_transition(
             actor=request.user,
             ticket=ticket.pk,

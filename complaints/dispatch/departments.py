@@ -1,4 +1,10 @@
-"""Which department handles a kind of matter in a region."""
+"""Which department handles a kind of matter in a region: one rule for the desk and the command.
+
+A region's matter goes to the active department of its kind nearest to it: the region's own,
+else its city's, else the province's. Without a region there is no nearest department: the
+desk leaves the ticket to a human dispatcher, and ``dispatch_predict`` names the kind with its
+generic name (``department_ref``).
+"""
 
 from __future__ import annotations
 
@@ -29,43 +35,25 @@ def generic_department(kind: str) -> DepartmentRef:
     return DepartmentRef(code=kind, name=name, known=False)
 
 
+def department_ref(kind: str, department: Department | None) -> DepartmentRef:
+    """The department as code and name, or the kind's generic stand-in (code = kind)."""
+    if department is None:
+        return generic_department(kind)
+    return DepartmentRef(code=department.code, name=department.name, known=True)
+
+
 def departments_nearest(*, kinds: Iterable[str], region_code: str | None) -> dict[str, Department]:
     """For each kind, the active department of that kind nearest to the region (the region's
-    own, else its city's, else the province's; without a region, the province's). One query;
-    a kind with none is left out."""
-    kinds = set(kinds)
-    if not kinds:
+    own, else its city's, else the province's). One query; none without a region (and no
+    query); a kind with no such department is left out."""
+    kinds = {kind for kind in kinds if kind}
+    if not kinds or not region_code:
         return {}
-    qs = Department.objects.filter(kind__in=kinds, is_active=True).select_related("region")
-    if region_code is None:
-        found = qs.filter(region__level="province")
-        chain: list[str] = []
-    else:
-        chain = region_chain(region_code)
-        found = qs.filter(region__code__in=chain)
+    chain = region_chain(region_code)
+    found = Department.objects.filter(
+        kind__in=kinds, is_active=True, region__code__in=chain
+    ).select_related("region")
     nearest: dict[str, Department] = {}
-    ordered = sorted(found, key=lambda d: (chain.index(d.region.code) if chain else 0, d.code))
-    for department in ordered:
+    for department in sorted(found, key=lambda d: (chain.index(d.region.code), d.code)):
         nearest.setdefault(department.kind, department)
     return nearest
-
-
-def dispatch_departments_get(
-    *, kinds: Iterable[str], region_code: str | None
-) -> dict[str, DepartmentRef]:
-    """For each kind, the active department of that kind nearest to the region (the region's
-    own, else its city's, else the province's); without a region, the department whose code is
-    the kind. A kind with no such department gets a generic stand-in (code = kind). One query."""
-    kinds = set(kinds)
-    if not kinds:
-        return {}
-    found: dict[str, DepartmentRef] = {}
-    if region_code:
-        found = {
-            kind: DepartmentRef(code=d.code, name=d.name, known=True)
-            for kind, d in departments_nearest(kinds=kinds, region_code=region_code).items()
-        }
-    else:
-        rows = Department.objects.filter(code__in=kinds).values_list("code", "name")
-        found = {code: DepartmentRef(code=code, name=name, known=True) for code, name in rows}
-    return {kind: found.get(kind) or generic_department(kind) for kind in kinds}

@@ -10,18 +10,17 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .categories import CATEGORIES, CATEGORY_BY_KIND
-from .departments import DepartmentRef, dispatch_departments_get
+from .decision import MAX_TEXT_CHARS, dispatch_decide
+from .departments import DepartmentRef, department_ref
 from .model import model_load
-from .rules import Rule, rule_match, rules_load
+from .rules import Rule, dispatch_rules
 
 REASONS = 5
-MAX_TEXT_CHARS = 20_000
 
 
 @dataclass(frozen=True)
 class Prediction:
-    category: str | None  # None when a rule sends the ticket to a kind no category maps to
+    category: str | None  # None when a rule sends the text to a kind no category maps to
     department_kind: str
     confidence: float
     reasons: tuple[str, ...]  # the words that weigh most for the category, or "rule: ..."
@@ -30,7 +29,7 @@ class Prediction:
 
 
 class Predictor:
-    """A loaded dispatch model and the staff's rules.
+    """A loaded dispatch model and the rules applied before it.
 
     ``threshold`` comes from the model's metadata: the lowest confidence at which the
     cross-validated precision stayed at the target (90 %); below it a ticket waits for a human.
@@ -54,49 +53,31 @@ class Predictor:
     def load(
         cls, path: Path | str | None = None, *, rules: Sequence[Rule] | None = None
     ) -> Predictor:
-        """The newest model (or ``path``) with the rules of settings ``DISPATCH_RULES_PATH``."""
+        """The newest model (or ``path``) with ``rules``, by default the desk's own
+        (``dispatch_rules``: the staff's from admin, then the rules file's)."""
         pipeline, metadata = model_load(Path(path) if path else None)
-        return cls(pipeline, metadata, rules_load() if rules is None else rules)
+        return cls(pipeline, metadata, dispatch_rules() if rules is None else rules)
 
     def predict(self, texts: Sequence[str], *, region: str | None = None) -> list[Prediction]:
-        """One prediction per text; ``region`` (a 6-digit code) picks the regional department."""
+        """One prediction per text, decided as the desk decides (``decision.dispatch_decide``):
+        the rules, then the model; ``region`` (a 6-digit code) picks the nearest department of
+        the kind, and without one (or with none of the kind nearby) the kind and its generic
+        name stand in."""
         for text in texts:
             if len(text) > MAX_TEXT_CHARS:
                 raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters")
-        ruled = [rule_match(self.rules, text) for text in texts]
-        modelled = [i for i, rule in enumerate(ruled) if rule is None]
-        guesses = dict(zip(modelled, self.guess([texts[i] for i in modelled]), strict=True))
-        kinds = {rule.kind for rule in ruled if rule is not None}
-        kinds |= {CATEGORIES[category].department_kind for category, _, _ in guesses.values()}
-        departments = dispatch_departments_get(kinds=kinds, region_code=region)
-        predictions = []
-        for index, rule in enumerate(ruled):
-            if rule is not None:
-                category_of_kind = CATEGORY_BY_KIND.get(rule.kind)
-                predictions.append(
-                    Prediction(
-                        category=category_of_kind.name if category_of_kind else None,
-                        department_kind=rule.kind,
-                        confidence=1.0,
-                        reasons=(rule.reason,),
-                        department=departments[rule.kind],
-                        automatic=True,
-                    )
-                )
-                continue
-            category, confidence, reasons = guesses[index]
-            kind = CATEGORIES[category].department_kind
-            predictions.append(
-                Prediction(
-                    category=category,
-                    department_kind=kind,
-                    confidence=confidence,
-                    reasons=reasons,
-                    department=departments[kind],
-                    automatic=self.is_automatic(confidence),
-                )
+        decisions = dispatch_decide(texts, region_code=region, rules=self.rules, guesser=self)
+        return [
+            Prediction(
+                category=decision.category,
+                department_kind=decision.department_kind,
+                confidence=decision.confidence,
+                reasons=decision.reasons,
+                department=department_ref(decision.department_kind, decision.department),
+                automatic=decision.automatic,
             )
-        return predictions
+            for decision in decisions
+        ]
 
     def guess(self, texts: Sequence[str]) -> list[tuple[str, float, tuple[str, ...]]]:
         """The model alone: (category, confidence, reasons) per text; no rules, no departments."""

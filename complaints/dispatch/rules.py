@@ -1,8 +1,10 @@
 """Rules staff add for what the model gets wrong: a keyword or a regular expression, and the
 kind of department it sends a ticket to. The first matching rule wins, before the model.
 
-The file (settings ``DISPATCH_RULES_PATH``, JSON or YAML) holds a list of entries, each with
-``keyword`` or ``regex`` and ``kind`` (a Department.Kind value)::
+The rules are those staff keep in admin (``DispatchRule``, by priority), then those of a file;
+``dispatch_rules`` reads both, for the desk and ``dispatch_predict`` alike. The file (settings
+``DISPATCH_RULES_PATH``, JSON or YAML) holds a list of entries, each with ``keyword`` or
+``regex`` and ``kind`` (a Department.Kind value)::
 
     - {keyword: 噪音扰民, kind: shengtai}
     - {regex: "公交|地铁", kind: jiaotong}
@@ -10,7 +12,9 @@ The file (settings ``DISPATCH_RULES_PATH``, JSON or YAML) holds a list of entrie
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from departments.models import Department
 
+from ..models import DispatchRule
 from .text import normalize
 
 
@@ -99,3 +104,25 @@ def rules_load(path: Path | str | None = None) -> list[Rule]:
             % {"path": path, "error": error}
         ) from error
     return rules_parse(entries or [])
+
+
+@functools.lru_cache(maxsize=8)
+def _file_rules(path: str, modified_ns: int) -> list[Rule]:
+    return rules_load(path)
+
+
+def dispatch_rules() -> list[Rule]:
+    """The staff's active rules from admin, by priority, then those of the rules file
+    (settings ``DISPATCH_RULES_PATH``), read again only when the file changes."""
+    rules = [
+        Rule(pattern=r.regex or r.keyword, kind=r.kind, is_regex=bool(r.regex))
+        for r in DispatchRule.objects.filter(is_active=True)
+    ]
+    path = getattr(settings, "DISPATCH_RULES_PATH", None)
+    if not path:
+        return rules
+    try:
+        modified = os.stat(path).st_mtime_ns
+    except OSError:
+        return rules + rules_load(path)  # says what is wrong with the file
+    return rules + _file_rules(str(path), modified)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from catalog.models import Material, ServiceItem
-from catalog.templatetags.catalog_tags import time_limits, yuan
+from catalog.wording import time_limits, yuan
 from departments.models import ServiceLocation
 
 from .text import normalize

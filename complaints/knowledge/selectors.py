@@ -30,7 +30,7 @@ from departments.models import Region
 from departments.scoping import member_department_ids
 
 from ..models import Article, AssistantQuestion, Ticket
-from ..services import tickets_for_staff
+from ..selectors import tickets_for_staff
 
 CONVERSATION_MAX = 20  # questions of a session shown (and kept) on the assistant's page
 

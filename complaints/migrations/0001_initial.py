@@ -6,6 +6,7 @@ import django.db.models.deletion
 import django.utils.timezone
 import uuid
 from django.conf import settings
+import zheliban.core.uploads
 from django.db import migrations, models
 
 
@@ -209,7 +210,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('file', models.FileField(storage=complaints.models.private_storage, upload_to='tickets/%Y/%m/', verbose_name='file')),
+                ('file', models.FileField(storage=zheliban.core.uploads.private_files, upload_to='tickets/%Y/%m/', verbose_name='file')),
                 ('name', models.CharField(max_length=200, verbose_name='file name')),
                 ('content_type', models.CharField(max_length=100, verbose_name='content type')),
                 ('size', models.PositiveIntegerField(verbose_name='size in bytes')),

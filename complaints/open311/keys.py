@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from complaints.errors import ComplaintsErrorCode
 from complaints.models import Open311Key
 
 PREFIX_CHARS = 8
@@ -32,25 +33,29 @@ def open311_key_issue(*, name: str) -> tuple[Open311Key, str]:
     and cannot be shown again. Raises ``ValidationError`` for an empty or taken name."""
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError(_("Give the integrator's name."), code="name_missing")
+        raise ValidationError(
+            _("Give the integrator's name."), code=ComplaintsErrorCode.NAME_MISSING
+        )
     if len(name) > NAME_MAX_CHARS:
         raise ValidationError(
             _("The name can have at most %(max)d characters.") % {"max": NAME_MAX_CHARS},
-            code="name_too_long",
+            code=ComplaintsErrorCode.NAME_TOO_LONG,
         )
     key = secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             if Open311Key.objects.filter(name=name).exists():
                 raise ValidationError(
-                    _("A key named “%(name)s” already exists.") % {"name": name}, code="name_taken"
+                    _("A key named “%(name)s” already exists.") % {"name": name},
+                    code=ComplaintsErrorCode.NAME_TAKEN,
                 )
             row = Open311Key.objects.create(
                 name=name, prefix=key[:PREFIX_CHARS], key_hash=key_hash(key)
             )
     except IntegrityError as error:  # a concurrent issue took the name
         raise ValidationError(
-            _("A key named “%(name)s” already exists.") % {"name": name}, code="name_taken"
+            _("A key named “%(name)s” already exists.") % {"name": name},
+            code=ComplaintsErrorCode.NAME_TAKEN,
         ) from error
     return row, key
 

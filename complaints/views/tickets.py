@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +12,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from departments.models import Department, Membership
+from departments.models import Membership
+from zheliban.core.errors import Refused
 from zheliban.core.uploads import private_file_response
 
 from .. import selectors, services
@@ -34,7 +35,7 @@ def _question(request: HttpRequest, raw) -> AssistantQuestion | None:
 @require_http_methods(["GET", "POST"])
 def ticket_new(request: HttpRequest) -> HttpResponse:
     """Write a ticket: check (what will be public, likely duplicates), then send."""
-    hotline = services.is_desk(request.user)
+    hotline = selectors.is_desk(request.user)
     if request.method == "GET":
         initial = {
             "kind": request.GET.get("kind", Ticket.Kind.COMPLAINT),
@@ -68,8 +69,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         context.update(_checked(data, cleaned))
         return render(request, "complaints/ticket_new.html", context)
     # the service resolves the chosen ticket among the ones a ticket may join (never a report)
-    chosen = request.POST.get("link_to", "")
-    link_to = int(chosen) if chosen.isascii() and chosen.isdigit() and len(chosen) <= 18 else None
+    link_to = selectors.ticket_pk_of(request.POST.get("link_to", ""))
     try:
         ticket = services.ticket_submit(
             **fields,
@@ -109,7 +109,7 @@ def _checked(data: dict, cleaned: dict) -> dict:
     return {
         "checked": True,
         "preview": _preview(data),
-        "duplicates": services.duplicates_find(
+        "duplicates": selectors.duplicates_find(
             content=cleaned["content"],
             title=data["title"],
             region=cleaned["region"],
@@ -159,7 +159,7 @@ def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
             satisfaction=score,
             note=request.POST.get("comment", ""),
         )
-    except services.Refused as exc:
+    except Refused as exc:
         return render(
             request,
             "complaints/ticket.html",
@@ -178,7 +178,7 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     ticket = found.ticket
     own = ticket.citizen_id == request.user.pk
-    if not own and not services.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
+    if not own and not selectors.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
         raise Http404
     return private_file_response(found.file, download_name=found.name)
 
@@ -195,7 +195,7 @@ def _staff_required(request: HttpRequest) -> None:
 def staff_tickets(request: HttpRequest) -> HttpResponse:
     _staff_required(request)
     view = request.GET.get("view", "")
-    desk = services.is_desk(request.user)
+    desk = selectors.is_desk(request.user)
     if view not in ("queue", "overdue", "all", ""):
         view = ""
     if not view:
@@ -213,7 +213,7 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
 
 def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     user = request.user
-    roles = services.desk_roles(user)
+    roles = selectors.desk_roles(user)
     R = Membership.Role
     can_dispatch = bool(roles & {R.DISPATCHER, R.SUPERVISOR})
     desk = bool(roles)
@@ -222,7 +222,7 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "ticket": ticket,
         "desk": bool(roles),
         "can_dispatch": can_dispatch,
-        "part": services.part_for(ticket, user),
+        "part": selectors.part_for(ticket, user),
         "reporter": selectors.reporter_for(ticket, user=user, desk=desk),
         "can_reveal": R.SUPERVISOR in roles,
         "dispatch_reasons": selectors.dispatch_reasons_shown(ticket, sender_visible=sender_visible),
@@ -245,7 +245,7 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
             ),
             None,
         )
-        context["duplicates"] = services.duplicates_find(
+        context["duplicates"] = selectors.duplicates_find(
             content=ticket.content,
             title=ticket.title,
             region=ticket.region,
@@ -276,16 +276,17 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     data = form.cleaned_data
-    department = None
-    if data["department"]:
-        department = Department.objects.filter(code=data["department"]).first()
-    codes = [c for c in data["assisting"].replace(",", " ").split() if c]
-    assisting = list(Department.objects.filter(code__in=codes)) if codes else []
-    target = None
-    if data["target"]:
-        number = data["target"].upper().removeprefix("ZB").lstrip("0")
-        if number.isdigit() and len(number) <= 18:
-            target = services.tickets_for_staff(request.user).filter(pk=int(number)).first()
+    try:
+        department = selectors.department_for_code(data["department"])
+        assisting = selectors.departments_for_codes(data["assisting"].replace(",", " ").split())
+        target = selectors.link_target_get(data["target"], staff=request.user)
+    except ValidationError as exc:
+        return render(
+            request,
+            "complaints/staff_ticket.html",
+            _staff_context(request, ticket, refusal=exc.messages[0]),
+            status=400,
+        )
     try:
         services.ticket_transition(
             actor=request.user,
@@ -298,7 +299,7 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
             target=target,
             satisfaction=data["satisfaction"],
         )
-    except services.Refused as exc:
+    except Refused as exc:
         ticket = selectors.ticket_for_staff(user=request.user, pk=pk)
         return render(
             request,
@@ -307,7 +308,7 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
             status=exc.status,
         )
     messages.success(request, _("Done."))
-    if not services.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
+    if not selectors.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
         return redirect("complaints:staff-tickets")
     return redirect("complaints:staff-ticket", pk=ticket.pk)
 
@@ -321,7 +322,7 @@ def staff_reporter(request: HttpRequest, pk: int) -> HttpResponse:
         revealed = services.reporter_reveal(
             user=request.user, ticket=ticket, reason=request.POST.get("reason", "")
         )
-    except services.Refused as exc:
+    except Refused as exc:
         return render(
             request,
             "complaints/staff_ticket.html",

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from complaints.api.serializers import NamedChoiceField
 from departments.models import Region
+from zheliban.core.schema import NamedChoiceField
 
 from .. import selectors
 from ..metrics import METRICS

@@ -3,10 +3,12 @@
     python -m tests.bench.run [--pages / /departments/ ...] [--duration 20] [--users 20]
                               [--workers 2] [--database-url postgres://.../zheliban_bench]
                               [--keep-db] [--json out.json] [--static manifest|compressed]
-                              [--env KEY=VALUE ...]
+                              [--no-real-items] [--env KEY=VALUE ...]
 
-Steps: create the bench database (``zheliban_bench*`` only), migrate, seed the demo province and
-collect static files into a temporary var folder; start gunicorn on a free loopback port with
+Steps: create the bench database (``zheliban_bench*`` only), migrate, seed the demo province,
+import the 2,262 real Guangdong items (unless ``--no-real-items``) and collect static files into
+a temporary var folder; fill the pages' placeholders (``{item}``: the most used published item,
+...) from the data; start gunicorn on a free loopback port with
 production-like settings (DEBUG off, random SECRET_KEY, manifest static storage), and beside it
 ``tests.bench.bare`` (a bare Django view returning JSON) under the same gunicorn settings; run
 locust headless against the bare view, ``/healthz``, each page, ``/healthz`` and the bare view
@@ -39,7 +41,7 @@ import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
@@ -47,16 +49,38 @@ HEALTHZ = "/healthz"
 BARE_APP = "tests.bench.bare:application"
 BARE_PATH = "/bare/"
 BARE_LABEL = "bare Django"
+# One of every kind of public page and API read. ``{name}`` is filled from the data once it is
+# seeded (``PLACEHOLDERS``).
 DEFAULT_PAGES = [
     "/",
+    "/services/?q=户口",
+    "/services/items/{item}/",
+    "/services/life-events/{life_event}/",
     "/departments/",
     "/departments/330106-gongan/",
+    "/board/",
+    "/assistant/",
+    "/api/v1/items/?search=生孩子",
+    "/api/v1/items/{item}/",
     "/api/v1/departments/?region=330106",
+    "/api/v1/assistant/?q=护照过期了怎么办",
+    "/api/v1/scoreboard/",
+    "/open311/v2/services.json",
 ]
+PLACEHOLDERS = {
+    "item": "the code of the most used published item",
+    "life_event": "the slug of the life event with the most published items",
+}
+# The real feed: $ZHELIBAN_DATA_DIR/catalog/gdzwfw_items.jsonl, by default in the shared data
+# folder beside the repository.
+FEED = Path("catalog") / "gdzwfw_items.jsonl"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/zheliban_bench"
 BENCH_DB_NAME = re.compile(r"^zheliban_bench[a-z0-9_]*$")
 PATH_ENV = "ZHELIBAN_BENCH_PATH"  # read by locustfile.py
+LOAD_GENERATORS = ("wrk", "locust")
 HOST = "127.0.0.1"  # load only ever goes to loopback
+# What stays as it is when a page's path is percent-encoded for the request line.
+URL_SAFE = "/?&=%:+,;@-._~"
 
 STATIC_BACKENDS = {
     # Hashed names through the manifest, served by WhiteNoise, without pre-compressing: the
@@ -86,7 +110,10 @@ PASSTHROUGH_PREFIXES = ("LC_", "PG")
 
 SETUP_TIMEOUT = 900  # seconds: migrate + seed_demo + collectstatic (compressed takes minutes)
 STARTUP_TIMEOUT = 60  # seconds for gunicorn to answer /healthz
-LOCUST_GRACE = 60  # seconds on top of --duration before locust is killed
+LOCUST_GRACE = 60  # seconds on top of --duration before the load generator is killed
+WRK_SCRIPT = Path(__file__).resolve().with_name("wrk_report.lua")
+WRK_THREADS = 2  # wrk's own threads (event loops): one per core of this machine is plenty
+WRK_TIMEOUT = 30  # seconds, as gunicorn's worker timeout: a slow page is measured, not dropped
 
 
 class BenchError(Exception):
@@ -255,8 +282,35 @@ def app_settings(args: argparse.Namespace, db: Database, var_dir: Path) -> dict[
     return settings
 
 
-def setup_main() -> None:
-    """Entry point of the setup subprocess (runs with the app's environment)."""
+def feed_path() -> Path:
+    data_dir = os.environ.get("ZHELIBAN_DATA_DIR")
+    return (Path(data_dir) if data_dir else ROOT.parent / "shared" / "data") / FEED
+
+
+def placeholder_values() -> dict[str, str]:
+    """The values of ``PLACEHOLDERS``, read from the seeded database."""
+    from django.db.models import Count, Q
+
+    from catalog.models import LifeEvent, ServiceItem
+
+    item = (
+        ServiceItem.objects.filter(is_active=True)
+        .order_by("-popularity", "code")
+        .values_list("code", flat=True)
+        .first()
+    )
+    event = (
+        LifeEvent.objects.annotate(n=Count("items", filter=Q(items__is_active=True)))
+        .order_by("-n", "slug")
+        .values_list("slug", flat=True)
+        .first()
+    )
+    return {"item": item or "", "life_event": event or ""}
+
+
+def setup_main(feed: str = "", placeholders_file: str = "") -> None:
+    """Entry point of the setup subprocess (runs with the app's environment): migrate, seed,
+    import ``feed`` (when given), collect static files, write the placeholders' values."""
     import django
 
     django.setup()
@@ -264,12 +318,20 @@ def setup_main() -> None:
 
     call_command("migrate", interactive=False, verbosity=1)
     call_command("seed_demo")
+    if feed:
+        call_command("import_items", feed, format="gdzwfw", no_progress=True)
     call_command("collectstatic", interactive=False, verbosity=1)
+    if placeholders_file:
+        Path(placeholders_file).write_text(json.dumps(placeholder_values()))
 
 
-def prepare_database(env: dict[str, str], workdir: Path) -> None:
+def prepare_database(env: dict[str, str], workdir: Path, feed: Path | None) -> dict[str, str]:
+    """Set the database and the static files up; the placeholders' values."""
     log = workdir / "setup.log"
-    code = "from tests.bench.run import setup_main; setup_main()"
+    values = workdir / "placeholders.json"
+    code = (
+        f"from tests.bench.run import setup_main; setup_main({str(feed or '')!r}, {str(values)!r})"
+    )
     with log.open("wb") as out:
         try:
             proc = subprocess.run(
@@ -285,7 +347,23 @@ def prepare_database(env: dict[str, str], workdir: Path) -> None:
         except subprocess.TimeoutExpired as exc:
             raise BenchError(f"setup took over {SETUP_TIMEOUT}s:\n{_tail(log)}") from exc
     if proc.returncode != 0:
-        raise BenchError(f"migrate/seed_demo/collectstatic failed:\n{_tail(log)}")
+        raise BenchError(f"migrate/seed_demo/import/collectstatic failed:\n{_tail(log)}")
+    return json.loads(values.read_text())
+
+
+def fill_pages(pages: list[str], values: dict[str, str]) -> list[str]:
+    """The pages with their ``{placeholders}`` filled; one whose value is missing is refused."""
+    filled = []
+    for page in pages:
+        names = re.findall(r"\{(\w+)\}", page)
+        for name in names:
+            if name not in PLACEHOLDERS:
+                raise BenchError(f"{page}: unknown placeholder {{{name}}} (known: {PLACEHOLDERS})")
+            if not values.get(name):
+                raise BenchError(f"{page}: the data has no value for {{{name}}}")
+            page = page.replace(f"{{{name}}}", values[name])
+        filled.append(page)
+    return filled
 
 
 def free_port() -> int:
@@ -448,6 +526,74 @@ def result_from_locust_json(page: str, entries: list[dict]) -> Result:
     )
 
 
+def run_wrk(
+    page: str,
+    args: argparse.Namespace,
+    port: int,
+    workdir: Path,
+    index: int,
+    label: str | None = None,
+) -> tuple[Result, list[str]]:
+    """Load ``page`` on ``port`` with wrk; the row is named ``label`` (the page by default)."""
+    log = workdir / f"wrk_{index:02d}.log"
+    threads = min(WRK_THREADS, args.users)
+    command = [
+        args.wrk_path,
+        "-t",
+        str(threads),
+        "-c",
+        str(args.users),
+        "-d",
+        f"{args.duration}s",
+        "--timeout",
+        f"{WRK_TIMEOUT}s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://{HOST}:{port}{page}",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=base_environment(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            proc.wait(timeout=args.duration + LOCUST_GRACE)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()
+            raise BenchError(f"wrk on {page} overran its time:\n{_tail(log)}") from exc
+    text = log.read_text(errors="replace")
+    found = re.search(r"^WRK_JSON (\{.*\})$", text, re.MULTILINE)
+    if proc.returncode != 0 or found is None:
+        raise BenchError(f"wrk on {page} failed (exit {proc.returncode}):\n{_tail(log)}")
+    figures = json.loads(found.group(1))
+    errors = {k: figures[k] for k in ("connect", "read", "write", "timeout") if figures[k]}
+    failures = figures["not_200"] + sum(errors.values())
+    requests = figures["requests"]
+    seconds = figures["seconds"]
+    result = Result(
+        page=label or page,
+        requests=requests,
+        rps=requests / seconds if seconds > 0 else 0.0,
+        p50_ms=figures["p50_us"] / 1000 if requests else None,
+        p95_ms=figures["p95_us"] / 1000 if requests else None,
+        p99_ms=figures["p99_us"] / 1000 if requests else None,
+        failures=failures,
+    )
+    messages = []
+    if figures["not_200"]:
+        seen = " ".join(sorted(set(figures["statuses"].split())))
+        messages.append(f"{page}: {figures['not_200']} answers not 200 (HTTP {seen})")
+    if errors:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in errors.items())
+        messages.append(f"{page}: socket errors: {kinds}")
+    return result, messages
+
+
 def run_locust(
     page: str,
     args: argparse.Namespace,
@@ -532,6 +678,16 @@ def _version(*names: str) -> str:
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
             return metadata.version(name)
+    return "?"
+
+
+def _wrk_version(path: str) -> str:
+    """wrk prints its version in its usage text (it has no --version)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        proc = subprocess.run([path, "-v"], capture_output=True, text=True, timeout=5)
+        found = re.search(r"wrk (\S+)", proc.stdout + proc.stderr)
+        if found:
+            return found.group(1)
     return "?"
 
 
@@ -649,7 +805,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         default=DEFAULT_PAGES,
         metavar="PATH",
-        help="paths to measure, query string allowed (default: %(default)s)",
+        help="paths to measure, query string allowed; {item} and {life_event} are filled from "
+        "the data (default: %(default)s)",
     )
     parser.add_argument(
         "--duration",
@@ -658,7 +815,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds of load per page and per healthz run (default 20)",
     )
     parser.add_argument(
-        "--users", type=int, default=20, help="concurrent locust users, no think time (default 20)"
+        "--users",
+        type=int,
+        default=16,
+        help="concurrent connections (locust: users), no think time (default 16)",
+    )
+    parser.add_argument(
+        "--load",
+        choices=LOAD_GENERATORS,
+        default="wrk",
+        help="load generator: wrk (default; costs the machine about a tenth of what locust "
+        "does per request, so the server, not the generator, sets the pace) or locust",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
@@ -681,6 +848,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "minutes)",
     )
     parser.add_argument(
+        "--real-items",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="import the 2,262 real Guangdong items after seed_demo (default on; the feed is "
+        "$ZHELIBAN_DATA_DIR/catalog/gdzwfw_items.jsonl or ../shared/data/catalog/ beside the "
+        "repository)",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -694,6 +869,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.pages = [page for page in dict.fromkeys(args.pages) if page != HEALTHZ]
     if args.duration < 1 or args.users < 1 or args.workers < 1:
         parser.error("--duration, --users and --workers must be at least 1")
+    args.wrk_path = shutil.which("wrk") or ""
+    if args.load == "wrk" and not args.wrk_path:
+        parser.error("wrk is not installed (apt-get install wrk), or pass --load locust")
     return args
 
 
@@ -721,15 +899,24 @@ def main(argv: list[str] | None = None) -> int:
             _progress(f"creating database {db.name}")
             db.drop()
             db.create()
-        _progress("migrate, seed_demo, collectstatic")
-        prepare_database(env, workdir)
+        feed = None
+        if args.real_items:
+            feed = feed_path()
+            if not feed.is_file():
+                raise BenchError(
+                    f"no real items at {feed} (set ZHELIBAN_DATA_DIR or pass --no-real-items)"
+                )
+        _progress("migrate, seed_demo" + (", import_items" if feed else "") + ", collectstatic")
+        values = prepare_database(env, workdir, feed)
+        pages = [quote(page, safe=URL_SAFE) for page in fill_pages(args.pages, values)]
+        labels = dict(zip(pages, fill_pages(args.pages, values), strict=True))
 
         port = free_port()
         server_log = workdir / "gunicorn.log"
         _progress(f"gunicorn --workers {args.workers} on {HOST}:{port}")
         server = start_server(env, port, args.workers, server_log)
         wait_until_healthy(server, port, server_log)
-        problems = probe(port, [HEALTHZ, *args.pages], args.workers)
+        problems = probe(port, [HEALTHZ, *pages], args.workers)
 
         bare_port = free_port()
         bare_log = workdir / "gunicorn-bare.log"
@@ -746,15 +933,16 @@ def main(argv: list[str] | None = None) -> int:
         runs = [
             (BARE_PATH, bare_port, BARE_LABEL),
             (HEALTHZ, port, None),
-            *((page, port, None) for page in args.pages),
+            *((page, port, labels[page]) for page in pages),
             (HEALTHZ, port, None),
             (BARE_PATH, bare_port, BARE_LABEL),
         ]
         results: list[Result] = []
         failures: list[str] = []
         for index, (page, page_port, label) in enumerate(runs):
-            _progress(f"{label or page}: {args.users} users for {args.duration}s")
-            result, messages = run_locust(page, args, page_port, workdir, index, label=label)
+            _progress(f"{label or page}: {args.users} connections for {args.duration}s")
+            load = run_wrk if args.load == "wrk" else run_locust
+            result, messages = load(page, args, page_port, workdir, index, label=label)
             results.append(result)
             failures += messages
 
@@ -779,12 +967,18 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "static": f"{args.static} ({STATIC_BACKENDS[args.static]}), collectstatic'ed",
             "database": f"{db.masked_url} ({'kept' if args.keep_db else 'dropped after'})",
-            "seed": "seed_demo",
+            "seed": "seed_demo"
+            + (f", the real items of {feed.name} (import_items --format gdzwfw)" if feed else ""),
+            "placeholders": ", ".join(f"{{{k}}}={v}" for k, v in values.items()),
             "gunicorn": f"zheliban.wsgi:application and {BARE_APP}, each --workers "
             f"{args.workers} sync",
-            "locust": f"FastHttpUser, {args.users} users, spawn {args.users}/s, no wait, "
-            f"{args.duration}s per run, stats reset after spawning, on the same "
-            "machine",
+            "load": (
+                f"wrk {_wrk_version(args.wrk_path)}, {min(WRK_THREADS, args.users)} threads, "
+                f"{args.users} connections, {args.duration}s per run, on the same machine"
+                if args.load == "wrk"
+                else f"locust FastHttpUser, {args.users} users, spawn {args.users}/s, no wait, "
+                f"{args.duration}s per run, stats reset after spawning, on the same machine"
+            ),
         }
         print(report(results, baseline, machine, settings, failures, problems), flush=True)
         if args.json:

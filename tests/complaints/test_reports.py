@@ -28,18 +28,14 @@ from complaints.knowledge import services as knowledge
 from complaints.knowledge.selectors import question_asker_visible, questions_for_staff
 from complaints.models import AssistantQuestion, ReporterAccess, Ticket, TicketEvent
 from complaints.selectors import (
-    sender_visible_q,
-    ticket_sender_visible,
-    tickets_sender_visible,
-)
-from complaints.services import (
-    Refused,
-    TicketInvalid,
     duplicates_find,
     is_desk,
-    ticket_transition,
+    sender_visible_q,
+    ticket_sender_visible,
     tickets_for_staff,
+    tickets_sender_visible,
 )
+from complaints.services import TicketInvalid, ticket_transition
 from departments.models import Membership, Region
 from tests.factories import (
     DepartmentFactory,
@@ -48,8 +44,9 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
 )
-from workflows.models import Notice
 from workflows.services import application_start, application_submit
+from zheliban.core.errors import Refused
+from zheliban.core.models import Notice
 
 NOISE = "文三路工地每天晚上十一点以后还在施工，噪音很大，附近居民无法休息，请尽快查处。"
 BRIBE = "文三路工地负责人收受好处，夜间违规施工，噪音很大，附近居民无法休息，请查处。"

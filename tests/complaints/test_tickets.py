@@ -33,31 +33,28 @@ from complaints.models import (
     TicketEvent,
 )
 from complaints.selectors import (
+    duplicates_find,
+    is_desk,
     public_preview,
     reporter_for,
     staff_tickets,
     ticket_for_citizen,
     ticket_for_staff,
+    tickets_for_staff,
 )
 from complaints.services import (
-    Conflict,
-    Forbidden,
-    Refused,
     TicketInvalid,
-    duplicates_find,
-    is_desk,
     reporter_reveal,
     returned_examples,
     ticket_transition,
-    tickets_for_staff,
     tickets_sweep,
 )
 from departments.models import Membership, Region
 from tests.core.services import reset_broker_connections
 from tests.factories import DepartmentFactory, MembershipFactory
-from workflows.models import Notice, NoticeDelivery
 from zheliban import celery_app
-from zheliban.core.models import OutboxMessage
+from zheliban.core.errors import Conflict, Forbidden, Refused
+from zheliban.core.models import Notice, NoticeDelivery, OutboxMessage
 from zheliban.core.workdays import add_workdays
 
 S = Ticket.State

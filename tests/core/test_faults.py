@@ -148,9 +148,7 @@ def test_nothing_accepted_is_lost_or_done_twice_through_every_fault(portal):
     gateway: SMSGateway = portal["gateway"]
 
     tokens = [_token(port, name) for name in ("citizen1", "citizen3")]
-    (first_delivery,) = database.query("SELECT coalesce(max(id), 0) FROM workflows_noticedelivery")[
-        0
-    ]
+    (first_delivery,) = database.query("SELECT coalesce(max(id), 0) FROM core_noticedelivery")[0]
     (first_message_at,) = database.query("SELECT now()")[0]
     web_master = web.pid
 
@@ -248,7 +246,7 @@ def test_nothing_accepted_is_lost_or_done_twice_through_every_fault(portal):
         "WHERE u.username IN ('citizen1', 'citizen3') AND a.status = 'draft'"
     )[0]
     deliveries = database.query(
-        "SELECT id, state, channel FROM workflows_noticedelivery WHERE id > %s",
+        "SELECT id, state, channel FROM core_noticedelivery WHERE id > %s",
         (first_delivery,),
     )
     states = Counter(state for _id, state, channel in deliveries if channel == "sms")

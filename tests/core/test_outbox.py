@@ -319,7 +319,7 @@ def test_a_fresh_process_knows_every_outbox_task_from_any_thread():
 import threading, django
 django.setup()
 from celery import current_app
-names = ("core.outbox_relay", "workflows.deliver_notice", "complaints.tickets_sweep",
+names = ("core.outbox_relay", "core.deliver_notice", "complaints.tickets_sweep",
          "scoreboard.compute")
 found = []
 def look():

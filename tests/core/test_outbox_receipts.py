@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from tests.core.test_notify import gateway  # noqa: F401  (a local SMS gateway)
 from tests.factories import DepartmentFactory, UserFactory
-from workflows import services as workflow_services
-from workflows.models import NoticeDelivery
-from zheliban.core.models import OutboxMessage, TaskReceipt
+from zheliban.core.models import NoticeDelivery, OutboxMessage, TaskReceipt
+from zheliban.core.notices import notify
 from zheliban.core.outbox import (
     outbox_enqueue,
     outbox_give_up,
@@ -122,7 +121,7 @@ def test_a_message_too_old_is_given_up_its_delivery_failed_and_the_admins_told(
     settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/send"  # nothing answers
     citizen = UserFactory(phone="13912345678")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        workflow_services.notify(citizen, subject="受理通知", body="您的申请已受理。")
+        notify(citizen, subject="受理通知", body="您的申请已受理。")
     delivery = NoticeDelivery.objects.get()
     message = OutboxMessage.objects.get()
     assert delivery.state == NoticeDelivery.State.PENDING  # will be tried again
@@ -161,7 +160,7 @@ def test_an_sms_is_sent_once_with_one_idempotency_key_however_often_it_is_handed
     citizen = UserFactory(phone="13912345678")
     gateway.status = 503  # busy: worth retrying
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        workflow_services.notify(citizen, subject="受理通知", body="您的申请已受理。")
+        notify(citizen, subject="受理通知", body="您的申请已受理。")
     delivery = NoticeDelivery.objects.get()
     message = OutboxMessage.objects.get()
     assert delivery.state == NoticeDelivery.State.PENDING
@@ -190,7 +189,7 @@ def test_a_refused_sms_fails_at_once_and_is_not_retried(
     citizen = UserFactory(phone="13912345678")
     gateway.status = 400
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        workflow_services.notify(citizen, subject="受理通知", body="您的申请已受理。")
+        notify(citizen, subject="受理通知", body="您的申请已受理。")
     delivery = NoticeDelivery.objects.get()
     message = OutboxMessage.objects.get()
     assert delivery.state == NoticeDelivery.State.FAILED

@@ -33,7 +33,15 @@ from .services import (
 from .worker_tasks import APPEND_NOTE, DIE_ONCE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = ("zheliban", "departments", "catalog", "workflows", "complaints", "scoreboard")
+PROJECT_PACKAGES = (
+    "zheliban",
+    "departments",
+    "catalog",
+    "workflows",
+    "complaints",
+    "scoreboard",
+    "citizen",
+)
 
 
 @pytest.fixture

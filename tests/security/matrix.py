@@ -296,6 +296,7 @@ def routes_pages() -> dict[str, Route]:
             ],
         ),
         "my/data-use/": Route(one("/my/data-use/", logged_in())),
+        "my/": Route(one("/my/", logged_in())),
         "files/<int:pk>/": Route(
             lambda w: [
                 Read(

@@ -27,8 +27,10 @@ from tests.factories import (
     StaffFactory,
 )
 from workflows import selectors, services
-from workflows.models import Notice, WorkflowApproval, WorkflowDefinition
+from workflows.models import WorkflowApproval, WorkflowDefinition
 from zheliban.accounts.models import User
+from zheliban.core.errors import Conflict, Forbidden, Refused
+from zheliban.core.models import Notice
 
 from .consent import approve_all, department_admin, save_agree_activate
 
@@ -112,7 +114,7 @@ def test_an_items_workflow_is_saved_only_by_its_own_departments_admin(scenario, 
         scenario.clerks["weijian"],
         scenario.supervisors["weijian"],
     ):
-        with pytest.raises(services.Forbidden) as exc:
+        with pytest.raises(Forbidden) as exc:
             services.definition_save(actor=actor, text=item_text(item))
         assert exc.value.code == "not_your_workflow"
         assert item.name in exc.value.message
@@ -133,7 +135,7 @@ def test_an_items_step_is_not_routed_to_another_department_by_anyone(scenario):
     gongan = scenario.departments["gongan"]
     before = state()
     for actor in (admin_of(scenario.departments["weijian"]), StaffFactory(is_superuser=True), None):
-        with pytest.raises(services.Refused) as exc:
+        with pytest.raises(Refused) as exc:
             services.definition_save(actor=actor, text=item_text(item, by=gongan.code))
         assert exc.value.code == "foreign_department"
         assert exc.value.message == zh(
@@ -162,7 +164,7 @@ def test_an_items_published_joint_stage_departments_take_steps_with_their_consen
     assert wf.needs_consent is True
     assert set(wf.departments.all()) == {weijian, gongan}
     before = state()
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.definition_activate(actor=author, definition=wf)
     assert exc.value.code == "approvals_missing"
     assert state() == before
@@ -215,7 +217,7 @@ def test_a_bundles_workflow_is_edited_by_the_departments_it_binds_and_its_coordi
     text = scenario.workflow.text.replace(SOCIAL_CARD_3, SOCIAL_CARD_1)
     before = state()
     for who in ("another department", "a city's service centre below the bundle's region"):
-        with pytest.raises(services.Forbidden):
+        with pytest.raises(Forbidden):
             services.definition_save(actor=may_not[who], text=text)
         assert state() == before, who
     versions = [services.definition_save(actor=user, text=text).version for user in may.values()]
@@ -239,7 +241,7 @@ def test_a_bundle_version_is_activated_only_after_every_department_it_binds_appr
 
     def refused_activation(definition):
         before = state()
-        with pytest.raises(services.Refused) as exc:
+        with pytest.raises(Refused) as exc:
             services.definition_activate(actor=author, definition=definition)
         assert exc.value.code == "approvals_missing"
         assert state() == before
@@ -283,7 +285,7 @@ def test_a_bundle_version_is_activated_only_after_every_department_it_binds_appr
         ),
     )
     assert selectors.consent_of(v3).waiting == sorted(d.values(), key=lambda x: x.code)
-    with pytest.raises(services.Refused):
+    with pytest.raises(Refused):
         services.definition_activate(actor=author, definition=v3)
     approvals = approve_all(v3)
     assert [(a.department, a.approver, a.decision) for a in approvals] == [
@@ -304,7 +306,7 @@ def test_activation_by_someone_who_may_not_edit_the_workflow_is_refused(scenario
     approve_all(wf)
     before = state()
     for actor in (outsider, scenario.clerks["weijian"]):
-        with pytest.raises(services.Forbidden) as exc:
+        with pytest.raises(Forbidden) as exc:
             services.definition_activate(actor=actor, definition=wf)
         assert exc.value.code == "not_your_workflow"
         assert state() == before
@@ -322,18 +324,18 @@ def test_wrong_decisions_are_refused_and_change_nothing(scenario, outsider):
     )
     cases = [
         # (actor, definition, department, decision, note, error, code)
-        (renshe_admin, wf, d["renshe"], "maybe", "", services.Refused, "bad_decision"),
-        (scenario.clerks["renshe"], wf, d["renshe"], APPROVED, "", services.Forbidden,
+        (renshe_admin, wf, d["renshe"], "maybe", "", Refused, "bad_decision"),
+        (scenario.clerks["renshe"], wf, d["renshe"], APPROVED, "", Forbidden,
          "not_department_admin"),
-        (StaffFactory(is_superuser=True), wf, d["renshe"], APPROVED, "", services.Forbidden,
+        (StaffFactory(is_superuser=True), wf, d["renshe"], APPROVED, "", Forbidden,
          "not_department_admin"),
-        (renshe_admin, wf, d["yibao"], APPROVED, "", services.Forbidden, "not_department_admin"),
+        (renshe_admin, wf, d["yibao"], APPROVED, "", Forbidden, "not_department_admin"),
         (outsider, wf, Department.objects.get(code="330100-jiaoyu"), APPROVED, "",
-         services.Refused, "not_asked"),
-        (renshe_admin, wf, d["renshe"], REFUSED, "  ", services.Refused, "note_missing"),
-        (admin_of(d["weijian"]), wf, d["weijian"], REFUSED, "改主意了", services.Conflict,
+         Refused, "not_asked"),
+        (renshe_admin, wf, d["renshe"], REFUSED, "  ", Refused, "note_missing"),
+        (admin_of(d["weijian"]), wf, d["weijian"], REFUSED, "改主意了", Conflict,
          "decided"),
-        (renshe_admin, scenario.workflow, d["renshe"], APPROVED, "", services.Conflict,
+        (renshe_admin, scenario.workflow, d["renshe"], APPROVED, "", Conflict,
          "not_draft"),
     ]  # fmt: skip
     for actor, definition, department, decision, note, error, code in cases:
@@ -351,7 +353,7 @@ def test_wrong_decisions_are_refused_and_change_nothing(scenario, outsider):
     single = services.definition_save(
         actor=admin_of(d["yibao"]), text=item_text(scenario.items["yibao"])
     )
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.definition_decide(
             actor=admin_of(d["yibao"]), definition=single, department=d["yibao"], decision=APPROVED
         )
@@ -367,7 +369,7 @@ def test_a_catalog_change_after_the_approvals_makes_the_author_save_again(scenar
     scenario.items["gongan"].department = moved
     scenario.items["gongan"].save(update_fields=["department"])
     before = state()
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.definition_activate(actor=None, definition=wf)
     assert exc.value.code == "catalog_changed"
     assert state() == before
@@ -639,7 +641,7 @@ def test_the_issues_two_writes_on_the_demo_province_are_refused_and_change_nothi
     city_item = ServiceItem.objects.filter(department__code="330100-gongan").order_by("code")[0]
     text = item_text(city_item, by="330106-gongan")
     before = state()
-    with pytest.raises(services.Forbidden) as exc:
+    with pytest.raises(Forbidden) as exc:
         services.definition_save(actor=district_admin, text=text)
     assert exc.value.code == "not_your_workflow"
     client.force_login(district_admin)

@@ -21,8 +21,7 @@ from tests.core.services import (
     free_port,
     wait_until,
 )
-from workflows.models import NoticeDelivery
-from zheliban.core.models import OutboxMessage
+from zheliban.core.models import NoticeDelivery, OutboxMessage
 from zheliban.core.outbox import outbox_relay
 
 pytestmark = pytest.mark.services

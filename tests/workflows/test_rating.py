@@ -15,8 +15,9 @@ from django.utils import timezone
 from catalog.models import Bundle, BundleItem, ServiceItem
 from departments.models import Membership
 from workflows import services
-from workflows.models import Application, Notice, Rectification, Task
+from workflows.models import Application, Rectification, Task
 from zheliban.accounts.models import User
+from zheliban.core.models import Notice
 from zheliban.core.workdays import add_workdays
 
 from .fixtures import OUTPUTS, newborn_demo, newborn_submit

@@ -10,14 +10,13 @@ from workflows.models import (
     Application,
     DataAccess,
     ELicence,
-    Notice,
-    NoticeDelivery,
     Rating,
     Rectification,
     Task,
     TaskEvent,
 )
-from zheliban.core.models import OutboxMessage
+from zheliban.core.errors import Conflict, Refused
+from zheliban.core.models import Notice, NoticeDelivery, OutboxMessage
 
 from .conftest import OUTPUTS
 from .consent import save_agree_activate
@@ -171,7 +170,7 @@ def test_correction_asks_only_the_ticked_fields_and_returns_the_task(scenario):
     app.refresh_from_db()
     assert app.status == Application.Status.CORRECTION
     task = app.tasks.get(step="hukou")
-    with pytest.raises(services.Refused):
+    with pytest.raises(Refused):
         services.correction_resubmit(
             applicant=scenario.citizen, task_id=task.pk, answers={"baby_name": "改名"}
         )
@@ -189,7 +188,7 @@ def test_another_departments_clerk_cannot_move_a_task(scenario):
     app = scenario.submit()
     task = app.tasks.get(step="birth_certificate")
     before = snapshot(app)
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.task_transition(actor=scenario.clerks["gongan"], task_id=task.pk, action="claim")
     assert exc.value.code == "not_found"
     assert snapshot(app) == before
@@ -208,7 +207,7 @@ def test_a_task_claimed_by_someone_else_answers_409_naming_the_holder(scenario):
     task = scenario.act(app, "birth_certificate", "claim")
     before = snapshot(app)
     for action in ("claim", "accept"):
-        with pytest.raises(services.Conflict) as exc:
+        with pytest.raises(Conflict) as exc:
             services.task_transition(actor=other, task_id=task.pk, action=action)
         assert exc.value.status == 409
         assert exc.value.holder == "weijian窗口"
@@ -221,7 +220,7 @@ def test_a_stale_page_and_a_second_completion_are_refused(scenario):
     task = scenario.act(app, "birth_certificate", "claim", "accept")
     stale_version = task.version - 1
     before = snapshot(app)
-    with pytest.raises(services.Conflict) as exc:
+    with pytest.raises(Conflict) as exc:
         services.task_transition(
             actor=scenario.clerks["weijian"],
             task_id=task.pk,
@@ -233,7 +232,7 @@ def test_a_stale_page_and_a_second_completion_are_refused(scenario):
     assert snapshot(app) == before
     scenario.act(app, "birth_certificate", "complete", outputs=OUTPUTS["birth_certificate"])
     before = snapshot(app)
-    with pytest.raises(services.Conflict) as exc:
+    with pytest.raises(Conflict) as exc:
         scenario.act(app, "birth_certificate", "complete", outputs=OUTPUTS["birth_certificate"])
     assert exc.value.code == "wrong_state"
     assert "weijian窗口" in exc.value.message
@@ -253,7 +252,7 @@ def test_incomplete_moves_change_nothing(scenario, action, kwargs, code):
     app = scenario.submit()
     scenario.act(app, "birth_certificate", "claim", "accept")
     before = snapshot(app)
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         scenario.act(app, "birth_certificate", action, **kwargs)
     assert exc.value.code == code
     assert snapshot(app) == before
@@ -262,7 +261,7 @@ def test_incomplete_moves_change_nothing(scenario, action, kwargs, code):
 def test_moves_need_a_claim_first(scenario):
     app = scenario.submit()
     before = snapshot(app)
-    with pytest.raises(services.Conflict) as exc:
+    with pytest.raises(Conflict) as exc:
         scenario.act(app, "birth_certificate", "accept")
     assert exc.value.code == "not_claimed"
     assert snapshot(app) == before
@@ -339,7 +338,7 @@ def test_verify_grant_answers_yes_or_no_and_never_the_value(scenario):
 
 def test_rating_once_with_one_follow_up_and_a_bad_rating_opens_rectification(scenario, monkeypatch):
     app = scenario.submit()
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.rating_submit(applicant=scenario.citizen, application=app, score=5)
     assert exc.value.code == "not_finished"
     for step in ("birth_certificate", "hukou", "social_card", "child_insurance"):
@@ -348,10 +347,10 @@ def test_rating_once_with_one_follow_up_and_a_bad_rating_opens_rectification(sce
     moment = timezone.make_aware(dt.datetime(2026, 9, 30, 10, 0))
     monkeypatch.setattr(timezone, "now", lambda: moment)
     monkeypatch.setattr(timezone, "localdate", lambda *a: moment.date())
-    with pytest.raises(services.Refused):
+    with pytest.raises(Refused):
         services.rating_submit(applicant=scenario.citizen, application=app, score=9)
     services.rating_submit(applicant=scenario.citizen, application=app, score=1, comment="太慢")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.rating_submit(applicant=scenario.citizen, application=app, score=5)
     assert Rating.objects.get(application=app).score == 1
     rects = Rectification.objects.filter(rating__application=app)
@@ -360,10 +359,10 @@ def test_rating_once_with_one_follow_up_and_a_bad_rating_opens_rectification(sce
         (dt.date(2026, 10, 8), dt.date(2026, 10, 27))
     }
     services.rating_follow_up(applicant=scenario.citizen, application=app, text="后来很快")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.rating_follow_up(applicant=scenario.citizen, application=app, text="again")
     stranger = UserFactory()
-    with pytest.raises(services.Refused):
+    with pytest.raises(Refused):
         services.rating_follow_up(applicant=stranger, application=app, text="x")
 
 
@@ -384,7 +383,7 @@ def test_deadline_sweep_reminds_then_escalates_once(scenario):
 def test_activation_refuses_a_need_without_a_grant(scenario):
     DataGrant.objects.all().delete()
     wf = services.definition_save(actor=None, text=scenario.workflow.text)
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.definition_activate(actor=None, definition=wf)
     assert exc.value.code == "missing_grant"
     wf.refresh_from_db()
@@ -441,12 +440,12 @@ def test_a_rectification_is_called_back_then_fixed_by_its_department_only(scenar
     app.refresh_from_db()
     services.rating_submit(applicant=scenario.citizen, application=app, score=2)
     rect = Rectification.objects.get(department=scenario.departments["gongan"])
-    with pytest.raises(services.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         services.rectification_transition(
             actor=scenario.clerks["weijian"], rectification_id=rect.pk, action="callback", note="x"
         )
     assert exc.value.code == "not_found"
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.rectification_transition(
             actor=scenario.clerks["gongan"], rectification_id=rect.pk, action="fix", note="已改"
         )

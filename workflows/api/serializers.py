@@ -9,14 +9,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from catalog.api.serializers import SLUG_PATTERN, CodeNameSerializer
 from catalog.models import Bundle, ServiceItem
-from zheliban.core.api import TextField
-from zheliban.core.identity import mask_middle
+from workflows.errors import WorkflowsErrorCode
+from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
 
 from ..forms import MAX_TEXTAREA
 from ..models import Application, Rating, Task
-from ..selectors import parts_of
+from ..selectors import application_form_spec, parts_of, task_answers_shown
 
 MAX_REASON = 2000
 MAX_OUTPUT = 200
@@ -59,7 +58,7 @@ class ApplicationCreateSerializer(serializers.Serializer):
         if ("bundle" in attrs) == ("item" in attrs):
             raise serializers.ValidationError(
                 _("Apply for one bundle or one item: give exactly one of “bundle” and “item”."),
-                code="one_subject",
+                code=WorkflowsErrorCode.ONE_SUBJECT,
             )
         return attrs
 
@@ -215,8 +214,45 @@ class ApplicationSerializer(serializers.Serializer):
         )
 
 
+class FiledItemSerializer(serializers.Serializer):
+    code = TextField(help_text="The item's implementation code.")
+    name = TextField(help_text="Its name when the application was filed.")
+    version = serializers.IntegerField(
+        help_text="The version of its guide published then; 0 when none had been published."
+    )
+
+
+class FormFieldSerializer(serializers.Serializer):
+    name = TextField()
+    label = TextField()
+    type = TextField(help_text="text, textarea, date, number, choice, id_number, uscc or phone.")
+    required = serializers.BooleanField()
+    choices = serializers.ListField(child=TextField(), help_text="The choices of a `choice`.")
+
+
+class FormMaterialSerializer(serializers.Serializer):
+    key = TextField(help_text="What a correction names to ask for the material again.")
+    name = TextField()
+    required = serializers.BooleanField()
+    uploaded = serializers.BooleanField()
+
+
+class FiledFormSerializer(serializers.Serializer):
+    items = FiledItemSerializer(many=True, help_text="The items the form was built from.")
+    fields = FormFieldSerializer(many=True, help_text="The questions asked.")
+    materials = FormMaterialSerializer(
+        many=True,
+        help_text="The materials asked of the applicant (those a department holds are not).",
+    )
+
+
 class ApplicationDetailSerializer(ApplicationSerializer):
     answers = serializers.DictField(source="data", child=TextField())
+    form = serializers.SerializerMethodField(
+        help_text="The form as the application was filed with it, whatever the catalog has "
+        "published since: its corrections are checked against it. Null for a draft, whose form "
+        "follows the catalog until it is submitted."
+    )
     parts = serializers.SerializerMethodField()
     results = ResultSerializer(
         source="elicences",
@@ -225,6 +261,28 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     )
     timeline = TimelineEventSerializer(source="events", many=True)
     rating = serializers.SerializerMethodField()
+
+    @extend_schema_field(FiledFormSerializer(allow_null=True))
+    def get_form(self, obj: Application) -> dict | None:
+        if obj.status == Application.Status.DRAFT:
+            return None
+        spec = application_form_spec(obj)
+        uploaded = {a.material_name for a in obj.attachments.all()}
+        return FiledFormSerializer(
+            {
+                "items": spec.items,
+                "fields": spec.fields,
+                "materials": [
+                    {
+                        "key": m.key,
+                        "name": m.name,
+                        "required": m.required,
+                        "uploaded": m.name in uploaded,
+                    }
+                    for m in spec.asked_materials
+                ],
+            }
+        ).data
 
     @extend_schema_field(DepartmentPartSerializer(many=True))
     def get_parts(self, obj: Application) -> list:
@@ -334,16 +392,13 @@ class TaskDetailSerializer(TaskSerializer):
 
     @extend_schema_field(TaskAnswerSerializer(many=True))
     def get_answers(self, obj: Task) -> list:
-        holder = (
-            obj.claimed_by_id is not None and obj.claimed_by_id == self.context["request"].user.pk
+        answers = task_answers_shown(
+            task=obj, viewer=self.context["request"].user, spec=self.context["spec"]
         )
-        data = obj.application.data
-        rows = []
-        for spec in self.context["spec"].fields:
-            value = str(data.get(spec.name, ""))
-            if spec.type == "id_number" and value and not holder:
-                value = mask_middle(value, keep_start=3, keep_end=4)
-            rows.append({"name": spec.name, "label": spec.label, "type": spec.type, "value": value})
+        rows = [
+            {"name": a.field.name, "label": a.field.label, "type": a.field.type, "value": a.value}
+            for a in answers
+        ]
         return TaskAnswerSerializer(rows, many=True).data
 
     @extend_schema_field(TaskMaterialSerializer(many=True))

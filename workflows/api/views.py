@@ -22,7 +22,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from zheliban.core.api import ErrorSerializer
+from workflows.errors import WorkflowsErrorCode
+from zheliban.core.api import ErrorSerializer, Refusal, valid_data
 from zheliban.core.idempotency import idempotency_key_of, idempotency_parameter
 from zheliban.core.schema import link, response_links
 
@@ -104,55 +105,6 @@ STAFF_ERRORS = {
 }
 
 
-class Refusal(exceptions.APIException):
-    """A refused request: its status, code and any extra keys of the error object."""
-
-    def __init__(self, message: str, *, code: str, status_code: int, extra=None) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.extra = extra or {}
-
-
-def refusal_from(exc: services.Refused) -> exceptions.APIException:
-    if exc.code == "not_found":
-        # Another department's task or case is answered like one that does not exist.
-        return exceptions.NotFound(exc.message)
-    extra = {"holder": exc.holder} if exc.status == 409 and exc.holder else {}
-    return Refusal(exc.message, code=exc.code, status_code=exc.status, extra=extra)
-
-
-def flat_errors(detail, prefix: str = "") -> dict:
-    """Serializer errors with nested fields as dotted keys (``answers.baby_name``)."""
-    flat: dict = {}
-    for key, value in detail.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flat_errors(value, prefix=f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def valid_data(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise exceptions.ValidationError(flat_errors(serializer.errors))
-    return serializer.validated_data
-
-
-class ServiceErrorsMixin:
-    """Turns the services' refusals into the shared error shape, with their extra keys."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.Refused):
-            exc = refusal_from(exc)
-        response = super().handle_exception(exc)
-        extra = getattr(exc, "extra", None)
-        if extra and isinstance(response.data, dict) and "error" in response.data:
-            response.data["error"].update(extra)
-        return response
-
-
 # ---------------------------------------------------------------- applications
 
 
@@ -173,14 +125,17 @@ def checked_answers(*, spec: FormSpec, user, given: dict) -> dict:
     data = {**prefill(spec, user=user, licences=selectors.licences_for(user)), **supplied}
     answers, errors = validate_answers(spec, data)
     problems = {
-        f"answers.{name}": [exceptions.ErrorDetail(m, code="invalid_answer") for m in messages]
+        f"answers.{name}": [
+            exceptions.ErrorDetail(m, code=WorkflowsErrorCode.INVALID_ANSWER) for m in messages
+        ]
         for name, messages in errors.items()
     }
     for name in given:
         if name not in asked:
             problems[f"answers.{name}"] = [
                 exceptions.ErrorDetail(
-                    _("This form does not ask for this field."), code="unknown_field"
+                    _("This form does not ask for this field."),
+                    code=WorkflowsErrorCode.UNKNOWN_FIELD,
                 )
             ]
     if problems:
@@ -197,7 +152,7 @@ def check_no_uploads_needed(spec: FormSpec) -> None:
                 "does not take uploads; apply on the website."
             )
             % {"materials": ", ".join(missing)},
-            code="materials_required",
+            code=WorkflowsErrorCode.MATERIALS_REQUIRED,
             status_code=400,
             extra={"materials": missing},
         )
@@ -226,7 +181,7 @@ def check_no_uploads_needed(spec: FormSpec) -> None:
         responses={200: ApplicationDetailSerializer, **CITIZEN_ERRORS},
     ),
 )
-class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+class ApplicationViewSet(viewsets.GenericViewSet):
     """Applications of the caller: file one, follow them, rate a finished one."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -292,6 +247,7 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
                 item=item,
                 answers=answers,
                 idempotency_key=key,
+                spec=spec,
             )
         app = selectors.application_get_for_citizen(user=request.user, pk=app.pk)
         body = ApplicationDetailSerializer(app, context=self.get_serializer_context()).data
@@ -337,17 +293,13 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         task = next((t for t in app.tasks.all() if t.pk == data["task"]), None)
         if task is None:
             raise exceptions.NotFound()
-        spec = selectors.form_spec_for(
-            user=request.user,
-            bundle=app.bundle,
-            item=app.item,
-            produced=selectors.produced_fields(app.definition),
-        )
+        spec = selectors.application_form_spec(app)
         asked = set(task.correction_fields)
         problems = {
             f"answers.{name}": [
                 exceptions.ErrorDetail(
-                    _("This form does not ask for this field."), code="unknown_field"
+                    _("This form does not ask for this field."),
+                    code=WorkflowsErrorCode.UNKNOWN_FIELD,
                 )
             ]
             for name in data["answers"]
@@ -360,7 +312,8 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
             raise exceptions.ValidationError(
                 {
                     f"answers.{name}": [
-                        exceptions.ErrorDetail(m, code="invalid_answer") for m in messages
+                        exceptions.ErrorDetail(m, code=WorkflowsErrorCode.INVALID_ANSWER)
+                        for m in messages
                     ]
                     for name, messages in errors.items()
                 }
@@ -419,7 +372,7 @@ def task_action_schema(name: str, summary: str, description: str, request):
         },
     ),
 )
-class TaskViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+class TaskViewSet(viewsets.GenericViewSet):
     """Tasks of joint handling in the caller's departments, and their moves."""
 
     permission_classes = [permissions.IsAuthenticated]
@@ -450,13 +403,7 @@ class TaskViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         return selectors.task_get_for_staff(user=request.user, pk=int(pk))
 
     def _spec(self, task: Task) -> FormSpec:
-        app = task.application
-        return selectors.form_spec_for(
-            user=app.applicant,
-            bundle=app.bundle,
-            item=app.item,
-            produced=selectors.produced_fields(app.definition),
-        )
+        return selectors.application_form_spec(task.application)
 
     def _detail(self, request, task: Task, spec: FormSpec | None = None) -> dict:
         context = {**self.get_serializer_context(), "spec": spec or self._spec(task)}
@@ -524,7 +471,7 @@ class TaskViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
                         exceptions.ErrorDetail(
                             _("Not an answer or material of this case: %(names)s.")
                             % {"names": ", ".join(unknown)},
-                            code="unknown_field",
+                            code=WorkflowsErrorCode.UNKNOWN_FIELD,
                         )
                     ]
                 }

@@ -5,6 +5,7 @@ import django.utils.timezone
 import uuid
 import workflows.models
 from django.conf import settings
+import zheliban.core.uploads
 from django.db import migrations, models
 
 
@@ -206,7 +207,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
                 ('material_name', models.CharField(max_length=300, verbose_name='material')),
-                ('file', models.FileField(max_length=300, storage=workflows.models.private_storage, upload_to='applications/%Y/%m/', verbose_name='file')),
+                ('file', models.FileField(max_length=300, storage=zheliban.core.uploads.private_files, upload_to='applications/%Y/%m/', verbose_name='file')),
                 ('original_name', models.CharField(max_length=200, verbose_name='original name')),
                 ('content_type', models.CharField(max_length=60, verbose_name='content type')),
                 ('size', models.PositiveIntegerField(verbose_name='size')),

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from zheliban.accounts.errors import AccountsErrorCode
+
 from .models import User
 
 
@@ -66,6 +68,8 @@ class RegistrationForm(forms.Form):
         if cleaned.get("password") and cleaned.get("password") != cleaned.get("password_again"):
             self.add_error(
                 "password_again",
-                forms.ValidationError(_("The two passwords differ."), code="password_mismatch"),
+                forms.ValidationError(
+                    _("The two passwords differ."), code=AccountsErrorCode.PASSWORD_MISMATCH
+                ),
             )
         return cleaned

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from zheliban.accounts.errors import AccountsErrorCode
 from zheliban.core.identity import (
     normalize_id_number,
     normalize_uscc,
@@ -51,11 +52,11 @@ def user_register(
     real_name = (real_name or "").strip()
     if kind not in (User.Kind.CITIZEN, User.Kind.ENTERPRISE):
         errors.setdefault("kind", []).append(
-            ValidationError(_("Choose citizen or enterprise."), code="kind_invalid")
+            ValidationError(_("Choose citizen or enterprise."), code=AccountsErrorCode.KIND_INVALID)
         )
     if not real_name:
         errors.setdefault("real_name", []).append(
-            ValidationError(_("Enter your real name."), code="required")
+            ValidationError(_("Enter your real name."), code=AccountsErrorCode.REQUIRED)
         )
     try:
         phone = _normalize_phone(phone)
@@ -74,7 +75,7 @@ def user_register(
                 errors.setdefault("id_number", []).append(
                     ValidationError(
                         _("An account with this ID number already exists. Log in instead."),
-                        code="id_number_taken",
+                        code=AccountsErrorCode.ID_NUMBER_TAKEN,
                     )
                 )
     elif kind == User.Kind.ENTERPRISE:
@@ -89,12 +90,14 @@ def user_register(
                 errors.setdefault("credit_code", []).append(
                     ValidationError(
                         _("An account with this credit code already exists. Log in instead."),
-                        code="credit_code_taken",
+                        code=AccountsErrorCode.CREDIT_CODE_TAKEN,
                     )
                 )
     if "phone" not in errors and User.objects.filter(phone=phone).exists():
         errors.setdefault("phone", []).append(
-            ValidationError(_("This mobile number is already registered."), code="phone_taken")
+            ValidationError(
+                _("This mobile number is already registered."), code=AccountsErrorCode.PHONE_TAKEN
+            )
         )
 
     user = User(
@@ -122,7 +125,7 @@ def user_register(
         raise ValidationError(
             {
                 "phone": ValidationError(
-                    _("This identity is already registered."), code="identity_taken"
+                    _("This identity is already registered."), code=AccountsErrorCode.IDENTITY_TAKEN
                 )
             }
         ) from None

@@ -1,9 +1,23 @@
 from django.contrib import admin
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import CalendarDay, CalendarYear, OutboxMessage
 from .outbox import outbox_retry
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Everything shown, nothing editable: services write these rows."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class CalendarDayInline(admin.TabularInline):
@@ -72,7 +86,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description=_("state"))
-    def state(self, obj: OutboxMessage) -> str:
+    def state(self, obj: OutboxMessage) -> str | Promise:
         return {
             "done": _("Done"),
             "failed": _("Failed"),

@@ -10,6 +10,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import CoreErrorCode, Refused
+
 
 class TextField(serializers.CharField):
     """A text input that is text: a number or a boolean where the schema says string is refused
@@ -19,6 +21,16 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+
+
+class CodeNameSerializer(serializers.Serializer):
+    """A thing named by its code: a department, a region, an item."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
 
 
 class Pagination(PageNumberPagination):
@@ -40,7 +52,7 @@ class Pagination(PageNumberPagination):
                         exceptions.ErrorDetail(
                             _("Give page_size once, as a whole number from 1 to %(max)d.")
                             % {"max": self.max_page_size},
-                            code="page_size_invalid",
+                            code=CoreErrorCode.PAGE_SIZE_INVALID,
                         )
                     ]
                 }
@@ -63,7 +75,7 @@ class ErrorSerializer(serializers.Serializer):
     class _Error(serializers.Serializer):
         code = serializers.CharField()
         message = serializers.CharField()
-        fields = serializers.DictField(
+        fields = serializers.DictField(  # type: ignore[assignment]
             child=serializers.ListField(child=serializers.CharField()), required=False
         )
 
@@ -80,6 +92,7 @@ def error_payload(*, code: str, message: str, fields: dict[str, list[str]] | Non
 
 
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    detail: dict[str, list[exceptions.ErrorDetail]] | list[exceptions.ErrorDetail]
     if hasattr(exc, "error_dict"):
         detail = {
             field: [
@@ -105,7 +118,49 @@ def _first(detail):
     return detail
 
 
+class Refusal(exceptions.APIException):
+    """A refused request: its status, code and any extra keys of the error object."""
+
+    def __init__(self, message: str, *, code: str, status_code: int, extra=None) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.extra = extra or {}
+
+
+def refusal_from(exc: Refused) -> exceptions.APIException:
+    """A service's refusal as an API answer: its status and code, the holder of a conflict."""
+    if exc.code == CoreErrorCode.NOT_FOUND:
+        # Another department's task or case is answered like one that does not exist.
+        return exceptions.NotFound(exc.message)
+    extra = {"holder": exc.holder} if exc.status == 409 and exc.holder else {}
+    return Refusal(exc.message, code=exc.code, status_code=exc.status, extra=extra)
+
+
+def flat_errors(detail, prefix: str = "") -> dict:
+    """Serializer errors with nested fields as dotted keys (``answers.baby_name``)."""
+    flat: dict = {}
+    for key, value in detail.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_errors(value, prefix=f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def valid_data(serializer_class, data) -> dict:
+    """The serializer's validated data, or a 400 naming each field (nested ones dotted)."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise exceptions.ValidationError(flat_errors(serializer.errors))
+    return serializer.validated_data
+
+
 def exception_handler(exc, context):
+    """The API's one exception handler: service refusals, Django's and DRF's errors, each in
+    the one error shape (``ErrorSerializer``)."""
+    if isinstance(exc, Refused):
+        exc = refusal_from(exc)
     if isinstance(exc, DjangoValidationError):
         exc = _django_validation_to_drf(exc)
     elif isinstance(exc, Http404):
@@ -124,10 +179,11 @@ def exception_handler(exc, context):
             for key, value in detail.items()
         }
     payload = error_payload(
-        code=getattr(first, "code", None) or getattr(exc, "default_code", "error"),
+        code=str(getattr(first, "code", None) or getattr(exc, "default_code", "error")),
         message=str(first) if first is not None else str(exc),
         fields=fields,
     )
+    payload["error"].update(getattr(exc, "extra", None) or {})
     return Response(payload, status=response.status_code, headers=response.headers)
 
 
@@ -142,7 +198,8 @@ def query_params_given(query_params, names) -> dict[str, str]:
             {
                 name: [
                     exceptions.ErrorDetail(
-                        _("Give a value, or leave %(name)s out.") % {"name": name}, code="blank"
+                        _("Give a value, or leave %(name)s out.") % {"name": name},
+                        code=CoreErrorCode.BLANK,
                     )
                 ]
                 for name in blank

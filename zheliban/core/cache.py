@@ -121,7 +121,7 @@ class FailOpenRedisCache(RedisCache):
     def ping(self) -> bool:
         """Whether the server answers now (for the health check; ignores the skip window)."""
         try:
-            client = self._cache.get_client(write=True)
+            client = self._cache.get_client(write=True)  # type: ignore[attr-defined]
             return bool(client.ping())
         except OUTAGE_ERRORS:
             return False

@@ -1,8 +1,13 @@
 from django.conf import settings
 
+from .page_cache import template_context
+
 
 def site(request):
+    """The site's name and elder mode; while a page to keep is made (``page_cache``), the
+    slots its visitors' own parts go in, the form token's first."""
     return {
         "SITE_NAME": settings.SITE_NAME,
         "elder_mode": getattr(request, "elder_mode", False),
+        **template_context(request),
     }

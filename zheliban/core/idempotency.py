@@ -18,6 +18,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework import exceptions
 
+from zheliban.core.errors import CoreErrorCode
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_RE = re.compile(r"[!-~]{1,64}")
 
@@ -51,12 +53,12 @@ def idempotency_key_of(request, *, required: bool = True) -> str:
                 "Send an Idempotency-Key header: a key of your choosing (a UUID, say), the same "
                 "on every retry of this submission."
             ),
-            code="idempotency_key_missing",
+            code=CoreErrorCode.IDEMPOTENCY_KEY_MISSING,
         )
     if not IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise exceptions.ParseError(
             _("The Idempotency-Key header must be 1 to 64 visible ASCII characters."),
-            code="idempotency_key_invalid",
+            code=CoreErrorCode.IDEMPOTENCY_KEY_INVALID,
         )
     return key
 

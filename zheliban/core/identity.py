@@ -14,6 +14,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from zheliban.core.errors import CoreErrorCode
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 ID_NUMBER_RE = re.compile(r"^\d{17}[\dX]$")
@@ -38,22 +40,24 @@ def validate_id_number(value: str) -> None:
     if not ID_NUMBER_RE.match(value):
         raise ValidationError(
             _("A resident ID number has 17 digits followed by a digit or X."),
-            code="id_number_format",
+            code=CoreErrorCode.ID_NUMBER_FORMAT,
         )
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise ValidationError(
-            _("The birth date inside this ID number does not exist."), code="id_number_birth"
+            _("The birth date inside this ID number does not exist."),
+            code=CoreErrorCode.ID_NUMBER_BIRTH,
         ) from None
     if birth.year < 1900 or birth > dt.date.today():
         raise ValidationError(
-            _("The birth date inside this ID number does not exist."), code="id_number_birth"
+            _("The birth date inside this ID number does not exist."),
+            code=CoreErrorCode.ID_NUMBER_BIRTH,
         )
     if id_number_check_char(value[:17]) != value[17]:
         raise ValidationError(
             _("The check digit of this ID number is wrong; please check the number."),
-            code="id_number_checksum",
+            code=CoreErrorCode.ID_NUMBER_CHECKSUM,
         )
 
 
@@ -75,12 +79,12 @@ def validate_uscc(value: str) -> None:
                 "A unified social credit code has 18 characters of digits and capital letters "
                 "(no I, O, S, V or Z)."
             ),
-            code="uscc_format",
+            code=CoreErrorCode.USCC_FORMAT,
         )
     if uscc_check_char(value[:17]) != value[17]:
         raise ValidationError(
             _("The check character of this unified social credit code is wrong."),
-            code="uscc_checksum",
+            code=CoreErrorCode.USCC_CHECKSUM,
         )
 
 

@@ -1,14 +1,21 @@
+import functools
 import json
 import xml.etree.ElementTree as ET
 
+from csp import constants as csp_constants
+from csp import middleware as csp_middleware
+from csp.utils import build_policy as csp_build_policy
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.signals import setting_changed
 from django.http import HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.template import engines
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from zheliban.core.errors import CoreErrorCode
 
 from .api import error_payload
 from .text import (
@@ -95,7 +102,7 @@ class RequestSizeMiddleware:
         if length <= limit:
             return self.get_response(request)
         message = _BODY_TOO_LARGE % {"size": filesizeformat(limit)}
-        return _refusal(request, code="request_too_large", message=message, status=413)
+        return _refusal(request, code=CoreErrorCode.REQUEST_TOO_LARGE, message=message, status=413)
 
 
 class ControlCharacterMiddleware:
@@ -119,16 +126,20 @@ class ControlCharacterMiddleware:
         try:
             fields = self._fields_with_control_characters(request)
         except RequestDataTooBig:
-            return _refusal(request, code="request_too_large", message=_TOO_LARGE, status=413)
+            return _refusal(
+                request, code=CoreErrorCode.REQUEST_TOO_LARGE, message=_TOO_LARGE, status=413
+            )
         except (TooManyFieldsSent, TooManyFilesSent):
-            return _refusal(request, code="request_too_large", message=_TOO_LARGE)
+            return _refusal(request, code=CoreErrorCode.REQUEST_TOO_LARGE, message=_TOO_LARGE)
         except UnreadablePostError:
             # The client stopped sending mid-body (the web server's client timeout) or left.
-            return _refusal(request, code="request_incomplete", message=_INCOMPLETE, status=408)
+            return _refusal(
+                request, code=CoreErrorCode.REQUEST_INCOMPLETE, message=_INCOMPLETE, status=408
+            )
         except MultiPartParserError:
-            return _refusal(request, code="form_unreadable", message=_UNREADABLE_FORM)
+            return _refusal(request, code=CoreErrorCode.FORM_UNREADABLE, message=_UNREADABLE_FORM)
         except RecursionError:
-            return _refusal(request, code="json_too_deep", message=_TOO_DEEP)
+            return _refusal(request, code=CoreErrorCode.JSON_TOO_DEEP, message=_TOO_DEEP)
         if fields is None:
             return self.get_response(request)
         message = str(CONTROL_CHARACTER_MESSAGE)
@@ -189,3 +200,57 @@ def _open311_error(path: str, message: str, *, status: int = 400) -> HttpRespons
     return HttpResponse(
         body.encode("utf-8"), status=status, content_type="application/json; charset=utf-8"
     )
+
+
+_CSP_RESPONSE_ATTRIBUTES = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_exempt",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+    "_csp_exempt_ro",
+)
+
+
+@functools.cache
+def _csp_policies() -> tuple[tuple[str, str, tuple], ...]:
+    """The headers the settings' policies make, with the path prefixes each excludes."""
+    found = []
+    for header, setting, report_only in (
+        (csp_constants.HEADER, "CONTENT_SECURITY_POLICY", False),
+        (csp_constants.HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+    ):
+        policy = csp_build_policy(report_only=report_only)
+        if policy:
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            found.append((header, policy, tuple(prefixes)))
+    return tuple(found)
+
+
+def _csp_settings_changed(setting, **kwargs) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _csp_policies.cache_clear()
+
+
+setting_changed.connect(_csp_settings_changed, dispatch_uid="csp-policies")
+
+
+class CSPMiddleware(csp_middleware.CSPMiddleware):
+    """django-csp's middleware, with the policy built once per process: a response that neither
+    a view (``csp_update``, ``csp_exempt``...) nor a nonce changed gets the settings' headers as
+    they are, instead of having them built again for every request."""
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            hasattr(response, name) for name in _CSP_RESPONSE_ATTRIBUTES
+        ):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in (500, 404):
+            return response
+        for header, policy, prefixes in _csp_policies():
+            if header not in response and not request.path_info.startswith(prefixes):
+                response[header] = policy
+        request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)
+        return response

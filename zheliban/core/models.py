@@ -1,11 +1,14 @@
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from zheliban.core.errors import CoreErrorCode
 
 
 class TimeStampedModel(models.Model):
@@ -161,8 +164,84 @@ class CalendarDay(models.Model):
                 {
                     "date": ValidationError(
                         _("%(date)s is not in %(year)s."),
-                        code="date_outside_year",
+                        code=CoreErrorCode.DATE_OUTSIDE_YEAR,
                         params={"date": self.date.isoformat(), "year": year},
                     )
                 }
             )
+
+
+class Notice(models.Model):
+    """A message in a person's inbox; each channel's delivery is tracked on its own.
+
+    ``link`` is the page the notice is about (an application, a ticket), ``link_label`` its
+    reference; ``source`` names the event that caused it (``<app>.<model>:<pk>``), at most one
+    notice per source."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    link = models.CharField(_("link"), max_length=200, blank=True)
+    link_label = models.CharField(_("link label"), max_length=60, blank=True)
+    source = models.CharField(_("source"), max_length=80, blank=True)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notice_recipient_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source"], condition=~Q(source=""), name="notice_source_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class NoticeDelivery(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(_("channel"), max_length=8)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(_("provider message id"), max_length=100, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice delivery")
+        verbose_name_plural = _("notice deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "channel"], name="delivery_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} {self.channel} {self.state}"
+
+
+class NoticePreference(models.Model):
+    """Which channels besides the inbox a person wants notices on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preference"
+    )
+    email = models.EmailField(_("e-mail address"), blank=True)
+    by_email = models.BooleanField(_("by e-mail"), default=False)
+    by_sms = models.BooleanField(_("by SMS"), default=True)
+
+    class Meta:
+        verbose_name = _("notice preference")
+        verbose_name_plural = _("notice preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -30,6 +30,8 @@ from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from zheliban.core.errors import CoreErrorCode
+
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_ALLOWED = ("pdf", "jpg", "png")
 HEAD_BYTES = 8 * 1024
@@ -107,18 +109,20 @@ def check_upload(
         raise ValueError("The upload does not report its size.")
     if size > max_bytes:
         raise ValidationError(
-            MESSAGES["too_large"], code="too_large", params={"limit": format_megabytes(max_bytes)}
+            MESSAGES["too_large"],
+            code=CoreErrorCode.TOO_LARGE,
+            params={"limit": format_megabytes(max_bytes)},
         )
     if size == 0:
-        raise ValidationError(MESSAGES["empty"], code="empty")
+        raise ValidationError(MESSAGES["empty"], code=CoreErrorCode.EMPTY)
 
     f.seek(0)
     head = f.read(HEAD_BYTES)
     f.seek(0)
     if not head:
-        raise ValidationError(MESSAGES["empty"], code="empty")
+        raise ValidationError(MESSAGES["empty"], code=CoreErrorCode.EMPTY)
     if _is_executable(head):
-        raise ValidationError(MESSAGES["executable"], code="executable")
+        raise ValidationError(MESSAGES["executable"], code=CoreErrorCode.EXECUTABLE)
 
     content_type = _sniff(head)
     if content_type is None or content_type not in allowed_types:
@@ -132,7 +136,7 @@ def check_upload(
     if declared != content_type.extension:
         raise ValidationError(
             MESSAGES["mismatch"],
-            code="mismatch",
+            code=CoreErrorCode.MISMATCH,
             params={"declared": declared_suffix, "actual": content_type.label},
         )
 
@@ -164,7 +168,9 @@ def photo_without_metadata(f: UploadedFile, checked: CheckedUpload) -> ContentFi
         with Image.open(f) as image:
             width, height = image.size
             if width * height > PHOTO_MAX_PIXELS:
-                raise ValidationError(MESSAGES["photo_too_large"], code="photo_too_large")
+                raise ValidationError(
+                    MESSAGES["photo_too_large"], code=CoreErrorCode.PHOTO_TOO_LARGE
+                )
             image.load()
             upright = ImageOps.exif_transpose(image)
             out = io.BytesIO()
@@ -175,7 +181,7 @@ def photo_without_metadata(f: UploadedFile, checked: CheckedUpload) -> ContentFi
             else:
                 upright.save(out, format="PNG", optimize=True)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as error:
-        raise ValidationError(MESSAGES["photo_broken"], code="photo_broken") from error
+        raise ValidationError(MESSAGES["photo_broken"], code=CoreErrorCode.PHOTO_BROKEN) from error
     finally:
         f.seek(0)
     return ContentFile(out.getvalue(), name=checked.original_name)
@@ -234,7 +240,7 @@ def _sniff(head: bytes) -> FileType | None:
 def _not_allowed(allowed_types: list[FileType]) -> ValidationError:
     return ValidationError(
         MESSAGES["type_not_allowed"],
-        code="type_not_allowed",
+        code=CoreErrorCode.TYPE_NOT_ALLOWED,
         params={"types": ", ".join(t.label for t in allowed_types)},
     )
 
@@ -266,7 +272,9 @@ class CheckedFileField(forms.FileField):
     def clean(self, data: Any, initial: Any = None) -> Any:
         value = super().clean(data, initial)
         if isinstance(value, UploadedFile):
-            value.checked = check_upload(value, allowed=self.allowed, max_bytes=self.max_bytes)
+            value.checked = check_upload(  # type: ignore[attr-defined]
+                value, allowed=self.allowed, max_bytes=self.max_bytes
+            )
         return value
 
 
@@ -288,17 +296,23 @@ class PrivateStorage(FileSystemStorage):
         return str(location or Path(settings.MEDIA_ROOT) / "private")
 
     @cached_property
-    def base_url(self) -> None:
+    def base_url(self) -> None:  # type: ignore[override]
         return None
 
     def _clear_cached_properties(self, setting: str, **kwargs: Any) -> None:
-        super()._clear_cached_properties(setting, **kwargs)
+        super()._clear_cached_properties(setting, **kwargs)  # type: ignore[arg-type]
         if setting in {"MEDIA_ROOT", "PRIVATE_MEDIA_ROOT"}:
             self.__dict__.pop("base_location", None)
             self.__dict__.pop("location", None)
 
 
 private_storage = PrivateStorage()
+
+
+def private_files() -> PrivateStorage:
+    """The private storage, as the callable that file fields name (``storage=private_files``):
+    migrations then record the callable, not the settings of the day."""
+    return private_storage
 
 
 def private_file_response(fieldfile: FieldFile, *, download_name: str) -> FileResponse:
@@ -310,7 +324,7 @@ def private_file_response(fieldfile: FieldFile, *, download_name: str) -> FileRe
     known = FILE_TYPES.get(extension)
     content_type = known.mime if known else "application/octet-stream"
     response = FileResponse(
-        fieldfile.storage.open(fieldfile.name, "rb"),
+        fieldfile.storage.open(fieldfile.name or "", "rb"),
         as_attachment=True,
         filename=download_name,
         content_type=content_type,

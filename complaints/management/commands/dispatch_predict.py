@@ -1,4 +1,9 @@
-"""``dispatch_predict [--model PATH] [--region CODE]``: JSON lines in, departments out."""
+"""``dispatch_predict [--model PATH] [--region CODE]``: JSON lines in, departments out.
+
+Each text is decided as the desk decides a ticket (``complaints.dispatch.decision``): the staff's
+rules from admin and the rules file first, then the model, then the nearest department of the
+kind to ``--region``.
+"""
 
 import json
 import sys

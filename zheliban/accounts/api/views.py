@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from zheliban.accounts.errors import AccountsErrorCode
 from zheliban.core.api import ErrorSerializer
 
 from .. import services
@@ -82,7 +83,9 @@ class TokenView(APIView):
             password=data.validated_data["password"],
         )
         if getattr(request, "axes_locked_out", False):
-            locked = exceptions.Throttled(detail=lockout_message(request), code="login_locked")
+            locked = exceptions.Throttled(
+                detail=lockout_message(request), code=AccountsErrorCode.LOGIN_LOCKED
+            )
             locked.wait = lockout_minutes(request) * 60  # sent as Retry-After
             raise locked
         if user is None:
@@ -91,7 +94,7 @@ class TokenView(APIView):
                     "username": [
                         exceptions.ErrorDetail(
                             _("The account or password is wrong. Please try again."),
-                            code="invalid_login",
+                            code=AccountsErrorCode.INVALID_LOGIN,
                         )
                     ]
                 }

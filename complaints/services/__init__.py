@@ -1,0 +1,72 @@
+"""The complaints desk's writes: taking a ticket in, dispatching it, and the work-order loop.
+
+``ticket_transition`` is the one chokepoint of the loop (受理 → 派单 → 签收/退单 → 办理 → 答复 →
+回访 → 满意度 → 办结): it locks the ticket, checks the source state and the page's version again,
+moves the ticket and the department's part, sets the next step's deadline in working days, writes
+the history row and tells the citizen, all in one transaction.
+"""
+
+from .common import (
+    CONTENT_MAX_CHARS,
+    DEFAULT_DEADLINES,
+    MAX_ATTACHMENTS,
+    PHOTO_TYPES,
+    SATISFIED_FROM,
+    TICKET_UPLOAD_TYPES,
+    TITLE_MAX_CHARS,
+    P,
+    S,
+    TicketInvalid,
+    step_workdays,
+)
+from .dispatch import (
+    Suggestion,
+    _predictor_cache,
+    dispatch_rules,
+    dispatch_suggest,
+    nearest_department,
+    predictor_get,
+)
+from .intake import (
+    PHONE_RE,
+    CheckedFile,
+    attachments_check,
+    ticket_submit,
+    ticket_submit_once,
+    ticket_title,
+    ticket_validate,
+)
+from .loop import ACTIONS, reporter_reveal, ticket_transition
+from .sweep import returned_examples, tickets_sweep
+
+__all__ = [
+    "ACTIONS",
+    "CONTENT_MAX_CHARS",
+    "DEFAULT_DEADLINES",
+    "MAX_ATTACHMENTS",
+    "PHONE_RE",
+    "PHOTO_TYPES",
+    "SATISFIED_FROM",
+    "TICKET_UPLOAD_TYPES",
+    "TITLE_MAX_CHARS",
+    "CheckedFile",
+    "P",
+    "S",
+    "Suggestion",
+    "TicketInvalid",
+    "_predictor_cache",
+    "attachments_check",
+    "dispatch_rules",
+    "dispatch_suggest",
+    "nearest_department",
+    "predictor_get",
+    "reporter_reveal",
+    "returned_examples",
+    "step_workdays",
+    "ticket_submit",
+    "ticket_submit_once",
+    "ticket_title",
+    "ticket_transition",
+    "ticket_validate",
+    "tickets_sweep",
+]

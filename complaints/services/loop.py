@@ -1,0 +1,557 @@
+"""The work-order loop: the one chokepoint ``ticket_transition`` and its steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from complaints.errors import ComplaintsErrorCode
+from departments.models import Department, Membership
+from departments.selectors import staff_name, staff_of
+from zheliban.core.errors import Conflict, Forbidden, Refused
+from zheliban.core.machines import SYSTEM
+from zheliban.core.notices import notify
+
+from ..models import (
+    ASSISTING,
+    DESK,
+    LEAD,
+    PART_MACHINE,
+    SENDER,
+    TICKET_MACHINE,
+    ReporterAccess,
+    Ticket,
+    TicketDepartment,
+)
+from ..selectors import (
+    is_desk,
+    may_see_reporter,
+    part_for,
+)
+from .common import CONTENT_MAX_CHARS, SATISFIED_FROM, P, S
+from .moves import _do_dispatch, _kept, _link, _link_target_lock, _move, _part_move, _stay
+
+# ---------------------------------------------------------------- who may do what
+
+
+def reporter_reveal(*, user, ticket: Ticket, reason: str) -> dict[str, str]:
+    """The reporter of a ticket, for a desk supervisor; every look is logged."""
+    if not may_see_reporter(user):
+        raise Forbidden(_("Only the desk's supervisors may see who made a report."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused(
+            _("Say why you need to see the reporter."), code=ComplaintsErrorCode.REASON_MISSING
+        )
+    ReporterAccess.objects.create(ticket=ticket, user=user, reason=reason[:200])
+    citizen = ticket.citizen
+    return {
+        "name": ticket.contact_name or (getattr(citizen, "real_name", "") if citizen else ""),
+        "phone": ticket.contact_phone or (getattr(citizen, "phone", "") if citizen else ""),
+        "email": ticket.contact_email,
+        "username": citizen.get_username() if citizen else "",
+    }
+
+
+# ---------------------------------------------------------------- the work-order loop
+
+# The moves people make through ``ticket_transition``; the system's own are made at intake.
+ACTIONS = TICKET_MACHINE.actions(exclude=(SYSTEM,))
+# The moves a department makes on its own part of the ticket.
+DEPARTMENT_ACTIONS = ("sign", "return", "opinion", "answer")
+
+
+def ticket_transition(
+    *,
+    actor,
+    ticket: Ticket | int,
+    action: str,
+    version: int | None = None,
+    note: str = "",
+    department: Department | None = None,
+    assisting: Sequence[Department] = (),
+    target: Ticket | None = None,
+    satisfaction: int | None = None,
+) -> Ticket:
+    """Move a ticket one step of the loop, or refuse and change nothing."""
+    if action not in ACTIONS:
+        raise Refused(_("Unknown action."), code=ComplaintsErrorCode.UNKNOWN_ACTION)
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    with transaction.atomic():
+        try:
+            locked = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("department", "citizen", "region")
+                .get(pk=pk)
+            )
+        except Ticket.DoesNotExist as error:
+            raise Refused(_("No such ticket."), code=ComplaintsErrorCode.NOT_FOUND) from error
+        if version is not None and version != locked.version:
+            last = locked.events.exclude(actor=None).select_related("actor").last()
+            who = staff_name(last.actor) if last else _("someone else")
+            raise Conflict(
+                _("This ticket was changed by %(name)s since you opened it; reload the page.")
+                % {"name": who},
+                code=ComplaintsErrorCode.STALE,
+                holder=who,
+            )
+        _step(
+            locked,
+            action,
+            actor=actor,
+            note=(note or "").strip(),
+            department=department,
+            assisting=assisting,
+            target=target,
+            satisfaction=satisfaction,
+        )
+        return locked
+
+
+def _step(
+    ticket: Ticket,
+    action: str,
+    *,
+    actor,
+    who: str | None = None,
+    now=None,
+    note: str = "",
+    department: Department | None = None,
+    assisting: Sequence[Department] = (),
+    target: Ticket | None = None,
+    satisfaction: int | None = None,
+    data: dict | None = None,
+) -> None:
+    """Every move of a ticket passes here, on its locked row: who may make it, then the tables
+    (the department's part in ``PART_MACHINE``, the ticket in ``TICKET_MACHINE``), then the
+    move. ``who`` is given only by intake, for the moves made as a ticket arrives (``SYSTEM``,
+    or ``SENDER`` joining it to an open ticket)."""
+    now = now or timezone.now()
+    part = None
+    if who is None:
+        who, part = _authorize(ticket, actor, action)
+    if part is not None:
+        PART_MACHINE.require(
+            part.state, action, who=who, refuse=lambda: _part_refusal(ticket, action)
+        )
+    TICKET_MACHINE.require(ticket.state, action, who=who)
+    _HANDLERS[action](
+        ticket,
+        actor=actor,
+        who=who,
+        part=part,
+        now=now,
+        note=note,
+        department=department,
+        assisting=assisting,
+        target=target,
+        satisfaction=satisfaction,
+        data=data,
+    )
+
+
+def _authorize(ticket: Ticket, actor, action: str) -> tuple[str, TicketDepartment | None]:
+    """Who the actor is to this move (the desk, the lead or an assisting department with its
+    part, the sender), refusing anyone the table does not give the move to."""
+    if action in DEPARTMENT_ACTIONS:
+        part = part_for(ticket, actor)
+        if part is None:
+            raise Forbidden(
+                _("This ticket is not with your department."),
+                code=ComplaintsErrorCode.NOT_YOUR_DEPARTMENT,
+            )
+        who = LEAD if part.is_lead else ASSISTING
+        if who not in TICKET_MACHINE.who(action):
+            if action == "opinion":
+                raise Refused(
+                    _("The lead department answers the ticket itself."),
+                    code=ComplaintsErrorCode.LEAD_ANSWERS,
+                )
+            raise Forbidden(
+                _("Only the lead department answers the citizen."),
+                code=ComplaintsErrorCode.NOT_LEAD,
+            )
+        return who, part
+    if action == "rate":
+        owner = (
+            ticket.citizen_id is not None and actor is not None and actor.pk == ticket.citizen_id
+        )
+        if owner:
+            return SENDER, None
+        if not is_desk(actor):
+            raise Forbidden(
+                _("Only the citizen who sent the ticket can rate it."),
+                code=ComplaintsErrorCode.NOT_OWNER,
+            )
+        return DESK, None
+    _require_desk(actor, *_DESK_ROLES[action])
+    return DESK, None
+
+
+_DESK_ROLES: dict[str, tuple[str, ...]] = {
+    "dispatch": (Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR),
+    "link": (Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR),
+    "callback": (),  # anyone at the desk
+    "close": (Membership.Role.SUPERVISOR, Membership.Role.DISPATCHER),
+}
+
+
+def _part_refusal(ticket: Ticket, action: str) -> Refused:
+    """Why a department's part cannot make the move, in the words each move has always used."""
+    if action == "sign":
+        return Conflict(
+            _("Your department has already signed for this ticket."),
+            code=ComplaintsErrorCode.SIGNED,
+        )
+    if action == "return":
+        return Conflict(
+            _("Only a ticket not yet signed for can be returned."),
+            code=ComplaintsErrorCode.RETURN_AFTER_SIGN,
+        )
+    if action == "opinion":
+        return Conflict(
+            _("Sign for the ticket before giving your opinion."),
+            code=ComplaintsErrorCode.NOT_SIGNED,
+        )
+    # the lead's part moves with the ticket: the ticket's state says why
+    return TICKET_MACHINE.refusal(ticket.state)
+
+
+def _require_desk(actor, *roles: str) -> None:
+    if not is_desk(actor, roles=roles or None):
+        raise Forbidden(
+            _("Only the complaints desk can do this."), code=ComplaintsErrorCode.NOT_DESK
+        )
+
+
+def _require_note(note: str, message: str, code: str) -> None:
+    if not note:
+        raise Refused(message, code=code)
+    if len(note) > CONTENT_MAX_CHARS:
+        raise Refused(
+            _("Write at most %(max)d characters.") % {"max": CONTENT_MAX_CHARS},
+            code=ComplaintsErrorCode.TOO_LONG,
+        )
+
+
+def _tell_citizen(ticket: Ticket, subject: str, body: str) -> None:
+    if ticket.citizen is not None and ticket.citizen.is_active:
+        notify(ticket.citizen, subject=subject, body=body)
+
+
+def _h_dispatch(ticket: Ticket, *, actor, who, now, note, department, assisting, **_kw) -> None:
+    if who == SYSTEM:  # on arrival, to the department the suggestion found
+        _do_dispatch(ticket, department, (), actor=None, who=who, note="", now=now)
+        return
+    if department is None:
+        raise Refused(
+            _("Choose the department that leads."), code=ComplaintsErrorCode.DEPARTMENT_MISSING
+        )
+    declined = set(ticket.parts.filter(state=P.RETURNED).values_list("department_id", flat=True))
+    assisting = list({d.pk: d for d in assisting if d.pk != department.pk}.values())
+    for candidate in (department, *assisting):
+        if not candidate.is_active or candidate.kind == Department.Kind.HOTLINE:
+            raise Refused(
+                _("%(department)s cannot handle tickets; choose an active handling department.")
+                % {"department": candidate.name},
+                code=ComplaintsErrorCode.DEPARTMENT_INVALID,
+            )
+        if candidate.pk in declined:
+            raise Refused(
+                _("%(department)s has already returned this ticket; choose another department.")
+                % {"department": candidate.name},
+                code=ComplaintsErrorCode.DEPARTMENT_DECLINED,
+            )
+    previous = ticket.return_count
+    _do_dispatch(ticket, department, assisting, actor=actor, who=who, note=note, now=now)
+    if previous:
+        _tell_citizen(
+            ticket,
+            _("Ticket %(number)s sent on") % {"number": ticket.number},
+            _("Your ticket is now with %(department)s.") % {"department": department.name},
+        )
+
+
+def _h_queue(ticket: Ticket, *, who, now, data, **_kw) -> None:
+    _move(ticket, "queue", who=who, step="dispatch", now=now, new_version=False, data=data)
+
+
+def _h_link(ticket: Ticket, *, actor, who, now, target, **_kw) -> None:
+    if who == SENDER:  # on arrival: intake chose and locked the target among link_candidates
+        _link(ticket, target, actor=actor, who=who, now=now)
+        return
+    if target is not None and target.hides_reporter:
+        raise Refused(
+            _(
+                "A report cannot be linked to: its sender and its subject stay with the desk, "
+                "and the other ticket's sender would be told its number."
+            ),
+            code=ComplaintsErrorCode.TARGET_REPORT,
+        )
+    # judged as it is now, not as the dispatcher's page saw it
+    target = _link_target_lock(target.pk if target is not None else None)
+    if target is None or target.pk == ticket.pk or not target.is_open:
+        raise Refused(
+            _("Choose an open ticket to link to."), code=ComplaintsErrorCode.TARGET_INVALID
+        )
+    _link(ticket, target, actor=actor, who=who, now=now)
+    _tell_citizen(
+        ticket,
+        _("Ticket %(number)s linked") % {"number": ticket.number},
+        _(
+            "The same matter is already being handled as ticket %(target)s; you will hear "
+            "about it with that ticket."
+        )
+        % {"target": target.number},
+    )
+
+
+def _h_sign(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
+    part.signed_at = now
+    part.signed_by = actor
+    _part_move(part, "sign", who=who)
+    if who == ASSISTING:
+        _stay(ticket, "sign", who=who, actor=actor, department=part.department)
+        return
+    kept = _kept(ticket, now=now)
+    ticket.signed_on_time = kept[1]
+    _move(
+        ticket,
+        "sign",
+        who=who,
+        step="answer",
+        now=now,
+        actor=actor,
+        department=part.department,
+        note=note,
+        kept=kept,
+    )
+    _tell_citizen(
+        ticket,
+        _("Ticket %(number)s is being handled") % {"number": ticket.number},
+        _("%(department)s signed for your ticket and will answer by %(date)s.")
+        % {"department": part.department.name, "date": ticket.node_due_date},
+    )
+
+
+def _h_return(ticket: Ticket, *, actor, who, part, now, note, department, **_kw) -> None:
+    _require_note(
+        note,
+        _("Say why the ticket is not for your department."),
+        ComplaintsErrorCode.REASON_MISSING,
+    )
+    part.return_reason = note
+    part.returned_at = now
+    _part_move(part, "return", who=who)
+    data = {"suggested": department.code if department else ""}
+    if who == ASSISTING:
+        _stay(
+            ticket,
+            "return",
+            who=who,
+            actor=actor,
+            department=part.department,
+            note=note,
+            data=data,
+        )
+        return
+    # the assisting parts go back with the ticket: the new lead decides whom to ask
+    ticket.parts.exclude(pk=part.pk).exclude(state=P.RETURNED).delete()
+    kept = _kept(ticket, now=now)
+    ticket.return_count += 1
+    ticket.department = None
+    ticket.dispatched_automatically = False
+    _move(
+        ticket,
+        "return",
+        who=who,
+        step="dispatch",
+        now=now,
+        actor=actor,
+        department=part.department,
+        note=note,
+        data={**data, "category": ticket.category},
+        kept=kept,
+    )
+    _tell_citizen(
+        ticket,
+        _("Ticket %(number)s returned by %(department)s")
+        % {"number": ticket.number, "department": part.department.name},
+        _(
+            "%(department)s said the ticket is not theirs (“%(reason)s”). The desk is sending it "
+            "to the right department."
+        )
+        % {"department": part.department.name, "reason": note},
+    )
+
+
+def _h_opinion(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
+    _require_note(note, _("Write your department's opinion."), ComplaintsErrorCode.OPINION_MISSING)
+    part.opinion = note
+    part.replied_at = now
+    _part_move(part, "opinion", who=who)
+    _stay(ticket, "opinion", who=who, actor=actor, department=part.department, note=note)
+
+
+def _h_answer(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
+    _require_note(note, _("Write the answer to the citizen."), ComplaintsErrorCode.ANSWER_MISSING)
+    waiting = [
+        p.department.name
+        for p in ticket.parts.filter(
+            is_lead=False, state__in=[P.DISPATCHED, P.SIGNED]
+        ).select_related("department")
+    ]
+    if waiting:
+        raise Conflict(
+            _("Waiting for the opinion of %(departments)s.") % {"departments": "、".join(waiting)},
+            code=ComplaintsErrorCode.OPINIONS_MISSING,
+        )
+    kept = _kept(ticket, now=now)
+    part.replied_at = now
+    _part_move(part, "answer", who=who)
+    ticket.reply = note
+    ticket.replied_at = now
+    if ticket.answered_on_time is None or ticket.reopen_count:
+        ticket.answered_on_time = kept[1]
+    _move(
+        ticket,
+        "answer",
+        who=who,
+        step="callback",
+        now=now,
+        actor=actor,
+        department=part.department,
+        note=note,
+        kept=kept,
+    )
+    _tell_citizen(
+        ticket,
+        _("Ticket %(number)s answered") % {"number": ticket.number},
+        _("%(department)s answered: %(reply)s")
+        % {"department": part.department.name, "reply": note},
+    )
+
+
+def _h_callback(ticket: Ticket, *, actor, who, now, note, satisfaction, **_kw) -> None:
+    _require_note(
+        note, _("Write what the citizen said on the callback."), ComplaintsErrorCode.NOTE_MISSING
+    )
+    kept = _kept(ticket, now=now)
+    ticket.callback_note = note
+    ticket.called_back_at = now
+    _move(
+        ticket,
+        "callback",
+        who=who,
+        step="rating",
+        now=now,
+        actor=actor,
+        note=note,
+        kept=kept,
+    )
+    if satisfaction is not None:
+        # the citizen rated on the phone: the desk's rating, the next move of the same table
+        TICKET_MACHINE.require(ticket.state, "rate", who=who)
+        _rate(ticket, actor=actor, who=who, now=now, satisfaction=satisfaction, note="")
+
+
+def _h_rate(ticket: Ticket, *, actor, who, now, note, satisfaction, **_kw) -> None:
+    _rate(ticket, actor=actor, who=who, now=now, satisfaction=satisfaction, note=note)
+
+
+def _rate(ticket: Ticket, *, actor, who: str, now, satisfaction, note: str) -> None:
+    if (
+        not isinstance(satisfaction, int)
+        or isinstance(satisfaction, bool)
+        or not (1 <= satisfaction <= 5)
+    ):
+        raise Refused(
+            _("Give a rating from 1 to 5."), code=ComplaintsErrorCode.SATISFACTION_INVALID
+        )
+    if len(note) > 1000:
+        raise Refused(
+            _("Write at most %(max)d characters.") % {"max": 1000},
+            code=ComplaintsErrorCode.TOO_LONG,
+        )
+    ticket.satisfaction = satisfaction
+    ticket.satisfaction_comment = note
+    if satisfaction >= SATISFIED_FROM:
+        ticket.closed_at = now
+        _move(
+            ticket,
+            "rate",
+            who=who,
+            to=S.CLOSED,
+            step=None,
+            now=now,
+            actor=actor,
+            note=note,
+            data={"satisfaction": satisfaction},
+        )
+        _tell_citizen(
+            ticket,
+            _("Ticket %(number)s closed") % {"number": ticket.number},
+            _("Thank you for your rating. The ticket is closed."),
+        )
+        return
+    # unsatisfied: back to the lead department, which answers again
+    ticket.reopen_count += 1
+    lead = ticket.parts.select_for_update().filter(is_lead=True).exclude(state=P.RETURNED).first()
+    if lead is None:
+        raise TICKET_MACHINE.refusal(ticket.state)
+    _part_move(lead, "reopen", who=SYSTEM, refuse=lambda: TICKET_MACHINE.refusal(ticket.state))
+    _move(
+        ticket,
+        "rate",
+        who=who,
+        to=S.HANDLING,
+        event="reopen",
+        step="answer",
+        now=now,
+        actor=actor,
+        note=note,
+        department=ticket.department,
+        data={"satisfaction": satisfaction},
+    )
+    for user in staff_of(ticket.department_id, Membership.Role.SUPERVISOR):
+        notify(
+            user,
+            subject=_("Ticket %(number)s reopened") % {"number": ticket.number},
+            body=_(
+                "The citizen was not satisfied (%(score)d/5) and the ticket is back with "
+                "your department, due %(date)s."
+            )
+            % {"score": satisfaction, "date": ticket.node_due_date},
+        )
+    _tell_citizen(
+        ticket,
+        _("Ticket %(number)s reopened") % {"number": ticket.number},
+        _("%(department)s will look at it again and answer by %(date)s.")
+        % {"department": ticket.department_name, "date": ticket.node_due_date},
+    )
+
+
+def _h_close(ticket: Ticket, *, actor, who, now, note, **_kw) -> None:
+    _require_note(
+        note, _("Say why the ticket is closed without a rating."), ComplaintsErrorCode.NOTE_MISSING
+    )
+    ticket.closed_at = now
+    _move(ticket, "close", who=who, step=None, now=now, actor=actor, note=note)
+
+
+# One handler per action of ``TICKET_MACHINE``; each runs once ``_step`` has checked the move.
+_HANDLERS: dict[str, Callable[..., None]] = {
+    "dispatch": _h_dispatch,
+    "queue": _h_queue,
+    "link": _h_link,
+    "sign": _h_sign,
+    "return": _h_return,
+    "opinion": _h_opinion,
+    "answer": _h_answer,
+    "callback": _h_callback,
+    "rate": _h_rate,
+    "close": _h_close,
+}

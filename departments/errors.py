@@ -1,0 +1,10 @@
+"""The error codes of the departments app's refusals and validation errors."""
+
+from zheliban.core.errors import ErrorCode
+
+
+class DepartmentsErrorCode(ErrorCode):
+    FIELD_READONLY = "field_readonly"
+    NOT_STAFF = "not_staff"
+    REGION_CODE_FORMAT = "region_code_format"
+    ROLE_INVALID = "role_invalid"
