@@ -34,7 +34,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from .categories import CATEGORIES
-from .text import Segmenter, ticket_text
+from .segmenter import Segmenter
+from .text import ticket_text
 
 FORMAT = 1
 FOLDS = 5

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from zheliban.core import segment
 
@@ -54,11 +51,11 @@ def ticket_text(topic: str, detail: str) -> str:
     return f"{topic}。{topic}。{detail or ''}" if topic else detail or ""
 
 
-class Segmenter(TransformerMixin, BaseEstimator):
-    """Texts to space-separated words, the first step of the dispatch pipeline."""
+def __getattr__(name: str):
+    """``Segmenter``, which pipelines trained before it moved name here (pickle looks it up by
+    its module and name); scikit-learn is loaded only then."""
+    if name == "Segmenter":
+        from .segmenter import Segmenter
 
-    def fit(self, texts: Iterable[str], y=None) -> Segmenter:
-        return self
-
-    def transform(self, texts: Iterable[str]) -> list[str]:
-        return [" ".join(words(text)) for text in texts]
+        return Segmenter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

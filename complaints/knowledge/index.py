@@ -27,11 +27,13 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db import transaction
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+if TYPE_CHECKING:  # scikit-learn is loaded when an index is first built, not with every process
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from .text import HAN_RUN_RE, normalize, tokens
 
 logger = logging.getLogger(__name__)
@@ -103,6 +105,8 @@ class KnowledgeIndex:
 
     @classmethod
     def build(cls, docs: list[Doc], parents: dict[str, str]) -> KnowledgeIndex:
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
         index = cls(docs=docs, parents=parents)
         if docs:
             index._vectorizer = TfidfVectorizer(
