@@ -4,11 +4,13 @@ for staff within their scope, the rows behind it."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, When
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -20,12 +22,24 @@ from .models import Score, Snapshot
 from .services import minimum_volume
 
 
+@functools.cache
+def _board_version_sql() -> str:
+    """``Snapshot.objects.aggregate(Max("id"), Count("id"))``, written once per process: the
+    ORM would build and compile it anew for every view of a kept board."""
+    quote = connection.ops.quote_name
+    pk = quote(Snapshot._meta.pk.column)
+    table = quote(Snapshot._meta.db_table)
+    return f"SELECT MAX({pk}), COUNT({pk}) FROM {table}"  # noqa: S608 - the model's own names
+
+
 def board_version(request, *args, **kwargs) -> list:
     """What the board's pages show changes only with a new snapshot: one is replaced by a new
     row (a new id) and nothing edits one (nor its scores or weights) in place. For the board
     kept whole (``zheliban.core.page_cache``); one small query."""
-    found = Snapshot.objects.aggregate(last=Max("id"), count=Count("id"))
-    return [found["last"], found["count"]]
+    with connection.cursor() as cursor:
+        cursor.execute(_board_version_sql())
+        last, count = cursor.fetchone()
+    return [last, count]
 
 
 def snapshot_latest(period: str) -> Snapshot | None:

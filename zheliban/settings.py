@@ -75,10 +75,12 @@ MIDDLEWARE = [
     "zheliban.core.page_cache.PublicPageCacheMiddleware",
 ]
 
-# The public pages kept whole for visitors without a session (zheliban/core/page_cache.py): each
-# URL name with the functions that tell the version of what it shows. Most show the catalog (its
-# generation, bumped by every change of items, departments, regions, themes, bundles...).
+# The public pages and API reads kept whole for visitors without a session
+# (zheliban/core/page_cache.py): each URL name with the functions that tell the version of what it
+# shows. Most show the catalog (its generation, bumped by every change of items, departments,
+# regions, themes, bundles...); the board's, its snapshots too.
 _CATALOG_VERSION = "catalog.selectors.page_version"
+_BOARD_VERSION = "scoreboard.selectors.board_version"
 PUBLIC_PAGES = {
     "home": [_CATALOG_VERSION],
     "catalog:search": [_CATALOG_VERSION],
@@ -92,7 +94,20 @@ PUBLIC_PAGES = {
     "departments:directory": [_CATALOG_VERSION],
     "departments:shop": [_CATALOG_VERSION],
     "complaints:assistant": [_CATALOG_VERSION],
-    "scoreboard:board": [_CATALOG_VERSION, "scoreboard.selectors.board_version"],
+    "scoreboard:board": [_CATALOG_VERSION, _BOARD_VERSION],
+    "api:item-list": [_CATALOG_VERSION],
+    "api:item-detail": [_CATALOG_VERSION],
+    "api:item-jsonld": [_CATALOG_VERSION],
+    "api:item-version": [_CATALOG_VERSION],
+    "api:theme-list": [_CATALOG_VERSION],
+    "api:life-event-list": [_CATALOG_VERSION],
+    "api:bundle-list": [_CATALOG_VERSION],
+    "api:bundle-detail": [_CATALOG_VERSION],
+    "api:region-list": [_CATALOG_VERSION],
+    "api:region-detail": [_CATALOG_VERSION],
+    "api:department-list": [_CATALOG_VERSION],
+    "api:department-detail": [_CATALOG_VERSION],
+    "api:scoreboard": [_CATALOG_VERSION, _BOARD_VERSION],
 }
 
 ROOT_URLCONF = "zheliban.urls"

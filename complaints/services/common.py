@@ -1,4 +1,5 @@
-"""What the desk's services share: limits, the steps' deadlines in working days, bad input."""
+"""What the desk's services share: limits, the steps' deadlines in working days, bad input, the
+citizen's notices."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from complaints.errors import ComplaintsErrorCode
 from zheliban.core.errors import Refused
+from zheliban.core.notices import notify
 from zheliban.core.workdays import add_workdays
 
 from ..models import (
@@ -81,3 +84,18 @@ def _on_time(ticket: Ticket, *, now) -> bool | None:
     if ticket.node_due_date is None:
         return None
     return timezone.localdate(now) <= ticket.node_due_date
+
+
+def _require_note(note: str, message: str, code: str) -> None:
+    if not note:
+        raise Refused(message, code=code)
+    if len(note) > CONTENT_MAX_CHARS:
+        raise Refused(
+            _("Write at most %(max)d characters.") % {"max": CONTENT_MAX_CHARS},
+            code=ComplaintsErrorCode.TOO_LONG,
+        )
+
+
+def _tell_citizen(ticket: Ticket, subject: str, body: str) -> None:
+    if ticket.citizen is not None and ticket.citizen.is_active:
+        notify(ticket.citizen, subject=subject, body=body)

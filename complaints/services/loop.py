@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 
 from complaints.errors import ComplaintsErrorCode
 from departments.models import Department, Membership
-from departments.selectors import staff_name, staff_of
+from departments.selectors import staff_name
 from zheliban.core.errors import Conflict, Forbidden, Refused
 from zheliban.core.machines import SYSTEM
-from zheliban.core.notices import notify
 
 from ..models import (
     ASSISTING,
@@ -31,7 +30,8 @@ from ..selectors import (
     may_see_reporter,
     part_for,
 )
-from .common import CONTENT_MAX_CHARS, SATISFIED_FROM, P, S
+from .closing import _h_callback, _h_close, _h_rate
+from .common import P, _require_note, _tell_citizen
 from .moves import _do_dispatch, _kept, _link, _link_target_lock, _move, _part_move, _stay
 
 # ---------------------------------------------------------------- who may do what
@@ -227,21 +227,6 @@ def _require_desk(actor, *roles: str) -> None:
         )
 
 
-def _require_note(note: str, message: str, code: str) -> None:
-    if not note:
-        raise Refused(message, code=code)
-    if len(note) > CONTENT_MAX_CHARS:
-        raise Refused(
-            _("Write at most %(max)d characters.") % {"max": CONTENT_MAX_CHARS},
-            code=ComplaintsErrorCode.TOO_LONG,
-        )
-
-
-def _tell_citizen(ticket: Ticket, subject: str, body: str) -> None:
-    if ticket.citizen is not None and ticket.citizen.is_active:
-        notify(ticket.citizen, subject=subject, body=body)
-
-
 def _h_dispatch(ticket: Ticket, *, actor, who, now, note, department, assisting, **_kw) -> None:
     if who == SYSTEM:  # on arrival, to the department the suggestion found
         _do_dispatch(ticket, department, (), actor=None, who=who, note="", now=now)
@@ -433,113 +418,6 @@ def _h_answer(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
         _("%(department)s answered: %(reply)s")
         % {"department": part.department.name, "reply": note},
     )
-
-
-def _h_callback(ticket: Ticket, *, actor, who, now, note, satisfaction, **_kw) -> None:
-    _require_note(
-        note, _("Write what the citizen said on the callback."), ComplaintsErrorCode.NOTE_MISSING
-    )
-    kept = _kept(ticket, now=now)
-    ticket.callback_note = note
-    ticket.called_back_at = now
-    _move(
-        ticket,
-        "callback",
-        who=who,
-        step="rating",
-        now=now,
-        actor=actor,
-        note=note,
-        kept=kept,
-    )
-    if satisfaction is not None:
-        # the citizen rated on the phone: the desk's rating, the next move of the same table
-        TICKET_MACHINE.require(ticket.state, "rate", who=who)
-        _rate(ticket, actor=actor, who=who, now=now, satisfaction=satisfaction, note="")
-
-
-def _h_rate(ticket: Ticket, *, actor, who, now, note, satisfaction, **_kw) -> None:
-    _rate(ticket, actor=actor, who=who, now=now, satisfaction=satisfaction, note=note)
-
-
-def _rate(ticket: Ticket, *, actor, who: str, now, satisfaction, note: str) -> None:
-    if (
-        not isinstance(satisfaction, int)
-        or isinstance(satisfaction, bool)
-        or not (1 <= satisfaction <= 5)
-    ):
-        raise Refused(
-            _("Give a rating from 1 to 5."), code=ComplaintsErrorCode.SATISFACTION_INVALID
-        )
-    if len(note) > 1000:
-        raise Refused(
-            _("Write at most %(max)d characters.") % {"max": 1000},
-            code=ComplaintsErrorCode.TOO_LONG,
-        )
-    ticket.satisfaction = satisfaction
-    ticket.satisfaction_comment = note
-    if satisfaction >= SATISFIED_FROM:
-        ticket.closed_at = now
-        _move(
-            ticket,
-            "rate",
-            who=who,
-            to=S.CLOSED,
-            step=None,
-            now=now,
-            actor=actor,
-            note=note,
-            data={"satisfaction": satisfaction},
-        )
-        _tell_citizen(
-            ticket,
-            _("Ticket %(number)s closed") % {"number": ticket.number},
-            _("Thank you for your rating. The ticket is closed."),
-        )
-        return
-    # unsatisfied: back to the lead department, which answers again
-    ticket.reopen_count += 1
-    lead = ticket.parts.select_for_update().filter(is_lead=True).exclude(state=P.RETURNED).first()
-    if lead is None:
-        raise TICKET_MACHINE.refusal(ticket.state)
-    _part_move(lead, "reopen", who=SYSTEM, refuse=lambda: TICKET_MACHINE.refusal(ticket.state))
-    _move(
-        ticket,
-        "rate",
-        who=who,
-        to=S.HANDLING,
-        event="reopen",
-        step="answer",
-        now=now,
-        actor=actor,
-        note=note,
-        department=ticket.department,
-        data={"satisfaction": satisfaction},
-    )
-    for user in staff_of(ticket.department_id, Membership.Role.SUPERVISOR):
-        notify(
-            user,
-            subject=_("Ticket %(number)s reopened") % {"number": ticket.number},
-            body=_(
-                "The citizen was not satisfied (%(score)d/5) and the ticket is back with "
-                "your department, due %(date)s."
-            )
-            % {"score": satisfaction, "date": ticket.node_due_date},
-        )
-    _tell_citizen(
-        ticket,
-        _("Ticket %(number)s reopened") % {"number": ticket.number},
-        _("%(department)s will look at it again and answer by %(date)s.")
-        % {"department": ticket.department_name, "date": ticket.node_due_date},
-    )
-
-
-def _h_close(ticket: Ticket, *, actor, who, now, note, **_kw) -> None:
-    _require_note(
-        note, _("Say why the ticket is closed without a rating."), ComplaintsErrorCode.NOTE_MISSING
-    )
-    ticket.closed_at = now
-    _move(ticket, "close", who=who, step=None, now=now, actor=actor, note=note)
 
 
 # One handler per action of ``TICKET_MACHINE``; each runs once ``_step`` has checked the move.

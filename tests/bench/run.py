@@ -1,7 +1,8 @@
 """Benchmark runner: pages under gunicorn on PostgreSQL, each next to a bare Django view.
 
-    python -m tests.bench.run [--pages / /departments/ ...] [--duration 20] [--users 20]
-                              [--workers 2] [--database-url postgres://.../zheliban_bench]
+    python -m tests.bench.run [--pages / /departments/ ...] [--duration 20] [--users 16]
+                              [--bare-duration 10] [--workers 2]
+                              [--database-url postgres://.../zheliban_bench]
                               [--keep-db] [--json out.json] [--static manifest|compressed]
                               [--no-real-items] [--env KEY=VALUE ...]
 
@@ -10,11 +11,13 @@ import the 2,262 real Guangdong items (unless ``--no-real-items``) and collect s
 a temporary var folder; fill the pages' placeholders (``{item}``: the most used published item,
 ...) from the data; start gunicorn on a free loopback port with
 production-like settings (DEBUG off, random SECRET_KEY, manifest static storage), and beside it
-``tests.bench.bare`` (a bare Django view returning JSON) under the same gunicorn settings; run
-locust headless against the bare view, ``/healthz``, each page, ``/healthz`` and the bare view
-again; print requests per second and latency percentiles per page with its ratio to the bare
-view (mean of its two runs, so drift during the run is visible). Both servers are always stopped
-and the database dropped (unless ``--keep-db``).
+``tests.bench.bare`` (a bare Django view returning JSON) under the same gunicorn settings; load
+(wrk, or locust) ``/healthz``, each page and ``/healthz`` again, one after the other, with a run
+of the bare view before the first and after each; print requests per second and latency
+percentiles per page with its ratio to the bare view measured just before and just after it (on a
+shared machine the load of other processes changes within minutes: a baseline taken next to each
+page follows it). Both servers are always stopped and the database dropped (unless
+``--keep-db``).
 
 Figures are printed (and written with ``--json``), never asserted. The exit status is 0 when
 every request answered 200, 1 when some failed, 2 when the bench itself could not run.
@@ -130,6 +133,8 @@ class Result:
     p99_ms: float | None
     failures: int
     ratio: float | None = None
+    # The bare view's req/s the ratio is taken against.
+    bare_rps: float | None = None
 
 
 @dataclass
@@ -533,9 +538,12 @@ def run_wrk(
     workdir: Path,
     index: int,
     label: str | None = None,
+    duration: int | None = None,
 ) -> tuple[Result, list[str]]:
-    """Load ``page`` on ``port`` with wrk; the row is named ``label`` (the page by default)."""
+    """Load ``page`` on ``port`` with wrk for ``duration`` seconds (``--duration`` by default);
+    the row is named ``label`` (the page by default)."""
     log = workdir / f"wrk_{index:02d}.log"
+    seconds = duration or args.duration
     threads = min(WRK_THREADS, args.users)
     command = [
         args.wrk_path,
@@ -544,7 +552,7 @@ def run_wrk(
         "-c",
         str(args.users),
         "-d",
-        f"{args.duration}s",
+        f"{seconds}s",
         "--timeout",
         f"{WRK_TIMEOUT}s",
         "-s",
@@ -561,7 +569,7 @@ def run_wrk(
             preexec_fn=_die_with_parent,
         )
         try:
-            proc.wait(timeout=args.duration + LOCUST_GRACE)
+            proc.wait(timeout=seconds + LOCUST_GRACE)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.wait()
@@ -601,9 +609,12 @@ def run_locust(
     workdir: Path,
     index: int,
     label: str | None = None,
+    duration: int | None = None,
 ) -> tuple[Result, list[str]]:
-    """Load ``page`` on ``port``; the row is named ``label`` (the page by default)."""
+    """Load ``page`` on ``port`` for ``duration`` seconds (``--duration`` by default); the row
+    is named ``label`` (the page by default)."""
     prefix = workdir / f"locust_{index:02d}"
+    seconds = duration or args.duration
     log = workdir / f"locust_{index:02d}.log"
     command = [
         sys.executable,
@@ -617,7 +628,7 @@ def run_locust(
         "-r",
         str(args.users),
         "-t",
-        f"{args.duration}s",
+        f"{seconds}s",
         "--host",
         f"http://{HOST}:{port}",
         "--csv",
@@ -640,7 +651,7 @@ def run_locust(
             preexec_fn=_die_with_parent,
         )
         try:
-            proc.wait(timeout=args.duration + LOCUST_GRACE)
+            proc.wait(timeout=seconds + LOCUST_GRACE)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.wait()
@@ -762,6 +773,7 @@ def format_table(results: list[Result]) -> str:
 
 def report(
     results: list[Result],
+    bare_runs: list[Result],
     baseline: float | None,
     machine: dict,
     settings: dict,
@@ -773,16 +785,18 @@ def report(
     out += ["", "settings:"]
     out += [f"  {key:<15} {value}" for key, value in settings.items()]
     out += ["", format_table(results), ""]
-    first, last = results[0], results[-1]
+    first, last = bare_runs[0], bare_runs[-1]
     drift = last.rps / first.rps if first.rps else None
     out.append(
-        f"bare baseline: {_fmt(baseline, 1)} req/s = mean of the first "
-        f"({_fmt(first.rps, 1)}) and last ({_fmt(last.rps, 1)}) runs of a bare Django view "
-        f"returning JSON; drift last/first {_fmt(drift, 3)}"
+        f"bare baseline: {_fmt(baseline, 1)} req/s = mean of the {len(bare_runs)} runs of a bare "
+        f"Django view returning JSON, one before the first row and one after each; drift "
+        f"last/first {_fmt(drift, 3)}"
     )
+    out.append("bare runs, req/s in order: " + " ".join(_fmt(r.rps, 0) for r in bare_runs))
     out.append(
-        "vs bare = req/s of the row / bare baseline (same gunicorn settings, same machine, "
-        "same run)"
+        "vs bare = req/s of the row / mean of the bare runs just before and just after it "
+        "(same gunicorn settings, same machine, same minute); for the two bare rows, / the "
+        "bare baseline"
     )
     if problems:
         out += ["", "warm-up answers that were not 200:"] + [f"  {p}" for p in problems]
@@ -813,6 +827,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=20,
         help="seconds of load per page and per healthz run (default 20)",
+    )
+    parser.add_argument(
+        "--bare-duration",
+        type=int,
+        help="seconds of load per run of the bare view, before the first row and after each "
+        "(default: --duration, at most 10)",
     )
     parser.add_argument(
         "--users",
@@ -867,8 +887,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if not page.startswith("/"):
             parser.error(f"pages are paths starting with /, got {page!r}")
     args.pages = [page for page in dict.fromkeys(args.pages) if page != HEALTHZ]
-    if args.duration < 1 or args.users < 1 or args.workers < 1:
-        parser.error("--duration, --users and --workers must be at least 1")
+    if args.bare_duration is None:
+        args.bare_duration = min(args.duration, 10)
+    if min(args.duration, args.bare_duration, args.users, args.workers) < 1:
+        parser.error("--duration, --bare-duration, --users and --workers must be at least 1")
     args.wrk_path = shutil.which("wrk") or ""
     if args.load == "wrk" and not args.wrk_path:
         parser.error("wrk is not installed (apt-get install wrk), or pass --load locust")
@@ -930,26 +952,43 @@ def main(argv: list[str] | None = None) -> int:
         )
         wait_until_answering(bare, bare_port, BARE_PATH, bare_log)
 
-        runs = [
-            (BARE_PATH, bare_port, BARE_LABEL),
+        targets = [
             (HEALTHZ, port, None),
             *((page, port, labels[page]) for page in pages),
             (HEALTHZ, port, None),
-            (BARE_PATH, bare_port, BARE_LABEL),
         ]
-        results: list[Result] = []
+        load = run_wrk if args.load == "wrk" else run_locust
         failures: list[str] = []
-        for index, (page, page_port, label) in enumerate(runs):
-            _progress(f"{label or page}: {args.users} connections for {args.duration}s")
-            load = run_wrk if args.load == "wrk" else run_locust
-            result, messages = load(page, args, page_port, workdir, index, label=label)
-            results.append(result)
-            failures += messages
+        runs = 0
 
-        baseline_runs = [results[0].rps, results[-1].rps]
-        baseline = sum(baseline_runs) / 2 if all(baseline_runs) else None
-        for result in results:
-            result.ratio = result.rps / baseline if baseline else None
+        def measure(page: str, page_port: int, label: str | None, seconds: int) -> Result:
+            nonlocal runs, failures
+            _progress(f"{label or page}: {args.users} connections for {seconds}s")
+            result, messages = load(
+                page, args, page_port, workdir, runs, label=label, duration=seconds
+            )
+            runs += 1
+            failures += messages
+            return result
+
+        # The bare view before the first row and after each, so that every row has a baseline
+        # measured in the same minute.
+        bare_runs = [measure(BARE_PATH, bare_port, BARE_LABEL, args.bare_duration)]
+        rows: list[Result] = []
+        for page, page_port, label in targets:
+            rows.append(measure(page, page_port, label, args.duration))
+            bare_runs.append(measure(BARE_PATH, bare_port, BARE_LABEL, args.bare_duration))
+
+        for row, before, after in zip(rows, bare_runs, bare_runs[1:], strict=False):
+            if before.rps and after.rps:
+                row.bare_rps = (before.rps + after.rps) / 2
+                row.ratio = row.rps / row.bare_rps
+        bare_figures = [r.rps for r in bare_runs]
+        baseline = sum(bare_figures) / len(bare_figures) if all(bare_figures) else None
+        for bare_row in bare_runs:
+            bare_row.bare_rps = baseline
+            bare_row.ratio = bare_row.rps / baseline if baseline else None
+        results = [bare_runs[0], *rows, bare_runs[-1]]
 
         server_errors = [
             line
@@ -974,13 +1013,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.workers} sync",
             "load": (
                 f"wrk {_wrk_version(args.wrk_path)}, {min(WRK_THREADS, args.users)} threads, "
-                f"{args.users} connections, {args.duration}s per run, on the same machine"
+                f"{args.users} connections"
                 if args.load == "wrk"
                 else f"locust FastHttpUser, {args.users} users, spawn {args.users}/s, no wait, "
-                f"{args.duration}s per run, stats reset after spawning, on the same machine"
-            ),
+                "stats reset after spawning"
+            )
+            + f", {args.duration}s per row and {args.bare_duration}s per bare run, on the same "
+            "machine",
         }
-        print(report(results, baseline, machine, settings, failures, problems), flush=True)
+        print(
+            report(results, bare_runs, baseline, machine, settings, failures, problems),
+            flush=True,
+        )
         if args.json:
             args.json.write_text(
                 json.dumps(
@@ -989,6 +1033,7 @@ def main(argv: list[str] | None = None) -> int:
                         "settings": settings,
                         "bare_baseline_rps": baseline,
                         "results": [asdict(r) for r in results],
+                        "bare_runs": [asdict(r) for r in bare_runs],
                         "failures": failures,
                         "warmup_problems": problems,
                     },
@@ -997,7 +1042,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 + "\n"
             )
-        return 1 if any(r.failures for r in results) else 0
+        return 1 if any(r.failures for r in [*rows, *bare_runs]) else 0
     except BenchError as exc:
         print(f"bench error: {exc}", file=sys.stderr)
         return 2

@@ -275,7 +275,7 @@ def test_the_citizen_page_shows_and_takes_the_correction_as_filed(world):
     assert 'name="father_name"' not in page
     assert "婚姻状况" in page and "父母婚姻状况" not in page and "离异" not in page
     assert f'name="{marriage_key}"' in page and MARRIAGE_V2 not in page and MIGRATION not in page
-    assert "出生登记 (guide version 1)" in page
+    assert "出生登记 (办事指南第 1 版)" in page
 
     url = f"/my/applications/{app.pk}/correct/{task.pk}/"
     before = case_state(app, task)
@@ -315,7 +315,7 @@ def test_the_staff_task_page_shows_the_form_as_filed(world):
     assert f'name="fields" value="{material_key(MARRIAGE)}"' in page
     assert 'name="fields" value="hukou_address"' in page
     assert MARRIAGE_V2 not in page and MIGRATION not in page
-    assert "出生登记 (guide version 1)" in page
+    assert "出生登记 (办事指南第 1 版)" in page
 
 
 def test_the_api_shows_and_checks_the_form_as_filed(world):

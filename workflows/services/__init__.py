@@ -1,7 +1,7 @@
 """Every write of the workflows app, by topic.
 
 Two state machines live here, each moved by one chokepoint: ``task_transition`` for a department's
-task and ``_application_refresh`` (called only by the chokepoints) for the case as a whole. Each
+task and ``_application_move`` (called only by the chokepoints) for the case as a whole. Each
 move locks the application row and then the task row, checks the source state again, writes a
 history row and exactly one notice in the same transaction, and records side effects in the outbox.
 """
