@@ -7,14 +7,17 @@ tests count them at two sizes.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from departments.models import Department, Region
+from zheliban.core.generation import generation_get, generation_key, generation_pending
 
 from .models import (
     Bundle,
@@ -67,12 +70,40 @@ def item_published(*, code: str) -> ServiceItem:
     return ServiceItem(id=row[0], code=row[1], name=row[2], version=row[3])
 
 
+def item_ratings_generation(code: str) -> str:
+    """The generation of the ratings (好差评) the guide of the item ``code`` shows, bumped when a
+    case that included the item is rated (a digest: codes come from addresses, and a cache key
+    must not carry any character)."""
+    return "ratings:" + hashlib.sha256(code.encode()).hexdigest()[:32]
+
+
 def page_version(request, *args, **kwargs) -> list | None:
     """The catalog's generation, for the pages that show the catalog kept whole
     (``zheliban.core.page_cache``); None inside a transaction that has changed the catalog."""
     if search_cache.changed_in_transaction():
         return None
     return [search_cache.generation()]
+
+
+def guide_version(request, code: str) -> list | None:
+    """The version of a kept guide (``zheliban.core.page_cache``): the catalog's generation and
+    the item's ratings generation (``item_ratings_generation``), both read from the cache, so a
+    kept guide costs no query; None inside a transaction that changed either; 404 for an item
+    not published.
+
+    An item's ratings generation is made when its guide is first asked for and the item is found
+    published (one query); a code no item has never gets one, so requests for made-up addresses
+    cannot fill the cache."""
+    catalog = page_version(request)
+    name = item_ratings_generation(code)
+    if catalog is None or generation_pending(name):
+        return None
+    ratings = cache.get(generation_key(name))
+    if ratings is None:
+        if not ServiceItem.objects.filter(is_active=True, code=code).exists():
+            raise Http404("No published item has this code.")
+        ratings = generation_get(name)
+    return [*catalog, ratings]
 
 
 def item_get_guide(*, code: str) -> ServiceItem:

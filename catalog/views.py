@@ -6,8 +6,7 @@ everything they show is read in a fixed number of queries. The search pages' res
 item guides are rendered once per catalog generation (``catalog.search.cache.fragment``): the
 searching and the reading are lazy, and a page whose fragment is cached skips them. For visitors
 without a session the pages are kept whole for the generation (``zheliban.core.page_cache``,
-``selectors.page_version``); a guide's ratings are read anew for every view
-(``zheliban.pages.guide_version``).
+``selectors.page_version``), a guide for its item's ratings too (``selectors.guide_version``).
 """
 
 from __future__ import annotations
@@ -287,7 +286,7 @@ def search(request):
 
 def item(request, code: str):
     """The guide, its HTML cached for the catalog's generation: a cached guide costs one small
-    query (is the item published, under what name) and its ratings."""
+    query (is the item published, under what name) and its ratings' (one more)."""
     item = selectors.item_published(code=code)
     return render(
         request,

@@ -84,7 +84,7 @@ _BOARD_VERSION = "scoreboard.selectors.board_version"
 PUBLIC_PAGES = {
     "home": [_CATALOG_VERSION],
     "catalog:search": [_CATALOG_VERSION],
-    "catalog:item": ["zheliban.pages.guide_version"],
+    "catalog:item": ["catalog.selectors.guide_version"],
     "catalog:item-version": [_CATALOG_VERSION],
     "catalog:themes": [_CATALOG_VERSION],
     "catalog:theme": [_CATALOG_VERSION],

@@ -26,8 +26,9 @@ import datetime as dt
 import logging
 import re
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from django.db import transaction
@@ -46,6 +47,10 @@ CANDIDATES = 30  # best cosines examined for eligibility, in order
 ASCII_RE = re.compile(r"[a-z0-9]+")
 # Words that say "get it done" in item names and questions alike; they identify no item.
 GENERIC_NAME_RE = re.compile(r"办理|申请|申办|手续")
+# Answers an index remembers (``remember``), the oldest dropped first.
+REMEMBERED = 4096
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class KnowledgeIndex:
     _items: list[int] = field(default_factory=list, repr=False)
     _overridden_by: dict[int, list[Doc]] = field(default_factory=dict, repr=False)
     _articles: dict[int, Doc] = field(default_factory=dict, repr=False)
+    _remembered: dict[Hashable, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, docs: list[Doc], parents: dict[str, str]) -> KnowledgeIndex:
@@ -123,6 +129,18 @@ class KnowledgeIndex:
             if doc.is_local and doc.overrides_id is not None:
                 index._overridden_by.setdefault(doc.overrides_id, []).append(doc)
         return index
+
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with this index for ``key``: what is computed from the index
+        alone (and the catalog and articles it was built from) holds as long as the index. The
+        same question asked again, by anyone, skips its search."""
+        if key in self._remembered:
+            return self._remembered[key]  # type: ignore[return-value]
+        value = compute()
+        if len(self._remembered) >= REMEMBERED:
+            self._remembered.pop(next(iter(self._remembered)), None)
+        self._remembered[key] = value
+        return value
 
     def lineage(self, region_code: str | None) -> tuple[str, ...]:
         """The region and its ancestors, nearest first (empty without a region)."""

@@ -11,6 +11,7 @@ written when one is raised.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from catalog.models import ServiceItem
@@ -25,7 +27,7 @@ from departments.models import Region, region_code_validator
 
 from ..models import Article, AssistantQuestion, PinnedAnswer
 from . import generation, intents
-from .index import Hit, current_index
+from .index import Hit, KnowledgeIndex, current_index
 from .selectors import session_fingerprint
 from .text import passage, question_key
 
@@ -163,7 +165,11 @@ def _pinned_reply(pin: PinnedAnswer, question: str, day: dt.date) -> Reply | Non
 
 def assistant_reply(*, question: str, key: str, region: Region | None) -> Reply:
     """What the assistant answers (no write): a pinned answer, else an item's guide for a
-    question about an item, else the closest articles and items above the threshold."""
+    question about an item, else the closest articles and items above the threshold.
+
+    Pins are read for every question; the rest is computed from the index, the catalog and the
+    articles it was built from, so it is kept with the index (``KnowledgeIndex.remember``) for
+    the question, region, day, threshold and language, and given again as a copy."""
     day = timezone.localdate()
     pin = (
         PinnedAnswer.objects.select_related("article")
@@ -176,6 +182,18 @@ def assistant_reply(*, question: str, key: str, region: Region | None) -> Reply:
     limit = threshold()
     index = current_index()
     region_code = region.code if region else None
+    reply = index.remember(
+        ("reply", question, region_code, day, limit, get_language()),
+        lambda: _index_reply(index, question, region_code, day, limit),
+    )
+    return copy.deepcopy(reply)
+
+
+def _index_reply(
+    index: KnowledgeIndex, question: str, region_code: str | None, day: dt.date, limit: float
+) -> Reply:
+    """An item's guide for a question about an item, else the closest articles and items above
+    ``limit``."""
     intent = intents.detect(question)
     if intent is not None:
         words = intents.item_words(question)

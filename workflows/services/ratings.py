@@ -6,10 +6,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.selectors import item_ratings_generation
 from departments.models import Membership
 from departments.selectors import can_work_on, staff_of
 from workflows.errors import WorkflowsErrorCode
 from zheliban.core.errors import Conflict, Refused
+from zheliban.core.generation import generation_bump
 from zheliban.core.notices import notify
 from zheliban.core.workdays import add_workdays
 
@@ -45,6 +47,15 @@ def rating_submit(*, applicant, application: Application, score: int, comment: s
         )
     rating = Rating.objects.create(application=app, score=score, comment=comment.strip()[:2000])
     TaskEvent.objects.create(application=app, action="rate", actor=applicant, note=str(score))
+    # the guides of the case's items show the new rating once this commits
+    codes = (
+        Task.objects.filter(application=app, item__isnull=False)
+        .order_by()
+        .values_list("item__code", flat=True)
+        .distinct()
+    )
+    for code in codes:
+        generation_bump(item_ratings_generation(code))
     if rating.is_bad:
         today = timezone.localdate()
         callback, fix = add_workdays(today, 1).date, add_workdays(today, 15).date

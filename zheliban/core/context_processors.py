@@ -5,7 +5,7 @@ from .page_cache import template_context
 
 def site(request):
     """The site's name and elder mode; while a page to keep is made (``page_cache``), the
-    slots its visitors' own parts go in, the form token's first."""
+    marker each visitor's own form token replaces."""
     return {
         "SITE_NAME": settings.SITE_NAME,
         "elder_mode": getattr(request, "elder_mode", False),

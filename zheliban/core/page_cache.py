@@ -3,30 +3,32 @@
 A visitor who is not logged in sees the same page as any other such visitor, but for the form
 token (CSRF) in its forms, their language, elder mode and the address asked. So the first one's
 page is kept (``PublicPageCacheMiddleware``) and given to the next ones with their own token put
-in: no view, no query, no template runs for them.
+in: no view, no query, no template runs for them, and the address is not even resolved again
+(``_resolve`` remembers what each address resolves to, per process).
 
 Which pages, and what each depends on, is the setting ``PUBLIC_PAGES``: a URL name (as
-``resolver_match.view_name``) and the dotted paths of its *version* functions. A version
-function takes the request and the view's arguments and answers:
+``resolver_match.view_name``) and the dotted paths of its *version* functions, imported when the
+middleware starts (a misspelt path fails at once, and a module that connects what bumps its
+versions does so before any request). A version function takes the request and the view's
+arguments and answers:
 
 - ``None``: do not use the cache for this request (e.g. inside a transaction that changed what
   the page shows);
-- a list of JSON-able values that change whenever what the page shows changes (a generation
+- or a list of JSON-able values that change whenever what the page shows changes (a generation
   bumped by every write, the id of the snapshot shown...): part of the key, so an entry of an
-  older version is never read again and expires on its own (``PAGE_SECONDS``);
-- or a ``Version``: those values and ``fill``, parts of the page computed for every request
-  (HTML by slot name), which the page's template marks with ``page_slots.<name>``.
+  older version is never read again and expires on its own (``PAGE_SECONDS``).
 
 A version function may raise ``Http404``: the request then goes on as if the page were not
-cached, to the view's own answer. It may query the database, once and cheaply: that is what
+cached, to the view's own answer. Each costs a request to the cache, or one cheap query: what
 checking a page's freshness costs.
 
 Only what is the same for every visitor is kept: answers to ``GET``/``HEAD`` without a session
 cookie, a messages cookie or an ``Authorization`` header; with status 200, no cookie set by the
 view, no session written, no ``Cache-Control: private/no-store``, and no form token taken for
-this visitor by anything but the templates' ``{% csrf_token %}`` (which renders a slot while a
-kept page is made). The key holds the URL name, scheme, host, path and query string, language,
-elder mode, the ``Accept`` header (the API's format) and the versions.
+this visitor by anything but the templates' ``{% csrf_token %}`` (which renders a marker while
+a kept page is made, replaced by each visitor's token). The key holds the URL name, scheme,
+host, path and query string, language, elder mode, the ``Accept`` header (the API's format) and
+the versions.
 
 With the default local-memory cache each process keeps its own pages; with several processes
 ``CACHE_URL`` names a shared cache (as for the catalog's search answers, whose generation most
@@ -40,8 +42,8 @@ import hmac
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
 from functools import cache as memoize
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -49,6 +51,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+from django.urls import Resolver404, ResolverMatch, get_resolver, get_urlconf
 from django.utils import translation
 from django.utils.module_loading import import_string
 
@@ -56,55 +59,32 @@ logger = logging.getLogger(__name__)
 
 PAGE_SECONDS = 600
 # Raised whenever what an entry holds changes shape, so that no process reads another's.
-SCHEMA = 1
+SCHEMA = 2
 METHODS = ("GET", "HEAD")
 PRIVATE = ("private", "no-store", "no-cache")
+# Addresses whose resolution each process remembers (``_resolve``).
+RESOLVED = 4096
 
 
-@dataclass(frozen=True)
-class Version:
-    """What a version function answers when the page has parts made for every request."""
-
-    parts: list
-    fill: dict[str, str] = field(default_factory=dict)
-
-
-def _secret_name(purpose: str) -> str:
-    """A marker no visitor can type or guess: derived from the secret key."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), purpose.encode(), hashlib.sha256)
+@memoize
+def csrf_marker() -> str:
+    """What ``{% csrf_token %}`` renders while a page to keep is made: a marker no visitor can
+    type or guess, derived from the secret key."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"csrf", hashlib.sha256)
     return "zhbslot" + digest.hexdigest()[:40]
 
 
-@memoize
-def csrf_slot() -> str:
-    """What ``{% csrf_token %}`` renders while a page to keep is made."""
-    return _secret_name("csrf")
-
-
-@memoize
-def slot(name: str) -> str:
-    return _secret_name(f"slot:{name}")
-
-
-class Slots:
-    """``page_slots.<name>`` in a template: the marker of that part of the page."""
-
-    def __getattr__(self, name: str) -> str:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return slot(name)
-
-
 def making_page(request) -> bool:
-    """Whether the page answering ``request`` is being made to be kept (slots rendered)."""
-    return getattr(request, "_page_cache_slots", False)
+    """Whether the page answering ``request`` is being made to be kept (markers rendered)."""
+    return getattr(request, "_page_cache_making", False)
 
 
 def template_context(request) -> dict:
-    """For the site's context processor: the slots, while a page to keep is made."""
+    """For the site's context processor: the form token's marker, while a page to keep is
+    made."""
     if not making_page(request):
         return {}
-    return {"csrf_token": csrf_slot(), "page_slots": Slots()}
+    return {"csrf_token": csrf_marker()}
 
 
 @memoize
@@ -113,11 +93,22 @@ def _sources() -> dict[str, tuple]:
     return {name: tuple(import_string(path) for path in paths) for name, paths in pages.items()}
 
 
+@lru_cache(maxsize=RESOLVED)
+def _resolve(urlconf: str | None, language: str, path: str) -> ResolverMatch | None:
+    """What ``path`` resolves to (None: nothing), as the request handler resolves it. Django's
+    resolver tries the patterns one by one, and includes in turn: for an API address, a good
+    part of a kept page's time."""
+    try:
+        return get_resolver(urlconf).resolve(path)
+    except Resolver404:
+        return None
+
+
 def _settings_changed(setting, **kwargs) -> None:
-    if setting in ("PUBLIC_PAGES", "SECRET_KEY"):
+    if setting in ("PUBLIC_PAGES", "SECRET_KEY", "ROOT_URLCONF"):
         _sources.cache_clear()
-        csrf_slot.cache_clear()
-        slot.cache_clear()
+        csrf_marker.cache_clear()
+        _resolve.cache_clear()
 
 
 setting_changed.connect(_settings_changed, dispatch_uid="page-cache-settings")
@@ -133,10 +124,10 @@ def anonymous(request) -> bool:
     return "HTTP_AUTHORIZATION" not in request.META
 
 
-def _key(request, parts: list) -> str:
+def _key(request, view_name: str, parts: list) -> str:
     text = json.dumps(
         [
-            request.resolver_match.view_name,
+            view_name,
             request.scheme,
             request.get_host(),
             request.get_full_path(),
@@ -183,13 +174,11 @@ def csrf_token(request) -> str:
     return mask + "".join(cipher)
 
 
-def _fill(request, content: bytes, fill: dict[str, str]) -> bytes:
-    """The visitor's form token and the request's own parts put in."""
-    marker = csrf_slot().encode()
+def _fill(request, content: bytes) -> bytes:
+    """The visitor's own form token put in."""
+    marker = csrf_marker().encode()
     if marker in content:
         content = content.replace(marker, csrf_token(request).encode())
-    for name, html in fill.items():
-        content = content.replace(slot(name).encode(), str(html).encode())
     return content
 
 
@@ -199,30 +188,30 @@ def _storable(request, response) -> bool:
     if any(word in response.get("Cache-Control", "") for word in PRIVATE):
         return False
     if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        return False  # a token for this visitor was taken other than through the slot
+        return False  # a token for this visitor was taken other than through the marker
     session = getattr(request, "session", None)
     return not (session is not None and session.modified)
 
 
-@dataclass
-class _Pending:
-    key: str
-    fill: dict[str, str]
-
-
 class PublicPageCacheMiddleware:
     """Answer the pages of ``PUBLIC_PAGES`` from the cache for visitors without a session (see
-    the module's documentation). Last of the middleware: the others run as for any page."""
+    the module's documentation). Last of the middleware: the others run as for any page, and
+    a kept page is answered before the request handler resolves the address."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        _sources()
 
     def __call__(self, request):
+        key = self._lookup(request)
+        if isinstance(key, HttpResponse):
+            return key  # the kept answer
+        if key is not None:
+            request._page_cache_making = True
         response = self.get_response(request)
-        pending = getattr(request, "_page_cache_pending", None)
-        if pending is None or not making_page(request):
+        if key is None or not making_page(request):
             return response
-        request._page_cache_slots = False
+        request._page_cache_making = False
         if response.streaming:
             return response
         if _storable(request, response):
@@ -231,42 +220,43 @@ class PublicPageCacheMiddleware:
                 "headers": [(k, v) for k, v in response.headers.items() if k != "Set-Cookie"],
             }
             try:
-                cache.set(pending.key, entry, PAGE_SECONDS)
+                cache.set(key, entry, PAGE_SECONDS)
             except Exception:
                 logger.warning("page cache unavailable; page not kept", exc_info=True)
-        response.content = _fill(request, response.content, pending.fill)
+        response.content = _fill(request, response.content)
         return response
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        match = request.resolver_match
-        sources = _sources().get(match.view_name) if match is not None else None
-        if not sources or not anonymous(request):
+    def _lookup(self, request) -> HttpResponse | str | None:
+        """The kept answer; else the key under which to keep the one about to be made; else
+        None (not a page to keep, or not for this request)."""
+        if not anonymous(request):
+            return None
+        urlconf = getattr(request, "urlconf", None) or get_urlconf()
+        match = _resolve(urlconf, translation.get_language(), request.path_info)
+        if match is None:
+            return None
+        sources = _sources().get(match.view_name)
+        if not sources:
             return None
         parts: list = []
-        fill: dict[str, str] = {}
         for source in sources:
             try:
-                found = source(request, *view_args, **view_kwargs)
+                found = source(request, *match.args, **match.kwargs)
             except Http404:
                 return None  # the view gives its own answer
             if found is None:
                 return None
-            if isinstance(found, Version):
-                parts.append(found.parts)
-                fill.update(found.fill)
-            else:
-                parts.append(found)
-        key = _key(request, parts)
+            parts.append(found)
+        key = _key(request, match.view_name, parts)
         try:
             entry = cache.get(key)
         except Exception:
             logger.warning("page cache unavailable; page made", exc_info=True)
             entry = None
-        if entry is not None:
-            response = HttpResponse(_fill(request, entry["content"], fill))
-            for name, value in entry["headers"]:
-                response.headers[name] = value
-            return response
-        request._page_cache_pending = _Pending(key, fill)
-        request._page_cache_slots = True
-        return None
+        if entry is None:
+            return key
+        request.resolver_match = match
+        response = HttpResponse(_fill(request, entry["content"]))
+        for name, value in entry["headers"]:
+            response.headers[name] = value
+        return response
