@@ -231,6 +231,13 @@ def _django_db_helper(_migrated_rows_kept, _django_db_helper):
     yield
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than the machine has cores. Many tests wait rather than
+    compute (on a broker, a worker process, a web server, the browser), and the extra worker
+    fills those waits."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_unconfigure(config):
     """Remove the run's scratch folder (tests/settings.py) in the process that made it."""
     if settings.configured and getattr(settings, "TEST_SCRATCH_OWNER_PID", None) == os.getpid():

@@ -79,7 +79,9 @@ def test_a_row_another_sweep_claimed_first_is_not_told_twice(desk):  # noqa: F81
     def message(ticket):
         # while this run works on one row, another run claims the other
         other = second if ticket.pk == first.pk else first
-        Ticket.objects.filter(pk=other.pk).update(reminded_at=dt.datetime(2026, 11, 6, 9, 0))
+        Ticket.objects.filter(pk=other.pk).update(
+            reminded_at=dt.datetime(2026, 11, 6, 9, 0, tzinfo=dt.UTC)
+        )
         return ("soon", f"soon {ticket.pk}")
 
     counts = deadline_sweep(sweep_of(desk, message=message), today=FRIDAY)
