@@ -2,6 +2,7 @@ import itertools
 import os
 import shutil
 import socket
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -129,13 +130,44 @@ def unit_rank(unit_items: list[pytest.Item]) -> int:
     return 1 if marks & {"e2e", "services"} else 2
 
 
+def set_node_id(item: pytest.Item, node_id: str) -> None:
+    """Rename a collected test: pytest 9 keeps a node's id as a parsed ``NodeId`` (``_id``),
+    earlier versions as a string (``_nodeid``)."""
+    if hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(node_id)
+    else:
+        item._nodeid = node_id
+
+
+def unique_node_ids(items: list[pytest.Item]) -> None:
+    """Give each test a node id of its own. Schemathesis names each API operation's test in
+    ``name`` (``test_api_as_clerk[GET /api/v1/items/]``) but gives them all the function's node
+    id, and xdist hands tests out by node id: it would run one operation and drop the others."""
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        if counts[item.nodeid] > 1 and not item.nodeid.endswith(f"::{item.name}"):
+            set_node_id(item, f"{item.nodeid.rsplit('::', 1)[0]}::{item.name}")
+    repeated = [node_id for node_id, n in Counter(i.nodeid for i in items).items() if n > 1]
+    if repeated:
+        raise pytest.UsageError(f"Tests share a node id, which xdist cannot hand out: {repeated}")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
+    unique_node_ids(items)
     packages = {Path(item.path).parent for item in items if uses_package_fixture(item)}
     units = {id(item): work_unit(item, packages) for item in items}
     for item in items:
         item.add_marker(pytest.mark.xdist_group(units[id(item)]))
     yield  # xdist names each test after its group; pytest-django and tests/catalog reorder
+    if hasattr(config, "workerinput") and config.getoption("dist", None) == "loadgroup":
+        # xdist groups tests by the "@group" ending of their node ids, which its own renaming
+        # (of ``_nodeid``) no longer gives them under pytest 9: give it here.
+        for item in items:
+            if not item.nodeid.endswith(f"@{units[id(item)]}"):
+                set_node_id(item, f"{item.nodeid}@{units[id(item)]}")
     if hasattr(config, "workerinput"):
         members: dict[str, list[pytest.Item]] = {}
         for item in items:
@@ -229,13 +261,6 @@ def _django_db_helper(_migrated_rows_kept, _django_db_helper):
     """pytest-django's fixture behind ``db``, ``transactional_db``, ``live_server`` and the
     ``django_db`` mark, wrapped by ``_migrated_rows_kept``."""
     yield
-
-
-def pytest_xdist_auto_num_workers(config):
-    """``-n auto``: one worker more than the machine has cores. Many tests wait rather than
-    compute (on a broker, a worker process, a web server, the browser), and the extra worker
-    fills those waits."""
-    return (os.cpu_count() or 1) + 1
 
 
 def pytest_unconfigure(config):
