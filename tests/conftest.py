@@ -162,9 +162,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(units[id(item)]))
     yield  # xdist names each test after its group; pytest-django and tests/catalog reorder
-    if hasattr(config, "workerinput") and config.getoption("dist", None) == "loadgroup":
+    if hasattr(config, "workerinput") and config.getoption("loadgroup", False):
         # xdist groups tests by the "@group" ending of their node ids, which its own renaming
-        # (of ``_nodeid``) no longer gives them under pytest 9: give it here.
+        # (of ``_nodeid``) no longer gives them under pytest 9: give it here. On a worker xdist
+        # has set ``dist`` to "no" and keeps the choice in ``loadgroup``.
         for item in items:
             if not item.nodeid.endswith(f"@{units[id(item)]}"):
                 set_node_id(item, f"{item.nodeid}@{units[id(item)]}")

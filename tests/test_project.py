@@ -44,6 +44,18 @@ def test_ci_runs_the_readme_test_command():
 
 
 @pytest.mark.django_db
+def test_a_test_runs_in_its_work_unit_under_xdist(request):
+    """Under ``-n`` (the README's command) xdist hands out whole units (tests/conftest.py): a
+    test's node id ends with its unit, a module or a package with a package-scoped fixture.
+    Run on one process, node ids are left as they are."""
+    on_worker = hasattr(request.config, "workerinput")
+    grouped = on_worker and request.config.getoption("loadgroup", False)
+    assert request.node.nodeid.endswith("@tests/test_project.py") is grouped
+    assert request.node.nodeid.startswith(
+        "tests/test_project.py::test_a_test_runs_in_its_work_unit_under_xdist"
+    )
+
+
 def test_migrations_are_committed():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
