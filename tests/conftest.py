@@ -107,7 +107,7 @@ def _fresh_caches():
 # see what they would see serially. Every other test module is a unit of its own, so its
 # module-scoped fixtures are built once. Units are handed out in collection order, reordered on
 # the workers so that the longest start first: the fault test (minutes on its own), then the
-# browser and service tests, then the rest in pytest-django's order.
+# browser and service tests, then the rest, larger units first (``unit_rank``).
 def uses_package_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
@@ -123,11 +123,13 @@ def work_unit(item: pytest.Item, packages: set[Path]) -> str:
     return path.relative_to(item.config.rootpath).as_posix()
 
 
-def unit_rank(unit_items: list[pytest.Item]) -> int:
+def unit_rank(unit_items: list[pytest.Item]) -> tuple[int, int]:
+    """Where a unit starts: the fault test, then browser and service tests, then the rest; the
+    units with more tests first in each, so that no long one is left for the end of the run."""
     marks = {mark.name for item in unit_items for mark in item.iter_markers()}
     if "faults" in marks:
-        return 0
-    return 1 if marks & {"e2e", "services"} else 2
+        return 0, -len(unit_items)
+    return 1 if marks & {"e2e", "services"} else 2, -len(unit_items)
 
 
 def set_node_id(item: pytest.Item, node_id: str) -> None:

@@ -99,11 +99,12 @@ def test_runner_reports_each_page_next_to_a_bare_django_view(tmp_path):
             "--load",
             load_generator(),
             "--duration",
-            "2",
+            "1",
             "--users",
             "2",
             "--pages",
             "/",
+            "--no-real-items",  # the import has tests of its own (tests/catalog/test_import.py)
             "--database-url",
             bench_database_url(name),
             "--json",

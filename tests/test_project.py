@@ -43,7 +43,6 @@ def test_ci_runs_the_readme_test_command():
     assert command in readme
 
 
-@pytest.mark.django_db
 def test_a_test_runs_in_its_work_unit_under_xdist(request):
     """Under ``-n`` (the README's command) xdist hands out whole units (tests/conftest.py): a
     test's node id ends with its unit, a module or a package with a package-scoped fixture.
@@ -56,6 +55,7 @@ def test_a_test_runs_in_its_work_unit_under_xdist(request):
     )
 
 
+@pytest.mark.django_db
 def test_migrations_are_committed():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)

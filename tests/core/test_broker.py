@@ -1,7 +1,8 @@
 """The broker: RabbitMQ keeps what it was given, and a worker outlives any broker's restart.
 
-Each test runs a broker of its own (``rabbitmq-server`` or ``redis-server`` on a free port), so
-it can stop and start it without disturbing the shared services other tests use.
+The tests run brokers of their own (``rabbitmq-server``, shared by this module's tests, or
+``redis-server``, one per test, on free ports), so they can stop and start them without
+disturbing the shared services other tests use.
 """
 
 from __future__ import annotations
@@ -32,20 +33,36 @@ from .worker_tasks import APPEND_NOTE
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture
-def private_broker(request, tmp_path):
-    """A broker of the kind the test is parametrised with, private to the test."""
-    kind = request.param
-    if kind == "amqp":
-        require(RabbitMQServer.binary() is not None, "needs rabbitmq-server")
-        server = RabbitMQServer(free_port(), tmp_path / "rabbitmq")
-    else:
-        require(RedisServer.binary() is not None, "needs redis-server on PATH")
-        server = RedisServer(free_port(), tmp_path / "redis.log")
+@pytest.fixture(scope="module")
+def rabbitmq_server(tmp_path_factory):
+    """One RabbitMQ node for this module's tests (it takes seconds to start and to stop); each
+    test may stop and start it, and leaves it running."""
+    require(RabbitMQServer.binary() is not None, "needs rabbitmq-server")
+    server = RabbitMQServer(free_port(), tmp_path_factory.mktemp("rabbitmq"))
     server.start()
     yield server
     if server.proc is not None:
         server.stop()
+
+
+@pytest.fixture
+def private_broker(request, tmp_path):
+    """A broker of the kind the test is parametrised with, private to this module: RabbitMQ
+    shared by its tests (started again if a test left it stopped), Redis one per test."""
+    if request.param == "amqp":
+        server = request.getfixturevalue("rabbitmq_server")
+        if server.proc is None:
+            server.start()
+        yield server
+        if server.proc is None:
+            server.start()
+        return
+    require(RedisServer.binary() is not None, "needs redis-server on PATH")
+    redis = RedisServer(free_port(), tmp_path / "redis.log")
+    redis.start()
+    yield redis
+    if redis.proc is not None:
+        redis.stop()
 
 
 def _notes(department: Department) -> str:

@@ -9,12 +9,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Bundle, BundleItem, Material
-from departments.models import DataGrant, Department, Membership
+from catalog.models import Bundle, Material
+from departments.models import Department
 from tests.factories import (
-    CityFactory,
-    DepartmentFactory,
-    MembershipFactory,
     ServiceItemFactory,
     UserFactory,
     make_id_number,
@@ -22,29 +19,18 @@ from tests.factories import (
 from workflows import services
 from workflows.models import Application, DataAccess, Rating, Task, TaskEvent
 
-from .consent import save_agree_activate
+from .hangzhou import Hangzhou, clerk, hangzhou_newborn
 
 pytestmark = pytest.mark.django_db
 
 APPLICATIONS = "/api/v1/applications/"
 TASKS = "/api/v1/tasks/"
 
-BIRTH_FIELDS = [
-    {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
-    {"name": "birth_date", "label": "出生日期", "type": "date", "required": True},
-    {"name": "mother_id_number", "label": "母亲身份证号码", "type": "id_number", "required": True},
-]
 HUKOU_FIELDS = [
     {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
     {"name": "hukou_address", "label": "申报户口地址", "type": "text", "required": True},
     {"name": "contact_phone", "label": "联系电话", "type": "phone", "required": True},
 ]
-WORKFLOW = """\
-bundle: newborn
-steps:
-  birth_certificate: {{item: "{birth}", by: {health}, due: 1 workday, gives: [birth_certificate_no]}}
-  hukou: {{item: "{hukou}", by: {police}, after: [birth_certificate], needs: [birth_certificate_no], due: 3 workdays}}
-"""  # noqa: E501
 
 
 @dataclass
@@ -83,48 +69,22 @@ class Joint:
 
 @pytest.fixture
 def joint() -> Joint:
-    city = CityFactory(code="330100", name="杭州市")
-    health = DepartmentFactory(
-        code="330100-weijian", name="杭州市卫生健康委员会", kind=Department.Kind.HEALTH, region=city
-    )
-    police = DepartmentFactory(
-        code="330100-gongan", name="杭州市公安局", kind=Department.Kind.PUBLIC_SECURITY, region=city
-    )
-    birth = ServiceItemFactory(
-        code="330100WJ0001", name="出生医学证明", department=health, form_fields=BIRTH_FIELDS
-    )
-    hukou = ServiceItemFactory(
-        code="330100GA0001", name="出生登记", department=police, form_fields=HUKOU_FIELDS
-    )
-    # Fetched by data sharing: nothing for the citizen to upload.
-    Material.objects.create(
-        item=hukou, name="出生医学证明", source=Material.Source.ISSUED, issuer=health
-    )
+    def materials(built: Hangzhou) -> None:
+        # Fetched by data sharing: nothing for the citizen to upload.
+        Material.objects.create(
+            item=built.hukou,
+            name="出生医学证明",
+            source=Material.Source.ISSUED,
+            issuer=built.health,
+        )
+
+    built = hangzhou_newborn(hukou_fields=HUKOU_FIELDS, materials=materials)
+    health, police = built.health, built.police
     upload_item = ServiceItemFactory(
         code="330100GA0002", name="户口迁移", department=police, form_fields=HUKOU_FIELDS[:1]
     )
     Material.objects.create(item=upload_item, name="准予迁入证明", required=True)
-    bundle = Bundle.objects.create(slug="newborn", name="新生儿出生一件事", region=city)
-    BundleItem.objects.create(bundle=bundle, item=birth, sort_order=1)
-    BundleItem.objects.create(bundle=bundle, item=hukou, sort_order=2)
-    DataGrant.objects.create(
-        owner=health,
-        consumer=police,
-        fields=["birth_certificate_no"],
-        purpose="新生儿出生登记",
-        legal_basis="《中华人民共和国户口登记条例》第七条",
-        mode=DataGrant.Mode.VIEW,
-    )
-    text = WORKFLOW.format(
-        birth=birth.code, hukou=hukou.code, health=health.code, police=police.code
-    )
-    save_agree_activate(text)
-
-    def clerk(department, name):
-        return MembershipFactory(
-            department=department, role=Membership.Role.CLERK, user__real_name=name
-        ).user
-
+    bundle = built.bundle
     return Joint(
         health=health,
         police=police,
@@ -539,14 +499,14 @@ def test_a_finished_case_is_rated_once(joint):
     early = citizen.post(rating_url, {"score": 5}, content_type="application/json")
     assert (early.status_code, early.json()["error"]["code"]) == (400, "not_finished")
 
-    for clerk, step, outputs in [
+    for staff, step, outputs in [
         (api(joint.clerk_a), "birth_certificate", {"birth_certificate_no": "Q1"}),
         (api(joint.clerk_b), "hukou", {}),
     ]:
         task = app.tasks.get(step=step)
         for action in ("claim", "accept"):
-            assert act(clerk, task, action).status_code == 200
-        assert act(clerk, task, "complete", outputs=outputs).status_code == 200
+            assert act(staff, task, action).status_code == 200
+        assert act(staff, task, "complete", outputs=outputs).status_code == 200
     assert citizen.get(f"{APPLICATIONS}{app.pk}/").json()["status"] == "completed"
 
     bad = citizen.post(rating_url, {"score": 6}, content_type="application/json")

@@ -18,14 +18,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Bundle, BundleItem, Material, ServiceItem, ServiceItemVersion
+from catalog.models import Bundle, Material, ServiceItem, ServiceItemVersion
 from catalog.services import item_publish
-from departments.models import DataGrant, Department, Membership
+from departments.models import Department
 from tests.factories import (
-    CityFactory,
-    DepartmentFactory,
-    MembershipFactory,
-    ServiceItemFactory,
     UserFactory,
     make_id_number,
 )
@@ -33,7 +29,7 @@ from workflows import selectors, services
 from workflows.forms import FormSpec, Held, material_key
 from workflows.models import Application, ApplicationItemVersion, Attachment, Task, TaskEvent
 
-from .consent import save_agree_activate
+from .hangzhou import Hangzhou, clerk, hangzhou_newborn
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +38,6 @@ APPLY = "/apply/bundle/newborn/"
 APPLICATIONS = "/api/v1/applications/"
 TASKS = "/api/v1/tasks/"
 
-BIRTH_FIELDS = [
-    {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
-    {"name": "birth_date", "label": "出生日期", "type": "date", "required": True},
-    {"name": "mother_id_number", "label": "母亲身份证号码", "type": "id_number", "required": True},
-]
 HUKOU_FIELDS = [
     {"name": "baby_name", "label": "新生儿姓名", "type": "text", "required": True},
     {"name": "hukou_address", "label": "申报户口地址", "type": "text", "required": True},
@@ -74,12 +65,6 @@ HUKOU_FIELDS_V2 = [
 MARRIAGE = "结婚证"
 MARRIAGE_V2 = "结婚证（复印件）"
 MIGRATION = "户口迁移证明"
-WORKFLOW = """\
-bundle: newborn
-steps:
-  birth_certificate: {{item: "{birth}", by: {health}, due: 1 workday, gives: [birth_certificate_no]}}
-  hukou: {{item: "{hukou}", by: {police}, after: [birth_certificate], needs: [birth_certificate_no], due: 3 workdays}}
-"""  # noqa: E501
 FILED_FIELDS = ["baby_name", "birth_date", "mother_id_number", "hukou_address", "marital_status"]
 
 
@@ -140,45 +125,21 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    city = CityFactory(code="330100", name="杭州市")
-    health = DepartmentFactory(
-        code="330100-weijian", name="杭州市卫生健康委员会", kind=Department.Kind.HEALTH, region=city
-    )
-    police = DepartmentFactory(
-        code="330100-gongan", name="杭州市公安局", kind=Department.Kind.PUBLIC_SECURITY, region=city
-    )
-    birth = ServiceItemFactory(
-        code="330100WJ0001", name="出生医学证明", department=health, form_fields=BIRTH_FIELDS
-    )
-    hukou = ServiceItemFactory(
-        code="330100GA0001", name="出生登记", department=police, form_fields=HUKOU_FIELDS
-    )
-    item_publish(
-        actor=None,
-        item=birth,
-        materials=[{"name": "出生医学证明", "source": Material.Source.SHARED, "issuer": health}],
-    )
-    item_publish(actor=None, item=hukou, materials=[{"name": MARRIAGE, "required": False}])
-    bundle = Bundle.objects.create(slug="newborn", name="新生儿出生一件事", region=city)
-    BundleItem.objects.create(bundle=bundle, item=birth, sort_order=1)
-    BundleItem.objects.create(bundle=bundle, item=hukou, sort_order=2)
-    DataGrant.objects.create(
-        owner=health,
-        consumer=police,
-        fields=["birth_certificate_no"],
-        purpose="新生儿出生登记",
-        legal_basis="《中华人民共和国户口登记条例》第七条",
-        mode=DataGrant.Mode.VIEW,
-    )
-    save_agree_activate(
-        WORKFLOW.format(birth=birth.code, hukou=hukou.code, health=health.code, police=police.code)
-    )
+    def materials(built: Hangzhou) -> None:
+        item_publish(
+            actor=None,
+            item=built.birth,
+            materials=[
+                {"name": "出生医学证明", "source": Material.Source.SHARED, "issuer": built.health}
+            ],
+        )
+        item_publish(
+            actor=None, item=built.hukou, materials=[{"name": MARRIAGE, "required": False}]
+        )
 
-    def clerk(department, name):
-        return MembershipFactory(
-            department=department, role=Membership.Role.CLERK, user__real_name=name
-        ).user
-
+    built = hangzhou_newborn(hukou_fields=HUKOU_FIELDS, materials=materials)
+    bundle, birth, hukou = built.bundle, built.birth, built.hukou
+    health, police = built.health, built.police
     return World(
         bundle=bundle,
         birth=birth,
