@@ -23,7 +23,7 @@ from zheliban.core.schema import link, response_links
 
 from ..knowledge import selectors, services
 from ..models import AssistantQuestion
-from ..views.assistant import asker_session_key, question_of_asker
+from ..views.assistant import asker_cookie_set, asker_key, question_of_asker
 
 
 class SourceSerializer(serializers.Serializer):
@@ -99,8 +99,9 @@ class AssistantView(APIView):
         "with the passages cited and a confidence from 0 to 1. Below the threshold "
         "(`answered: false`) `answer` is null and `ticket_url` opens a consultation ticket "
         "prefilled with the question. Every question is recorded, with the signed-in user or, "
-        "without an account, the session (a session cookie is set): only they may then say "
-        "whether the answer helped.",
+        "without an account, the session the caller already has or else an asker cookie "
+        "(`zheliban_asker`, set by the answer): only they may then say whether the answer "
+        "helped.",
         parameters=[
             OpenApiParameter(
                 "q",
@@ -130,13 +131,15 @@ class AssistantView(APIView):
                     ]
                 }
             )
+        key, new = asker_key(request)
         question = services.assistant_ask(
             question=request.query_params.get("q"),
             region_code=request.query_params.get("region"),
             user=request.user,
-            session_key=asker_session_key(request),
+            session_key=key,
         )
-        return Response(answer_data(question))
+        response = Response(answer_data(question))
+        return asker_cookie_set(response, key) if new else response
 
 
 class HelpfulView(APIView):
@@ -147,7 +150,7 @@ class HelpfulView(APIView):
         tags=["assistant"],
         summary="Say whether an answer helped",
         description="Only by whoever asked: the signed-in user who asked it, or — asked "
-        "without an account — the same session (the session cookie set when it was asked). "
+        "without an account — the same session or asker cookie (set when it was asked). "
         "Anyone else, and a question that does not exist, answers 404 with the same message; "
         "nothing changes. The last answer counts.",
         request=HelpfulSerializer,

@@ -90,22 +90,22 @@ def conversation_list(*, ids: list[int]) -> list[AssistantQuestion]:
 
 def session_fingerprint(session_key: str | None) -> str:
     """What a question keeps of the anonymous session that asked it: a keyed hash of the session
-    key (64 hex digits), never the key itself; empty without a session."""
+    key or the API's asker token (64 hex digits), never the key itself; empty without one."""
     if not session_key:
         return ""
     return salted_hmac("complaints.assistant.asker", session_key, algorithm="sha256").hexdigest()
 
 
 def question_get_for_asker(
-    *, question_id: int, user, session_key: str | None, session_ids: list[int]
+    *, question_id: int, user, asker_keys: list[str | None], session_ids: list[int]
 ) -> AssistantQuestion:
     """A question the caller asked, so may say whether the answer helped: the signed-in user's
-    own, or — asked without an account — one of this session's (the session that asked, or the
-    questions this session's conversation holds). Anyone else gets 404, exactly as for a
-    question that does not exist."""
+    own, or — asked without an account — one asked with one of ``asker_keys`` (the session or
+    the API's asker cookie that asked it) or held by this session's conversation. Anyone else
+    gets 404, exactly as for a question that does not exist."""
     question = AssistantQuestion.objects.filter(pk=question_id).first()
     if question is not None and _asked_by(
-        question, user=user, session_key=session_key, session_ids=session_ids
+        question, user=user, asker_keys=asker_keys, session_ids=session_ids
     ):
         return question
     raise Http404(
@@ -116,15 +116,15 @@ def question_get_for_asker(
     )
 
 
-def _asked_by(question: AssistantQuestion, *, user, session_key, session_ids) -> bool:
+def _asked_by(question: AssistantQuestion, *, user, asker_keys, session_ids) -> bool:
     if question.user_id is not None:  # asked with an account: that account only
         return user is not None and user.is_authenticated and question.user_id == user.pk
     if question.pk in session_ids:  # this session's conversation (kept across a login)
         return True
-    fingerprint = session_fingerprint(session_key)
-    return bool(fingerprint and question.asker_session) and constant_time_compare(
-        fingerprint, question.asker_session
-    )
+    if not question.asker_session:
+        return False
+    fingerprints = [session_fingerprint(key) for key in asker_keys if key]
+    return any(constant_time_compare(f, question.asker_session) for f in fingerprints)
 
 
 # ---------------------------------------------------------------- the log, for staff

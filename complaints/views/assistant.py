@@ -7,6 +7,10 @@ whether it helped and, for staff, a form to flag it as wrong.
 
 from __future__ import annotations
 
+import re
+import secrets
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -31,6 +35,10 @@ def session_ids(request: HttpRequest) -> list[int]:
     return [int(v) for v in value if isinstance(v, int)]
 
 
+ASKER_COOKIE = "zheliban_asker"
+ASKER_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
 def asker_session_key(request: HttpRequest) -> str:
     """The key of the session asking without an account, made now if it has none yet, so that
     the question remembers which session may say whether the answer helped. Empty for a
@@ -42,12 +50,41 @@ def asker_session_key(request: HttpRequest) -> str:
     return request.session.session_key or ""
 
 
+def asker_key(request: HttpRequest) -> tuple[str, bool]:
+    """Who asks through the API without an account, and whether the key is new: the session
+    they already have, else the random token of their asker cookie, made now if they have none
+    (``asker_cookie_set`` sends it). A client without cookies so costs no session row per
+    question. Empty for a signed-in user, whose account is remembered instead."""
+    if request.user.is_authenticated:
+        return "", False
+    if request.session.session_key is not None:
+        return request.session.session_key, False
+    token = request.COOKIES.get(ASKER_COOKIE, "")
+    if ASKER_TOKEN.fullmatch(token):
+        return token, False
+    return secrets.token_urlsafe(24), True
+
+
+def asker_cookie_set(response: HttpResponse, token: str) -> HttpResponse:
+    """Send a new asker token as the asker cookie."""
+    response.set_cookie(
+        ASKER_COOKIE,
+        token,
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 def question_of_asker(request: HttpRequest, pk: int):
-    """The question ``pk`` if the caller asked it (their account, or their session), else 404."""
+    """The question ``pk`` if the caller asked it (their account, their session or their asker
+    cookie), else 404."""
     return selectors.question_get_for_asker(
         question_id=pk,
         user=request.user,
-        session_key=request.session.session_key,
+        asker_keys=[request.session.session_key, request.COOKIES.get(ASKER_COOKIE)],
         session_ids=session_ids(request),
     )
 

@@ -6,12 +6,17 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Material
 from complaints.knowledge import services
+from complaints.knowledge.selectors import session_fingerprint
 from complaints.models import Article, AssistantQuestion, PinnedAnswer
+from complaints.views.assistant import ASKER_COOKIE
 from departments.models import ServiceLocation
 from tests.factories import (
     CityFactory,
@@ -248,6 +253,60 @@ def test_helpful_is_recorded_by_the_asker(client, articles):
     assert AssistantQuestion.objects.get().helpful is False
 
 
+def test_a_cookieless_caller_gets_an_asker_cookie_and_no_session(client, articles):
+    data = ask(client, "社会保障卡丢了怎么办").json()
+    cookie = client.cookies[ASKER_COOKIE]
+    assert len(cookie.value) == 32
+    assert (cookie["httponly"], cookie["samesite"], cookie["max-age"]) == (
+        True,
+        "Lax",
+        settings.SESSION_COOKIE_AGE,
+    )
+    assert "sessionid" not in client.cookies
+    assert Session.objects.count() == 0
+    record = AssistantQuestion.objects.get()
+    assert record.asker_session == session_fingerprint(cookie.value) != cookie.value
+    # The same cookie asks again: it is kept, not replaced.
+    again = ask(client, "火星移民签证怎么申请")
+    assert ASKER_COOKIE not in again.cookies
+    assert AssistantQuestion.objects.get(pk=again.json()["question_id"]).asker_session == (
+        record.asker_session
+    )
+    # Another caller, with a cookie of their own or a forged one, may not say it helped.
+    for other in ({}, {ASKER_COOKIE: "x" * 32}, {ASKER_COOKIE: "not a token"}):
+        stranger = Client()
+        stranger.cookies.load(other)
+        url = f"{API}{data['question_id']}/helpful/"
+        refused = stranger.post(url, {"helpful": True}, content_type="application/json")
+        assert refused.status_code == 404
+    assert AssistantQuestion.objects.get(pk=data["question_id"]).helpful is None
+    response = client.post(
+        f"{API}{data['question_id']}/helpful/", {"helpful": True}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert AssistantQuestion.objects.get(pk=data["question_id"]).helpful is True
+    assert Session.objects.count() == 0
+
+
+def test_a_malformed_asker_cookie_is_replaced(client, articles):
+    client.cookies.load({ASKER_COOKIE: "<script>"})
+    response = ask(client, "社会保障卡丢了怎么办")
+    token = response.cookies[ASKER_COOKIE].value
+    assert token != "<script>" and len(token) == 32
+    assert AssistantQuestion.objects.get().asker_session == session_fingerprint(token)
+
+
+def test_a_caller_with_a_session_asks_as_that_session(client, articles):
+    english(client).post("/assistant/", {"q": "火星移民签证怎么申请"})  # the page made a session
+    data = ask(client, "社会保障卡丢了怎么办").json()
+    assert ASKER_COOKIE not in client.cookies
+    record = AssistantQuestion.objects.get(pk=data["question_id"])
+    assert record.asker_session == session_fingerprint(client.session.session_key)
+    assert client.post(f"/assistant/{record.pk}/helpful/", {"helpful": "yes"}).status_code == 302
+    record.refresh_from_db()
+    assert record.helpful is True
+
+
 def test_helpful_on_the_page(client, articles):
     english(client).post("/assistant/", {"q": "社会保障卡丢了怎么办"})
     record = AssistantQuestion.objects.get()
@@ -407,13 +466,16 @@ def test_api_query_count_is_fixed(
 ):
     kb_of_size(size, django_capture_on_commit_callbacks)
     ask(client, "预热")  # builds this process's index (3 queries), kept until the next change
-    # the asker's session (made by the first question), pinned answer?, insert
-    with django_assert_num_queries(3):
+    # pinned answer?, insert (the asker is the cookie the first question set: no session row)
+    with django_assert_num_queries(2):
         assert ask(client, "社会保障卡丢了怎么办").json()["answered"] is True
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         assert ask(client, "火星移民签证怎么申请").json()["answered"] is False
-    with django_assert_num_queries(5):  # session, pinned answer?, item, materials, insert
+    with django_assert_num_queries(4):  # pinned answer?, item, materials, insert
         assert ask(client, "测试事项1号要什么材料").json()["answered"] is True
+    client.cookies.clear()
+    with django_assert_num_queries(2):  # a caller without cookies: the same
+        assert ask(client, "社会保障卡丢了怎么办").json()["answered"] is True
 
 
 @pytest.mark.parametrize("size", [2, 40])
