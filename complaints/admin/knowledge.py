@@ -176,9 +176,15 @@ class PinnedAnswerAdmin(admin.ModelAdmin):
     list_select_related = ("article", "item", "pinned_by")
 
     def save_model(self, request, obj, form, change):
-        if change and obj.pk:
-            PinnedAnswer.objects.filter(pk=obj.pk).delete()  # the question may have changed
+        if change and obj.pk:  # the question may have changed
+            services.pins_delete(pins=PinnedAnswer.objects.filter(pk=obj.pk), actor=request.user)
         pinned = services.answer_pin(
             question=obj.question, article=obj.article, item=obj.item, actor=request.user
         )
         obj.pk = pinned.pk
+
+    def delete_model(self, request, obj):
+        services.pins_delete(pins=PinnedAnswer.objects.filter(pk=obj.pk), actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.pins_delete(pins=queryset, actor=request.user)

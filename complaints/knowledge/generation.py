@@ -2,8 +2,8 @@
 
 The assistant's index (``complaints.knowledge.index``) is kept per process for one pair of
 generations, the catalog's (items) and this one (articles), both ``zheliban.core.generation``.
-Every write to articles goes through ``complaints.knowledge.services``, which calls ``bump``.
-Pinned answers are read per question and need none. Like the catalog's, a lost generation starts
+Every write to articles and pinned answers goes through ``complaints.knowledge.services``, which
+calls ``bump``. Like the catalog's, a lost generation starts
 again above any value it can have had.
 """
 

@@ -167,26 +167,29 @@ def assistant_reply(*, question: str, key: str, region: Region | None) -> Reply:
     """What the assistant answers (no write): a pinned answer, else an item's guide for a
     question about an item, else the closest articles and items above the threshold.
 
-    Pins are read for every question; the rest is computed from the index, the catalog and the
-    articles it was built from, so it is kept with the index (``KnowledgeIndex.remember``) for
-    the question, region, day, threshold and language, and given again as a copy."""
+    The pins are read once per index (every pin written or deleted bumps the knowledge
+    generation); the rest is computed from the index, the catalog and the articles it was built
+    from, so it is kept with the index (``KnowledgeIndex.remember``) for the question, region,
+    day, threshold and language, and given again as a copy."""
     day = timezone.localdate()
-    pin = (
-        PinnedAnswer.objects.select_related("article")
-        .filter(normalized=key[: PinnedAnswer._meta.get_field("normalized").max_length])
-        .first()
-    )
+    index = current_index()
+    pins = index.remember(("pins",), _pins_load)
+    pin = pins.get(key[: PinnedAnswer._meta.get_field("normalized").max_length])
     if pin is not None and (reply := _pinned_reply(pin, question, day)) is not None:
         return reply
 
     limit = threshold()
-    index = current_index()
     region_code = region.code if region else None
     reply = index.remember(
         ("reply", question, region_code, day, limit, get_language()),
         lambda: _index_reply(index, question, region_code, day, limit),
     )
     return copy.deepcopy(reply)
+
+
+def _pins_load() -> dict[str, PinnedAnswer]:
+    """Every pinned answer by the question it answers, with its article."""
+    return {pin.normalized: pin for pin in PinnedAnswer.objects.select_related("article")}
 
 
 def _index_reply(
@@ -317,7 +320,18 @@ def answer_pin(
             "pinned_by": actor,
         },
     )
+    generation.bump()
     return pin
+
+
+@transaction.atomic
+def pins_delete(*, pins, actor) -> int:
+    """Unpin answers (a queryset of ``PinnedAnswer``): their questions are answered from the
+    index again once the deletion commits."""
+    _require_staff(actor)
+    deleted, _rows = pins.delete()
+    generation.bump()
+    return deleted
 
 
 @transaction.atomic
