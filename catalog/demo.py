@@ -140,7 +140,6 @@ class BundleSpec:
     life_event: str
     region: str
     summary: str
-    promised_days: int
     popularity: int
     parts: tuple[str, ...]
 
@@ -587,7 +586,6 @@ def _seed_bundles(items: dict[str, ServiceItem]) -> int:
             summary=spec.summary,
             life_event=life_events[spec.life_event],
             region=regions[spec.region],
-            promised_days=spec.promised_days,
             trips=0,
         )
         wanted = [items[key].pk for key in spec.parts]

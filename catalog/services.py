@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from departments.models import Membership
 from departments.scoping import member_department_ids
 
-from .models import Material, ServiceItem, ServiceItemVersion
+from .models import Bundle, Material, ServiceItem, ServiceItemVersion
 from .search import generation_bump, index_item
 
 EDITOR_ROLES = (Membership.Role.ADMIN, Membership.Role.SUPERVISOR)
@@ -133,3 +133,14 @@ def items_set_published(*, actor, items, published: bool) -> int:
         count = ServiceItem.objects.filter(pk__in=[i.pk for i in items]).update(is_active=published)
         generation_bump()
     return count
+
+
+def bundle_promise_set(*, bundle: Bundle, days: int) -> None:
+    """Record the promised time of ``bundle`` (working days), as its active workflow computes it
+    (``workflows.selectors.promise_workdays``): the guide, search and API show this figure."""
+    if bundle.promised_days == days:
+        return
+    with transaction.atomic():
+        Bundle.objects.filter(pk=bundle.pk).update(promised_days=days)
+        bundle.promised_days = days
+        generation_bump()

@@ -100,6 +100,17 @@ def _fresh_caches():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a request the test client sent in another
+    language leaves that one active in the thread, and the next test would inherit it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
 # pytest-xdist (``-n``) hands out work in units (``--dist loadgroup``, pyproject.toml): the units
 # are made here, as xdist_group marks. A package with a package-scoped fixture (the Guangdong
 # catalog, the security matrix's world, the trained dispatch model) is one unit, as it runs

@@ -181,12 +181,13 @@ def parse_definition(
 
 
 def parse_duration(value: str) -> int | None:
-    """Working days in `3 workdays`, `1 workday`, `3 工作日`, `3个工作日` or `3`; else None."""
+    """Working days in `3 workdays`, `1 workday`, `3 工作日`, `3个工作日` or `3`; else None. `0
+    workdays` is the same working day (an item handled on the spot)."""
     match = DURATION_RE.match(value.strip())
     if match is None:
         return None
     days = int(match.group(1))
-    return days if 1 <= days <= MAX_DUE_WORKDAYS else None
+    return days if 0 <= days <= MAX_DUE_WORKDAYS else None
 
 
 def definition_to_text(defn: Definition) -> str:
@@ -599,8 +600,8 @@ class _Parser:
                 node,
                 "bad_duration",
                 _(
-                    "Bad duration “%(value)s”: write a number of working days from 1 to "
-                    "%(limit)d, such as “3 workdays”."
+                    "Bad duration “%(value)s”: write a number of working days from 0 (the "
+                    "same working day) to %(limit)d, such as “3 workdays”."
                 )
                 % {"value": value, "limit": MAX_DUE_WORKDAYS},
             )

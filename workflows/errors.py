@@ -28,6 +28,7 @@ class WorkflowsErrorCode(ErrorCode):
     NOT_FOUND = "not_found"
     NOT_HOLDER = "not_holder"
     NOT_OWNER = "not_owner"
+    OVER_PROMISE = "over_promise"
     NOT_RATED = "not_rated"
     NOT_YOUR_WORKFLOW = "not_your_workflow"
     NOTE_MISSING = "note_missing"

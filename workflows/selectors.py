@@ -36,6 +36,19 @@ from .models import (
 WORK_ROLES = (Membership.Role.CLERK, Membership.Role.SUPERVISOR)
 
 
+def promise_workdays(definition: WorkflowDefinition) -> int:
+    """The promised time of what ``definition`` handles, in working days: the one figure the
+    guide, the form, the confirmation, the case and the API show. A bundle promises its
+    workflow's critical path (recorded on the bundle when the workflow is activated); an item
+    promises its own published limit, which its workflow may not exceed (checked when it is
+    activated), or the critical path when it publishes none."""
+    path = definition.compiled["critical_path_workdays"]
+    item = definition.item
+    if item is not None and item.promised_days is not None:
+        return item.promised_days
+    return path
+
+
 def subject_items(
     *, bundle: Bundle | None = None, item: ServiceItem | None = None
 ) -> list[ServiceItem]:

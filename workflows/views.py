@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,6 +17,7 @@ from departments.models import DataGrant, Department
 from zheliban.core import notices as notices_service
 from zheliban.core.errors import Refused
 from zheliban.core.uploads import private_file_response
+from zheliban.core.workdays import add_workdays
 
 from . import selectors, services
 from .forms import ApplicationForm, prefill
@@ -50,12 +52,15 @@ def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     prefilled = prefill(spec, user=request.user, licences=known)
     initial = {**prefilled, **draft.data}
     existing = set(draft.attachments.values_list("material_name", flat=True))
+    promise = selectors.promise_workdays(workflow)
     context = {
         "draft": draft,
         "subject": bundle or item,
         "bundle": bundle,
         "spec": spec,
         "workflow": workflow,
+        "promise": promise,
+        "promised_by": add_workdays(timezone.localdate(), promise),
         "prefilled": sorted(prefilled),
         "existing": existing,
     }

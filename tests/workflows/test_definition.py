@@ -198,6 +198,8 @@ def test_item_codes_resolve_to_their_canonical_form():
         ("3个工作日", 3),
         ("3", 3),
         ("365", 365),
+        ("0 workdays", 0),  # the same working day: an item handled on the spot
+        ("0", 0),
     ],
 )
 def test_durations_accepted(value, days):
@@ -206,13 +208,13 @@ def test_durations_accepted(value, days):
 
 @pytest.mark.parametrize(
     "value",
-    ["three days", "0 workdays", "-1", "400 workdays", "366", "3 days", "1.5", "", "３ 工作日"],
+    ["three days", "-1", "400 workdays", "366", "3 days", "1.5", "", "３ 工作日"],
 )
 def test_durations_refused(value):
     assert parse_duration(value) is None
 
 
-@pytest.mark.parametrize("value", ["three days", "0 workdays", "-1", "400 workdays"])
+@pytest.mark.parametrize("value", ["three days", "-1 workdays", "-1", "400 workdays"])
 def test_bad_duration_is_reported_at_its_line(value):
     text = single_item(f"""\
       a: {{item: C-OTHER, by: health, due: 1}}
@@ -227,8 +229,8 @@ def test_bad_duration_is_reported_at_its_line(value):
     assert found == [(7, "bad_duration")]
     assert error.errors[0].column == 10
     assert error.errors[0].message == (
-        f"Bad duration “{value}”: write a number of working days from 1 to 365, "
-        "such as “3 workdays”."
+        f"Bad duration “{value}”: write a number of working days from 0 (the same working day) "
+        "to 365, such as “3 workdays”."
     )
 
 

@@ -158,7 +158,7 @@ def application_submit(
             app.definition = wf
             app.submitted_at = now
             app.reference = _reference(app)
-            deadline = add_workdays(timezone.localdate(now), wf.compiled["critical_path_workdays"])
+            deadline = add_workdays(timezone.localdate(now), selectors.promise_workdays(wf))
             app.promised_date = deadline.date
             app.promised_provisional = deadline.provisional
             app.form_spec = spec.to_dict()

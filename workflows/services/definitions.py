@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Bundle, JointStage, ServiceItem
+from catalog.services import bundle_promise_set
 from departments.models import DataGrant, Department
 from departments.selectors import staff_name
 from workflows.errors import WorkflowsErrorCode
@@ -242,6 +243,16 @@ def definition_activate(*, actor, definition: WorkflowDefinition) -> WorkflowDef
     problems = missing_grants(compiled)
     if problems:
         raise Refused(" ".join(problems), code=WorkflowsErrorCode.MISSING_GRANT)
+    path = compiled["critical_path_workdays"]
+    if wf.item is not None and wf.item.promised_days is not None and path > wf.item.promised_days:
+        raise Refused(
+            _(
+                "Its steps take %(path)d working days from start to finish, longer than the "
+                "%(days)d working days %(item)s promises: shorten the steps' “due” times."
+            )
+            % {"path": path, "days": wf.item.promised_days, "item": wf.item.name},
+            code=WorkflowsErrorCode.OVER_PROMISE,
+        )
     consent = selectors.consent_of(wf)
     if not consent.complete:
         parts = []
@@ -269,6 +280,8 @@ def definition_activate(*, actor, definition: WorkflowDefinition) -> WorkflowDef
     wf.activated_at = now
     wf.retired_at = None
     wf.save(update_fields=["status", "compiled", "activated_at", "retired_at", "updated_at"])
+    if wf.bundle is not None:
+        bundle_promise_set(bundle=wf.bundle, days=selectors.promise_workdays(wf))
     return wf
 
 
@@ -347,17 +360,24 @@ _STAGE_ORDER = [s.value for s in JointStage.Stage]
 
 def item_default_text(item: ServiceItem) -> str:
     """Workflow text for an item without one: its joint-handling stages in order, each stage's
-    departments in parallel, or a single step by its own department."""
-    days = max(1, item.promised_days or item.statutory_days or 1)
+    departments in parallel, or a single step by its own department. The steps take exactly
+    the working days the item promises (0: the same working day), split over the stages, the
+    first ones taking a day more when they do not divide evenly; without a promise, the
+    statutory limit (at least 1)."""
+    if item.promised_days is not None:
+        days = item.promised_days
+    else:
+        days = max(1, item.statutory_days or 1)
     stages = sorted(item.joint_stages.all(), key=lambda s: (_STAGE_ORDER.index(s.stage), s.id))
     steps = []
     if stages:
         by_stage: dict[str, list[JointStage]] = {}
         for s in stages:
             by_stage.setdefault(s.stage, []).append(s)
-        per_stage = max(1, days // max(1, len(by_stage)))
+        base, longer = divmod(days, len(by_stage))
         previous: list[str] = []
-        for stage, rows in by_stage.items():
+        for position, (stage, rows) in enumerate(by_stage.items()):
+            per_stage = base + (1 if position < longer else 0)
             names = []
             for n, row in enumerate(rows, 1):
                 name = stage if len(rows) == 1 else f"{stage}_{n}"
@@ -401,9 +421,11 @@ def workflow_for(
     """The active workflow of a bundle or item. An item without one gets its imported
     joint-handling stages (or a single step) as its first version, activated."""
     subject = {"bundle": bundle} if bundle is not None else {"item": item}
-    wf = WorkflowDefinition.objects.filter(
-        **subject, status=WorkflowDefinition.Status.ACTIVE
-    ).first()
+    wf = (
+        WorkflowDefinition.objects.filter(**subject, status=WorkflowDefinition.Status.ACTIVE)
+        .select_related("item")
+        .first()
+    )
     if wf is not None:
         return wf
     if bundle is not None:
