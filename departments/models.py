@@ -218,7 +218,17 @@ class DataGrant(TimeStampedModel):
     )
     purpose = models.CharField(_("purpose"), max_length=200)
     legal_basis = models.CharField(_("legal basis"), max_length=300)
-    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.VERIFY)
+    mode = models.CharField(
+        _("mode"),
+        max_length=8,
+        choices=Mode.choices,
+        default=Mode.VERIFY,
+        help_text=_(
+            "View: the consumer reads the values, so a workflow step may be given them as "
+            "inputs. Verify only: the consumer learns only whether a value it already has "
+            "matches the one held; a workflow step that needs the value cannot use this grant."
+        ),
+    )
     expires_at = models.DateField(_("expires on"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from departments.models import DataGrant
 from tests.factories import UserFactory
@@ -19,7 +19,7 @@ from zheliban.core.errors import Conflict, Refused
 from zheliban.core.models import Notice, NoticeDelivery, OutboxMessage
 
 from .conftest import OUTPUTS
-from .consent import save_agree_activate
+from .consent import approve_all, save_agree_activate
 
 pytestmark = pytest.mark.django_db
 S = Task.State
@@ -389,6 +389,30 @@ def test_activation_refuses_a_need_without_a_grant(scenario):
     wf.refresh_from_db()
     scenario.workflow.refresh_from_db()
     assert wf.status == "draft" and scenario.workflow.status == "active"
+
+
+def test_activation_refuses_a_need_only_a_verify_grant_covers(scenario):
+    DataGrant.objects.filter(fields=["birth_certificate_no"]).update(mode=DataGrant.Mode.VERIFY)
+    wf = services.definition_save(actor=None, text=scenario.workflow.text)
+    approve_all(wf)
+    with translation.override("en"), pytest.raises(Refused) as exc:
+        services.definition_activate(actor=None, definition=wf)
+    assert exc.value.code == "missing_grant"
+    assert str(exc.value.message) == (
+        "Line 5, step “hukou”: the grant “出生登记” lets 330100-gongan only verify "
+        "“birth_certificate_no” held by 330100-weijian, not read it; a need is passed on as a "
+        "value, which takes a grant to view."
+    )
+    wf.refresh_from_db()
+    scenario.workflow.refresh_from_db()
+    assert wf.status == "draft" and scenario.workflow.status == "active"
+    DataGrant.objects.filter(fields=["birth_certificate_no"]).delete()
+    with translation.override("en"), pytest.raises(Refused) as exc:
+        services.definition_activate(actor=None, definition=wf)
+    assert str(exc.value.message) == (
+        "Line 5, step “hukou”: no data-sharing grant lets 330100-gongan read "
+        "“birth_certificate_no” from 330100-weijian."
+    )
 
 
 def test_a_new_version_does_not_touch_running_cases(scenario):

@@ -86,8 +86,11 @@ def _compiled(defn: wfdef.Definition) -> dict[str, Any]:
     }
 
 
-def missing_grants(compiled: dict[str, Any]) -> list[str]:
-    """Needs that no active grant lets the consuming department read from the giving one."""
+def missing_grants(compiled: dict[str, Any], lines: dict[str, int] | None = None) -> list[str]:
+    """Needs that no active ``view`` grant lets the consuming department read from the giving
+    one, as they will be read when the step becomes ready (``data_read``): a verify-only grant
+    does not pass a value on, and is named when it is all there is. ``lines`` gives each step's
+    line in the text, to name it."""
     steps = {s["name"]: s for s in compiled["steps"]}
     givers: dict[str, str] = {}
     for s in compiled["steps"]:
@@ -100,20 +103,34 @@ def missing_grants(compiled: dict[str, Any]) -> list[str]:
             owner = givers.get(need)
             if owner is None or owner == s["department"]:
                 continue
-            if not _grant_for(
-                owner_code=owner, consumer_code=s["department"], field=need, today=today
-            ):
+            found = {"owner_code": owner, "consumer_code": s["department"], "field": need}
+            if _grant_for(**found, today=today, mode=DataGrant.Mode.VIEW):
+                continue
+            where = {
+                "step": s["name"],
+                "consumer": s["department"],
+                "field": need,
+                "owner": owner,
+                "line": (lines or {}).get(s["name"], 0),
+            }
+            verify = _grant_for(**found, today=today, mode=DataGrant.Mode.VERIFY)
+            if verify is not None:
                 problems.append(
                     _(
-                        "Step “%(step)s”: no data-sharing grant lets %(consumer)s read “%(field)s” from %(owner)s."  # noqa: E501
+                        "Line %(line)d, step “%(step)s”: the grant “%(grant)s” lets %(consumer)s "
+                        "only verify “%(field)s” held by %(owner)s, not read it; a need is passed "
+                        "on as a value, which takes a grant to view."
                     )
-                    % {
-                        "step": s["name"],
-                        "consumer": s["department"],
-                        "field": need,
-                        "owner": owner,
-                    }
+                    % {**where, "grant": verify.purpose}
                 )
+                continue
+            problems.append(
+                _(
+                    "Line %(line)d, step “%(step)s”: no data-sharing grant lets %(consumer)s read "
+                    "“%(field)s” from %(owner)s."
+                )
+                % where
+            )
     return problems
 
 
@@ -230,7 +247,8 @@ def definition_activate(*, actor, definition: WorkflowDefinition) -> WorkflowDef
     if wf.status == WorkflowDefinition.Status.ACTIVE:
         return wf
     # Re-validate against today's catalog and grants: they may have changed since it was saved.
-    compiled = _compiled(definition_parse(wf.text))
+    parsed = definition_parse(wf.text)
+    compiled = _compiled(parsed)
     if wf.needs_consent and compiled["steps"] != wf.compiled["steps"]:
         raise Refused(
             _(
@@ -240,7 +258,7 @@ def definition_activate(*, actor, definition: WorkflowDefinition) -> WorkflowDef
             % {"v": wf.version},
             code=WorkflowsErrorCode.CATALOG_CHANGED,
         )
-    problems = missing_grants(compiled)
+    problems = missing_grants(compiled, {step.name: step.line for step in parsed.steps})
     if problems:
         raise Refused(" ".join(problems), code=WorkflowsErrorCode.MISSING_GRANT)
     path = compiled["critical_path_workdays"]
