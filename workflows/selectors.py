@@ -42,11 +42,10 @@ def promise_workdays(definition: WorkflowDefinition) -> int:
     workflow's critical path (recorded on the bundle when the workflow is activated); an item
     promises its own published limit, which its workflow may not exceed (checked when it is
     activated), or the critical path when it publishes none."""
-    path = definition.compiled["critical_path_workdays"]
     item = definition.item
     if item is not None and item.promised_days is not None:
         return item.promised_days
-    return path
+    return definition.compiled["critical_path_workdays"]
 
 
 def subject_items(

@@ -86,7 +86,7 @@ def _compiled(defn: wfdef.Definition) -> dict[str, Any]:
     }
 
 
-def missing_grants(compiled: dict[str, Any], lines: dict[str, int] | None = None) -> list[str]:
+def missing_grants(compiled: dict[str, Any], lines: dict[str, int]) -> list[str]:
     """Needs that no active ``view`` grant lets the consuming department read from the giving
     one, as they will be read when the step becomes ready (``data_read``): a verify-only grant
     does not pass a value on, and is named when it is all there is. ``lines`` gives each step's
@@ -111,7 +111,7 @@ def missing_grants(compiled: dict[str, Any], lines: dict[str, int] | None = None
                 "consumer": s["department"],
                 "field": need,
                 "owner": owner,
-                "line": (lines or {}).get(s["name"], 0),
+                "line": lines[s["name"]],
             }
             verify = _grant_for(**found, today=today, mode=DataGrant.Mode.VERIFY)
             if verify is not None:
