@@ -122,6 +122,13 @@ class ServiceItem(TimeStampedModel):
         blank=True,
         help_text=_("Empty when the law sets none; 0 means handled on the spot."),
     )
+    eligibility = models.JSONField(
+        _("who may apply online"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_("The active workflow's eligibility rules in words, recorded on activation."),
+    )
     promised_days = models.PositiveIntegerField(
         _("promised limit (working days)"),
         null=True,
@@ -221,6 +228,16 @@ class Material(models.Model):
         BOTH = "both", _("Original and copy")
         ELECTRONIC = "electronic", _("Electronic")
 
+    class Provided(models.TextChoices):
+        """How the applicant provides a material (``provided_form``): its form, except that
+        where no trip is made an original is checked online and never brought."""
+
+        ORIGINAL = "original", _("Original")
+        COPY = "copy", _("Copy")
+        BOTH = "both", _("Original and copy")
+        ELECTRONIC = "electronic", _("Electronic")
+        VERIFIED_ONLINE = "verified_online", _("Verified online, nothing to bring")
+
     item = models.ForeignKey(ServiceItem, on_delete=models.CASCADE, related_name="materials")
     name = models.CharField(_("name"), max_length=300)
     source = models.CharField(
@@ -247,6 +264,25 @@ class Material(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def provided_form(self, *, trips: int | None = None) -> str:
+        """The form the applicant provides this material in (a ``Provided`` value), applying
+        for its item (or, given ``trips``, in a way that takes that many trips to the hall).
+
+        Where no trip is made, an original (alone or with a copy) is ``VERIFIED_ONLINE``: the
+        identity by real-name authentication, a certificate by the department that holds it. A
+        zero-trip service never asks anyone to bring an original. Every page, the API and the
+        JSON-LD read a material's form through here."""
+        if trips is None:
+            trips = self.item.trips
+        if trips == 0 and self.form in (self.Form.ORIGINAL, self.Form.BOTH):
+            return self.Provided.VERIFIED_ONLINE
+        return self.form
+
+    def get_provided_form_display(self, *, trips: int | None = None) -> str:
+        """``provided_form`` as words."""
+        provided = self.provided_form(trips=trips)
+        return str(dict(self.Provided.choices).get(provided, provided))
 
 
 class JointStage(models.Model):
@@ -299,6 +335,19 @@ class ServiceItemVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.item_id} v{self.number}"
 
+    @property
+    def public_snapshot(self) -> dict:
+        """The snapshot as the public reads it: each material's form as
+        ``Material.provided_form`` words it for the version's trips."""
+        snapshot = dict(self.snapshot or {})
+        trips = snapshot.get("trips", ServiceItem._meta.get_field("trips").default)
+        if "materials" in snapshot:
+            snapshot["materials"] = [
+                {**row, "form": Material(form=row.get("form", "")).provided_form(trips=trips)}
+                for row in snapshot["materials"] or []
+            ]
+        return snapshot
+
 
 class Bundle(TimeStampedModel):
     """一件事: several items of several departments sold as one product with one form."""
@@ -324,6 +373,13 @@ class Bundle(TimeStampedModel):
         _("promised limit (working days)"), null=True, blank=True
     )
     trips = models.PositiveSmallIntegerField(_("trips to the hall"), default=0)
+    eligibility = models.JSONField(
+        _("who may apply online"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_("The active workflow's eligibility rules in words, recorded on activation."),
+    )
     items = models.ManyToManyField(ServiceItem, through="BundleItem", related_name="bundles")
     popularity = models.PositiveIntegerField(_("popularity"), default=0)
     is_active = models.BooleanField(_("published"), default=True)

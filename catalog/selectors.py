@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from departments.models import Department, Region
+from zheliban.accounts.models import User
 from zheliban.core.generation import generation_get, generation_key, generation_pending
 
 from .models import (
@@ -33,6 +34,24 @@ from .search import cache as search_cache
 from .search.backends import SEARCH_FIELDS
 
 ACTIVE_ITEMS = Q(items__is_active=True)
+
+
+def user_region_code(*, user) -> str:
+    """The region a signed-in citizen or enterprise belongs to, whose services a search ranks
+    first: the address code of a citizen's resident ID number (GB 11643: its first six digits,
+    the county of household registration when it was issued), the registration region of an
+    enterprise's unified social credit code (GB 32100: characters 3 to 8). "" for staff, for
+    visitors and for an identity without one. Reads the user already loaded; no query."""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    kind = getattr(user, "kind", "")
+    if kind == User.Kind.CITIZEN:
+        code = (user.id_number or "")[:6]
+    elif kind == User.Kind.ENTERPRISE:
+        code = (user.credit_code or "")[2:8]
+    else:
+        return ""
+    return code if len(code) == 6 and code.isdigit() and code != "000000" else ""
 
 
 def item_get_public(*, code: str) -> ServiceItem:
@@ -293,9 +312,12 @@ class CombinedMaterial:
 
 def bundle_materials(bundle: Bundle) -> list[CombinedMaterial]:
     """The bundle's materials by name, asked once. A document counts as fetched by sharing only
-    when every part that needs it fetches it; otherwise the heaviest burden wins."""
+    when every part that needs it fetches it; otherwise the heaviest burden wins. Its forms are
+    as ``Material.provided_form`` words them for the way it is applied for: nothing is brought
+    for a bundle or a part that needs no trip."""
     combined: dict[str, CombinedMaterial] = {}
     for part in bundle.parts.all():
+        trips = min(bundle.trips, part.item.trips)
         for material in part.item.materials.all():
             key = material.name.strip()
             entry = combined.get(key)
@@ -306,7 +328,7 @@ def bundle_materials(bundle: Bundle) -> list[CombinedMaterial]:
             elif _SOURCE_BURDEN.get(material.source, 2) > _SOURCE_BURDEN.get(entry.source, 2):
                 entry.source = material.source
             entry.required = entry.required or material.required
-            form = material.get_form_display()
+            form = material.get_provided_form_display(trips=trips)
             if form not in entry.forms:
                 entry.forms.append(form)
             if part.item.name not in entry.parts:

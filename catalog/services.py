@@ -144,3 +144,15 @@ def bundle_promise_set(*, bundle: Bundle, days: int) -> None:
         Bundle.objects.filter(pk=bundle.pk).update(promised_days=days)
         bundle.promised_days = days
         generation_bump()
+
+
+def eligibility_set(*, subject: Bundle | ServiceItem, rules: list[dict[str, str]]) -> None:
+    """Record who may apply for ``subject`` online, as its active workflow's eligibility rules
+    say it (each ``{"says", "instead"}``): the guide and the API show it."""
+    words = [{"says": r.get("says", ""), "instead": r.get("instead", "")} for r in rules]
+    if subject.eligibility == words:
+        return
+    with transaction.atomic():
+        type(subject).objects.filter(pk=subject.pk).update(eligibility=words)
+        subject.eligibility = words
+        generation_bump()

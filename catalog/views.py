@@ -211,14 +211,21 @@ class Listing:
         self.query = (request.GET.get("q") or "").strip()[:100] if text is None else text
         self.filters = _filters_from(request, fixed=self.fixed)
         self.page = _page_number(request) if text is None else 1
+        # A signed-in citizen's or enterprise's own region: its services rank first.
+        self.region = selectors.user_region_code(user=request.user)
         # Everything the listing's HTML depends on besides the catalog's state.
         self.fragment = search_cache.fragment(
-            request.path, self.query, self.filters, self.fixed, self.page, base
+            request.path, self.query, self.filters, self.fixed, self.page, base, self.region
         )
 
     @cached_property
     def result(self):
-        return search_items(text=self.query, filters={**self.filters, **self.fixed}, page=self.page)
+        return search_items(
+            text=self.query,
+            filters={**self.filters, **self.fixed},
+            page=self.page,
+            region=self.region,
+        )
 
     @cached_property
     def facets(self) -> tuple[list[FacetGroup], dict[str, str]]:
@@ -243,6 +250,8 @@ class Listing:
             "filters": filters,
             "fragment": self.fragment,
             "result": SimpleLazyObject(lambda: self.result),
+            # The bundles the words find, shown before the items.
+            "found_bundles": lazy(lambda r: list(getattr(r, "bundles", None) or [])),
             "facet_groups": SimpleLazyObject(lambda: self.facets[0]),
             "active_filters": SimpleLazyObject(
                 lambda: _active_filters(query, filters, self.facets[1], self.base)
@@ -304,12 +313,12 @@ def item_version(request, code: str, number: int):
     snapshot = version.snapshot or {}
     fields = {f.name for f in ServiceItem._meta.concrete_fields} - {"id", "department", "region"}
     # An unsaved item and materials built from the snapshot, so the guide's own fragments and
-    # labels render it; nothing is written.
+    # labels render it (a material's form for the version's trips); nothing is written.
     old = ServiceItem(**{k: v for k, v in snapshot.items() if k in fields})
     material_fields = {f.name for f in Material._meta.concrete_fields} - {"id", "item", "issuer"}
     materials = []
     for row in snapshot.get("materials") or []:
-        material = Material(**{k: v for k, v in row.items() if k in material_fields})
+        material = Material(item=old, **{k: v for k, v in row.items() if k in material_fields})
         material.issuer_name = row.get("issuer") or ""
         materials.append(material)
     stages = [
@@ -365,6 +374,8 @@ def life_event(request, slug: str):
             "heading": event.display_name,
             "intro": event.description,
             "bundles": event.active_bundles,
+            # The event's bundles are all shown above: none again among the results.
+            "found_bundles": [],
             "search_action": request.path,
         }
     )

@@ -19,6 +19,7 @@ FLOORS = [
     "zheliban.core",
     "zheliban.accounts",
     "departments",
+    "registers",
     "catalog",
     "workflows",
     "complaints",
@@ -26,11 +27,22 @@ FLOORS = [
     "citizen",
 ]
 PROJECT = "zheliban"
-SOURCES = ["zheliban", "departments", "catalog", "workflows", "complaints", "scoreboard", "citizen"]
+SOURCES = [
+    "zheliban",
+    "departments",
+    "registers",
+    "catalog",
+    "workflows",
+    "complaints",
+    "scoreboard",
+    "citizen",
+]
 
 # What one app may import of another (a lower one): its domain, not its pages or plumbing.
 PUBLIC_MODULES = {
     "models",
+    "schema",
+    "rules",
     "selectors",
     "services",
     "scoping",

@@ -27,6 +27,7 @@ def test_top_level_layout():
         "catalog",
         "workflows",
         "departments",
+        "registers",
         "complaints",
         "scoreboard",
         "citizen",
@@ -96,6 +97,7 @@ def test_every_translatable_string_is_in_the_catalog(tmp_path):
     for name in (
         "zheliban",
         "departments",
+        "registers",
         "catalog",
         "workflows",
         "complaints",

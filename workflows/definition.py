@@ -29,6 +29,8 @@ from typing import Literal
 import yaml
 from django.utils.translation import gettext as _
 
+from registers.rules import RuleError, parse_rule
+
 MAX_TEXT_BYTES = 64 * 1024
 MAX_STEPS = 100
 MAX_DUE_WORKDAYS = 365
@@ -37,7 +39,9 @@ IDENTIFIER_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+\Z")
 DURATION_RE = re.compile(r"([0-9]+)\s*(?:workdays?|个?\s*工作日)?\Z", re.IGNORECASE)
 
-TOP_LEVEL_KEYS = ("title", "bundle", "item", "asks", "steps")
+TOP_LEVEL_KEYS = ("title", "bundle", "item", "asks", "eligible", "steps")
+RULE_KEYS = ("rule", "says", "instead")
+MAX_RULES = 20
 STEP_KEYS = ("item", "by", "after", "gives", "needs", "due", "label")
 
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
@@ -68,6 +72,17 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Eligibility:
+    """Who may apply: a rule on the registers' facts (``registers.rules``), what it means in
+    plain words (``says``) and what to do instead when it does not hold."""
+
+    rule: str
+    says: str = ""
+    instead: str = ""
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Definition:
     subject_kind: Literal["bundle", "item"]
     subject: str
@@ -75,6 +90,7 @@ class Definition:
     steps: tuple[Step, ...]
     """In topological order; steps free to run at the same point keep their order in the text."""
     title: str = ""
+    eligible: tuple[Eligibility, ...] = ()
 
     @cached_property
     def _by_name(self) -> dict[str, Step]:
@@ -202,6 +218,15 @@ def definition_to_text(defn: Definition) -> str:
     lines.append(f"{defn.subject_kind}: {subject}")
     if defn.asks:
         lines.append(f"asks: {_flow_list(defn.asks)}")
+    if defn.eligible:
+        lines.append("eligible:")
+        for rule in defn.eligible:
+            parts = [f"rule: {_quoted(rule.rule)}"]
+            if rule.says:
+                parts.append(f"says: {_quoted(rule.says)}")
+            if rule.instead:
+                parts.append(f"instead: {_quoted(rule.instead)}")
+            lines.append(f"  - {{{', '.join(parts)}}}")
     lines.append("steps:")
     for step in defn.steps:
         parts = [f"item: {_quoted(step.item)}", f"by: {_quoted(step.department)}"]
@@ -451,6 +476,7 @@ class _Parser:
         asks: list[tuple[str, yaml.Node]] = []
         if "asks" in top:
             asks = self.identifiers(top["asks"][1], "asks")
+        eligible = self.eligibility(top["eligible"][1]) if "eligible" in top else []
         raw_steps = self.steps(root, top)
         self.check_needs(raw_steps, {name for name, _node in asks})
         order = self.check_order(raw_steps)
@@ -466,7 +492,60 @@ class _Parser:
             asks=tuple(name for name, _node in asks),
             steps=tuple(self.finished_step(raw_steps[name]) for name in order),
             title=title,
+            eligible=tuple(eligible),
         )
+
+    def eligibility(self, node: yaml.Node) -> list[Eligibility]:
+        """``eligible``: a list of rules, each a rule's text or ``{rule, says, instead}``."""
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(
+                node,
+                "wrong_type",
+                _("“eligible” must be a list of rules, such as [baby.age_days <= 30]."),
+            )
+            return []
+        if len(node.value) > MAX_RULES:
+            self.error(
+                node, "too_many_rules", _("At most %(n)d eligibility rules.") % {"n": MAX_RULES}
+            )
+            return []
+        rules: list[Eligibility] = []
+        for entry in node.value:
+            says = instead = ""
+            rule_node: yaml.Node = entry
+            if isinstance(entry, yaml.MappingNode):
+                fields = self.mapping(entry, allowed=RULE_KEYS)
+                if "rule" not in fields:
+                    self.error(entry, "no_rule", _("An eligibility entry needs a “rule”."))
+                    continue
+                rule_node = fields["rule"][1]
+                says = (self.scalar(fields["says"][1], "says") or "") if "says" in fields else ""
+                instead = (
+                    (self.scalar(fields["instead"][1], "instead") or "")
+                    if "instead" in fields
+                    else ""
+                )
+            text = self.scalar(rule_node, "eligible")
+            if text is None:
+                continue
+            try:
+                parsed = parse_rule(text)
+            except RuleError as exc:
+                self.error(
+                    rule_node,
+                    "bad_rule",
+                    _("eligibility rule “%(rule)s”: %(problem)s") % {"rule": text, "problem": exc},
+                )
+                continue
+            rules.append(
+                Eligibility(
+                    rule=parsed.text,
+                    says=says.strip(),
+                    instead=instead.strip(),
+                    line=rule_node.start_mark.line + 1,
+                )
+            )
+        return rules
 
     def subject(
         self, root: yaml.Node, top: dict[str, tuple[yaml.Node, yaml.Node]]

@@ -84,6 +84,56 @@ GRANTS = (
     ),
 )
 
+# What the newborn bundle's departments read of the registers at submission, so the parent
+# confirms instead of typing: the hospital's birth record, identity cards and the marriage record.
+BIRTH_FIELDS = ["baby_gender", "birth_date", "mother_name", "mother_id_number"]
+PARENTS = ["father_name", "father_id_number"]
+GRANTS += (
+    (
+        "weijian",
+        "gongan",
+        [*BIRTH_FIELDS, *PARENTS, "birth_medical_certificate"],
+        "view",
+        "新生儿出生登记：出生医学信息",
+        "《中华人民共和国户口登记条例》第七条",
+    ),
+    (
+        "weijian",
+        "renshe",
+        ["mother_id_number", "birth_medical_certificate"],
+        "view",
+        "新生儿社会保障卡申领：出生医学信息",
+        "《中华人民共和国社会保险法》第五十八条",
+    ),
+    (
+        "weijian",
+        "yibao",
+        [*BIRTH_FIELDS, "birth_medical_certificate"],
+        "view",
+        "新生儿参保登记：出生医学信息",
+        "《中华人民共和国社会保险法》第二十五条",
+    ),
+    (
+        "minzheng",
+        "gongan",
+        ["marriage_certificate"],
+        "view",
+        "新生儿出生登记：婚姻登记信息",
+        "《中华人民共和国户口登记条例》第七条",
+    ),
+    *(
+        (
+            "gongan",
+            consumer,
+            ["id_card", "household_register"],
+            "view",
+            "核验申请人身份证件",
+            "《中华人民共和国居民身份证法》第十四条",
+        )
+        for consumer in ("weijian", "renshe", "yibao", "minzheng")
+    ),
+)
+
 REGION = "330100"
 FATHER_ID = "33010619870701001" + id_number_check_char("33010619870701001")
 
@@ -101,6 +151,11 @@ def newborn_text(bundle: Bundle) -> str:
         "bundle: newborn",
         "title: 新生儿出生一件事",
         "asks: [baby_name, birth_date, mother_id_number]",
+        "eligible:",
+        '  - {rule: "any_parent.hukou_city == region.city", says: "父母至少一方须为本市户籍。", '
+        'instead: "请向父母户籍所在地的派出所申报出生登记；其他事项可在浙里办分别申请。"}',
+        '  - {rule: "baby.age_days <= 30", says: "新生儿出生一个月内可在线联办。", '
+        'instead: "出生超过一个月的，请到户籍所在地派出所补办出生登记。"}',
         "steps:",
     ]
     used: dict[str, int] = {}

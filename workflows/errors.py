@@ -4,6 +4,7 @@ from zheliban.core.errors import ErrorCode
 
 
 class WorkflowsErrorCode(ErrorCode):
+    INELIGIBLE = "ineligible"
     APPROVALS_MISSING = "approvals_missing"
     BAD_DECISION = "bad_decision"
     BAD_SCORE = "bad_score"

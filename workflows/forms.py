@@ -54,6 +54,25 @@ def _uscc(value: str) -> None:
     validate_uscc(value)
 
 
+OWN_NAME_FIELDS = {"applicant_name", "legal_rep_name"}
+
+
+def input_hints(name: str, kind: str) -> dict[str, str]:
+    """``autocomplete`` and ``inputmode`` for a field, so a phone offers the right keyboard and
+    the browser fills only the citizen's own details."""
+    if kind == "phone":
+        return {"autocomplete": "tel", "inputmode": "tel"}
+    if kind in ("id_number", "uscc"):
+        return {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+    if kind == "number":
+        return {"inputmode": "decimal"}
+    if name.endswith("_address"):
+        return {"autocomplete": "street-address"}
+    if name.endswith("_name") and kind == "text":
+        return {"autocomplete": "name" if name in OWN_NAME_FIELDS else "off"}
+    return {}
+
+
 @dataclass
 class FieldSpec:
     name: str
@@ -62,9 +81,14 @@ class FieldSpec:
     required: bool = True
     choices: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
+    source: str = ""  # where the value came from when a register gave it (never typed)
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.source)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "label": self.label,
             "type": self.type,
@@ -72,6 +96,9 @@ class FieldSpec:
             "choices": list(self.choices),
             "items": list(self.items),
         }
+        if self.source:
+            out["source"] = self.source
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FieldSpec:
@@ -82,9 +109,15 @@ class FieldSpec:
             required=bool(data.get("required", True)),
             choices=[str(c) for c in data.get("choices") or []],
             items=[str(i) for i in data.get("items") or []],
+            source=str(data.get("source") or ""),
         )
 
     def form_field(self, *, initial: Any = None) -> forms.Field:
+        made = self._form_field(initial=initial)
+        made.widget.attrs.update(input_hints(self.name, self.type))
+        return made
+
+    def _form_field(self, *, initial: Any = None) -> forms.Field:
         common: dict[str, Any] = {"label": self.label, "required": self.required}
         if initial not in (None, ""):
             common["initial"] = initial
@@ -115,6 +148,7 @@ class Held:
 
     DEPARTMENT = "department"
     LICENCE = "licence"
+    STEP = "step"  # issued by a department handling a step of the same case
 
 
 @dataclass
@@ -125,6 +159,8 @@ class MaterialSpec:
     held: str = ""  # a ``Held`` value when the material is not asked for
     issuer: str = ""  # the department holding it, when the item names one
     items: list[str] = field(default_factory=list)
+    source: str = ""  # where it comes from, in words, when it is not asked for
+    reason: str = ""  # why it is asked for although the catalog says a department holds it
 
     @property
     def asked(self) -> bool:
@@ -133,7 +169,7 @@ class MaterialSpec:
     @property
     def held_by(self) -> str:
         """Who holds it, in the page's language; empty when it is asked for."""
-        if self.held == Held.DEPARTMENT:
+        if self.held in (Held.DEPARTMENT, Held.STEP):
             return self.issuer or str(_("a department"))
         if self.held == Held.LICENCE:
             return str(_("your e-licence"))
@@ -147,6 +183,8 @@ class MaterialSpec:
             "held": self.held,
             "issuer": self.issuer,
             "items": list(self.items),
+            **({"source": self.source} if self.source else {}),
+            **({"reason": self.reason} if self.reason else {}),
         }
 
     @classmethod
@@ -158,6 +196,8 @@ class MaterialSpec:
             held=str(data.get("held") or ""),
             issuer=str(data.get("issuer") or ""),
             items=[str(i) for i in data.get("items") or []],
+            source=str(data.get("source") or ""),
+            reason=str(data.get("reason") or ""),
         )
 
 
@@ -214,6 +254,17 @@ class FormSpec:
             produced={str(p) for p in data.get("produced") or []},
             items=[SourceSpec.from_dict(i) for i in data.get("items") or []],
         )
+
+
+# Asked when the form names both parents and no register says which one the applicant is; the
+# answer fills that parent's name and ID number from the applicant's account.
+ROLE_FIELD = "applicant_role"
+ROLES = {"mother": "母亲", "father": "父亲", "guardian": "监护人"}
+PARENT_FIELDS = {
+    "mother": ("mother_name", "mother_id_number"),
+    "father": ("father_name", "father_id_number"),
+}
+PARENT_FIELD_NAMES = frozenset(n for pair in PARENT_FIELDS.values() for n in pair)
 
 
 def material_key(name: str) -> str:
@@ -308,18 +359,44 @@ class ApplicationForm(forms.Form):
         only: Iterable[str] | None = None,
         require_all: bool = True,
         existing_materials: Iterable[str] = (),
+        applicant=None,
+        confirmed_values: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.require_all = require_all
         self.spec = spec
         wanted = set(only) if only is not None else None
         existing = set(existing_materials)
         initial_data = initial_data or {}
+        self.applicant = applicant
+        choosing_role = spec.field(ROLE_FIELD) is not None and wanted is None
+        self.role_filled: set[str] = set()
+        self.confirmed_values = confirmed_values or {}
+        # "Same as above": a later address may copy the first one (typed or confirmed).
+        self.same_as: dict[str, FieldSpec] = {}
+        first_address: FieldSpec | None = None
         for f in spec.fields:
-            if wanted is not None and f.name not in wanted:
+            is_address = f.name.endswith("_address") and f.type == "text"
+            if f.confirmed or (wanted is not None and f.name not in wanted):
+                if is_address and first_address is None:
+                    first_address = f
                 continue
             ff = f.form_field(initial=initial_data.get(f.name))
-            if not require_all:
+            if not require_all or (choosing_role and f.name in PARENT_FIELD_NAMES):
+                # a parent's own fields come from their account once they say which parent
+                ff.required = False
+            if is_address and first_address is None:
+                first_address = f
+            elif is_address and wanted is None and first_address is not None:
+                self.same_as[f.name] = first_address
+                self.fields[f"same_{f.name}"] = forms.BooleanField(
+                    label=_("%(label)s: same as %(other)s")
+                    % {"label": f.label, "other": first_address.label},
+                    required=False,
+                    initial=bool(initial_data.get(f.name))
+                    and initial_data.get(f.name) == initial_data.get(first_address.name),
+                )
                 ff.required = False
             self.fields[f.name] = ff
         for m in spec.asked_materials:
@@ -328,11 +405,56 @@ class ApplicationForm(forms.Form):
             required = m.required and require_all and (m.name not in existing or wanted is not None)
             self.fields[m.key] = CheckedFileField(label=m.name, required=required)
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, first in self.same_as.items():
+            if cleaned.get(f"same_{name}"):
+                cleaned[name] = cleaned.get(first.name) or self.confirmed_values.get(first.name, "")
+                if name in self.errors:
+                    del self.errors[name]
+            field = self.spec.field(name)
+            if (
+                self.require_all
+                and field is not None
+                and field.required
+                and not cleaned.get(name)
+                and name not in self.errors
+            ):
+                self.add_error(name, forms.Field.default_error_messages["required"])
+        role = cleaned.get(ROLE_FIELD)
+        if role and self.applicant is not None:
+            own = PARENT_FIELDS.get(next((k for k, v in ROLES.items() if v == role), ""), ())
+            if own and not (self.applicant.real_name and self.applicant.id_number):
+                self.add_error(
+                    ROLE_FIELD,
+                    _("Your account has no verified name and ID number; fill in your own."),
+                )
+            for name in own:
+                if name in self.fields:
+                    cleaned[name] = (
+                        self.applicant.real_name
+                        if name.endswith("_name")
+                        else self.applicant.id_number
+                    )
+                    self.role_filled.add(name)
+        if self.require_all and self.spec.field(ROLE_FIELD) is not None:
+            for name in PARENT_FIELD_NAMES:
+                spec = self.spec.field(name)
+                if (
+                    spec is not None
+                    and spec.required
+                    and name in self.fields
+                    and cleaned.get(name) in (None, "")
+                    and name not in self.errors
+                ):
+                    self.add_error(name, forms.Field.default_error_messages["required"])
+        return cleaned
+
     def answers(self) -> dict[str, Any]:
         """Cleaned answers as JSON-safe values (materials excluded)."""
         out: dict[str, Any] = {}
         for f in self.spec.fields:
-            if f.name not in self.cleaned_data:
+            if f.name not in self.cleaned_data or f.confirmed:
                 continue
             value = self.cleaned_data[f.name]
             if value in (None, ""):
@@ -350,12 +472,15 @@ class ApplicationForm(forms.Form):
         return out
 
 
-def validate_answers(spec: FormSpec, data: dict[str, Any], *, only: Iterable[str] | None = None):
+def validate_answers(
+    spec: FormSpec, data: dict[str, Any], *, only: Iterable[str] | None = None, applicant=None
+):
     """Validate answers given as plain values (the API); returns (answers, errors)."""
     form = ApplicationForm(
         data={k: v for k, v in data.items() if v is not None},
         spec=FormSpec(fields=spec.fields, materials=[], produced=spec.produced),
         only=only,
+        applicant=applicant,
     )
     if form.is_valid():
         return form.answers(), {}

@@ -356,19 +356,53 @@ class ApplicationItemVersion(models.Model):
 
 
 class Attachment(TimeStampedModel):
-    """A material the citizen uploaded, checked by content, kept in private storage."""
+    """A material of a case: uploaded by the citizen (checked by content, kept in private
+    storage), fetched from a register at submission (its record as read), issued by a step of the
+    case, or the citizen's verified identity."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("uploaded by the applicant")
+        REGISTER = "register", _("fetched from a register")
+        STEP = "step", _("issued during handling")
+        LICENCE = "licence", _("verified identity or e-licence")
 
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="attachments"
     )
     material_name = models.CharField(_("material"), max_length=300)
-    file = models.FileField(
-        _("file"), upload_to="applications/%Y/%m/", storage=private_files, max_length=300
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.UPLOAD
     )
-    original_name = models.CharField(_("original name"), max_length=200)
-    content_type = models.CharField(_("content type"), max_length=60)
-    size = models.PositiveIntegerField(_("size"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    source_label = models.CharField(_("from"), max_length=200, blank=True)
+    source_department = models.ForeignKey(
+        "departments.Department",
+        verbose_name=_("provided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    record = models.ForeignKey(
+        "registers.Record",
+        verbose_name=_("register record"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    content = models.JSONField(_("content as fetched"), default=dict, blank=True)
+    fetched_at = models.DateTimeField(_("fetched at"), null=True, blank=True)
+    file = models.FileField(
+        _("file"),
+        upload_to="applications/%Y/%m/",
+        storage=private_files,
+        max_length=300,
+        blank=True,
+    )
+    original_name = models.CharField(_("original name"), max_length=200, blank=True)
+    content_type = models.CharField(_("content type"), max_length=60, blank=True)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("attachment")
@@ -381,7 +415,11 @@ class Attachment(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.material_name}: {self.original_name}"
+        return f"{self.material_name}: {self.original_name or self.source_label}"
+
+    @property
+    def is_file(self) -> bool:
+        return self.source == self.Source.UPLOAD and bool(self.file)
 
 
 class Task(TimeStampedModel):

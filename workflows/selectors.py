@@ -6,6 +6,7 @@ count them at two sizes. Staff reads go through ``departments.scoping.scope_quer
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -18,9 +19,19 @@ from catalog.models import Bundle, BundleItem, Material, ServiceItem
 from departments.models import Department, Membership, Region
 from departments.scoping import member_department_ids, scope_queryset
 from departments.selectors import staff_roles
-from zheliban.core.identity import mask_middle
+from registers.schema import REGISTERS
+from zheliban.core.identity import mask_middle, mask_phone
 
-from .forms import FieldSpec, FormSpec, build_form_spec
+from . import held
+from .forms import (
+    PARENT_FIELD_NAMES,
+    ROLE_FIELD,
+    FieldSpec,
+    FormSpec,
+    Held,
+    MaterialSpec,
+    build_form_spec,
+)
 from .models import (
     Application,
     Attachment,
@@ -110,6 +121,44 @@ def form_spec_for(
         subject_items(bundle=bundle, item=item),
         produced=produced,
         held_materials=licence_names_for(user) if user.is_authenticated else (),
+    )
+
+
+def application_prepare(
+    *,
+    user,
+    workflow: WorkflowDefinition,
+    bundle: Bundle | None = None,
+    item: ServiceItem | None = None,
+) -> held.Prepared:
+    """The form a citizen fills for this bundle or item, with what the registers answer and
+    hold marked on it: the one the apply page shows, the API describes and submission files."""
+    items = subject_items(bundle=bundle, item=item)
+    spec = build_form_spec(
+        items,
+        produced=produced_fields(workflow),
+        held_materials=licence_names_for(user) if user.is_authenticated else (),
+    )
+    steps = {
+        d.pk
+        for d in Department.objects.filter(
+            code__in={s["department"] for s in workflow.compiled["steps"]}
+        )
+    }
+    if bundle is not None:
+        region_code = Region.objects.filter(pk=bundle.region_id).values_list("code", flat=True)
+    else:
+        assert item is not None
+        region_code = Region.objects.filter(departments__pk=item.department_id).values_list(
+            "code", flat=True
+        )
+    return held.prepare(
+        spec,
+        user=user,
+        items=items,
+        step_departments=steps,
+        compiled=workflow.compiled,
+        region_code=(region_code.first() or "") if workflow.compiled.get("eligible") else "",
     )
 
 
@@ -650,6 +699,13 @@ def licence_list_for_citizen(*, user) -> QuerySet[ELicence]:
 
 
 # ---------------------------------------------------------------- a task's answers
+#
+# Need to know: a department's task shows only what the steps that department handles in the
+# case use: the answers their items ask, the data its step received, and the materials their
+# items ask, with the register records fetched for them less any answer the department does not
+# use. ID numbers and phones show in full only to whoever holds the claim on the task; each time
+# they do, the reveal is logged once per claim. ``task_shown`` is the one function the task page,
+# its API and its corrections read.
 
 
 class TaskAnswer(NamedTuple):
@@ -657,22 +713,268 @@ class TaskAnswer(NamedTuple):
     value: str
 
 
-MASKED_TYPES = frozenset({"id_number"})
+class TaskInput(NamedTuple):
+    """A value an earlier step gave that this step needs."""
+
+    name: str
+    value: str
 
 
-def task_answers_shown(*, task: Task, viewer, spec: FormSpec | None = None) -> list[TaskAnswer]:
-    """The application's answers as a task's page and its API show them to ``viewer``: an ID
-    number in full only to whoever holds the claim on the task, masked (``330**********1234``)
-    to everyone else; a missing answer as "". ``spec`` is the application's form
-    (``application_form_spec``), read here unless given."""
+class ContentShown(NamedTuple):
+    """One field of a register record fetched for a material."""
+
+    name: str
+    label: str
+    value: str
+
+
+MASKED_TYPES = frozenset({"id_number", "phone"})
+REVEAL = "reveal"
+
+
+def _masked(value: str, kind: str) -> str:
+    if kind == "phone":
+        return mask_phone(value)
+    return mask_middle(value, keep_start=3, keep_end=4)
+
+
+def _kind_of(name: str) -> str:
+    """The masking kind of a value known only by its name (a step's output, a record's field)."""
+    if name.endswith("id_number"):
+        return "id_number"
+    if name.endswith("phone"):
+        return "phone"
+    return "text"
+
+
+# The attachment a material would have, from how the filed form says it is held.
+HELD_SOURCES = {
+    "": Attachment.Source.UPLOAD,
+    Held.DEPARTMENT: Attachment.Source.REGISTER,
+    Held.STEP: Attachment.Source.STEP,
+    Held.LICENCE: Attachment.Source.LICENCE,
+}
+
+
+@dataclass(frozen=True)
+class TaskNeed:
+    """What the steps one department handles in a case use: names of their items, of the
+    answers those items ask and of the materials they ask."""
+
+    items: frozenset[str]
+    fields: frozenset[str]
+    materials: frozenset[str]
+
+
+def task_need(*, task: Task, spec: FormSpec) -> TaskNeed:
+    """What ``task``'s department uses of its case ``spec`` (the form as filed): the answers and
+    materials the filed form says the items of the department's steps ask (one query)."""
+    return _need_of(
+        spec,
+        Task.objects.filter(application_id=task.application_id, department_id=task.department_id),
+    )
+
+
+def _need_of(spec: FormSpec, tasks: QuerySet[Task]) -> TaskNeed:
+    """What ``tasks`` (steps of the case filed as ``spec``) use (one query)."""
+    pinned = {source.id: source.name for source in spec.items}
+    items: set[str] = set()
+    asked: set[str] = set()
+    for item_id, name, form_fields in tasks.values_list(
+        "item_id", "item__name", "item__form_fields"
+    ):
+        items.add(pinned.get(item_id, name))
+        asked.update(str(raw.get("name", "")) for raw in form_fields or [])
+    fields = {
+        f.name
+        for f in spec.fields
+        # a form pinned without the items asking each field: the catalog's items say
+        if (items.intersection(f.items) if f.items else f.name in asked)
+    }
+    if ROLE_FIELD in {f.name for f in spec.fields} and fields & PARENT_FIELD_NAMES:
+        fields.add(ROLE_FIELD)  # says which parent's answers came from the applicant's account
+    materials = {m.name for m in spec.materials if items.intersection(m.items)}
+    return TaskNeed(frozenset(items), frozenset(fields), frozenset(materials))
+
+
+@dataclass(frozen=True)
+class MaterialShown:
+    """A material of the case a department uses, with where it came from."""
+
+    spec: MaterialSpec
+    attachment: Attachment | None
+    source: str  # an ``Attachment.Source`` value
+    content: list[ContentShown]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def asked(self) -> bool:
+        """Asked of the citizen, so a correction may ask for it again."""
+        return self.spec.asked
+
+    @property
+    def source_display(self) -> str:
+        return str(Attachment.Source(self.source).label)
+
+    @property
+    def source_label(self) -> str:
+        if self.attachment is not None and self.attachment.source_label:
+            return self.attachment.source_label
+        return self.spec.source
+
+    @property
+    def department(self) -> str:
+        """The department that holds or issues it, as the filed form names it."""
+        return self.spec.issuer if self.source != Attachment.Source.UPLOAD else ""
+
+    @property
+    def fetched_at(self) -> dt.datetime | None:
+        return self.attachment.fetched_at if self.attachment is not None else None
+
+    @property
+    def issued_during_handling(self) -> bool:
+        return self.source == Attachment.Source.STEP
+
+    @property
+    def is_file(self) -> bool:
+        return self.attachment is not None and self.attachment.is_file
+
+
+@dataclass(frozen=True)
+class TaskShown:
+    """A task's case as its page and its API show it to one viewer."""
+
+    answers: list[TaskAnswer]
+    inputs: list[TaskInput]
+    materials: list[MaterialShown]
+    revealed: bool  # ID numbers or phones shown unmasked (to the holder of the claim)
+    reveal_logged: bool  # a reveal is already logged for the viewer's present claim
+
+    @property
+    def correctable(self) -> frozenset[str]:
+        """What a correction may ask of the citizen: names of the answers shown and keys of the
+        materials shown that were asked of the citizen."""
+        return frozenset(
+            [a.field.name for a in self.answers] + [m.key for m in self.materials if m.asked]
+        )
+
+    @property
+    def reveal_to_log(self) -> bool:
+        return self.revealed and not self.reveal_logged
+
+
+def _record_content(
+    attachment: Attachment, *, spec: FormSpec, need: TaskNeed, holder: bool
+) -> tuple[list[ContentShown], bool]:
+    """The fields of the register record fetched for a material, less those that answer a
+    question of the form the department does not use; and whether any shows unmasked."""
+    if not attachment.content:
+        return [], False
+    document = held.document_for(attachment.material_name)
+    register = REGISTERS.get(held._register_of(document)) if document is not None else None
+    slot = document.record if document is not None else ""
+    answers = {key: name for name, (where, key) in held.REGISTER_FIELDS.items() if where == slot}
+    asked = {f.name for f in spec.fields}
+    rows, revealed = [], False
+    for key, raw in attachment.content.items():
+        answer = answers.get(key)
+        if answer in asked and answer not in need.fields:
+            continue
+        described = register.field(key) if register is not None else None
+        kind = "id_number" if described is not None and described.type == "id_number" else ""
+        kind = kind or _kind_of(key)
+        value = "" if raw is None else str(raw)
+        if kind in MASKED_TYPES and value:
+            if holder:
+                revealed = True
+            else:
+                value = _masked(value, kind)
+        label = str(described.label) if described is not None else key
+        rows.append(ContentShown(key, label, value))
+    return rows, revealed
+
+
+def _reveal_logged(task: Task, viewer) -> bool:
+    """Whether a reveal to ``viewer`` is logged since they claimed the task (reads the task's
+    prefetched events: no query)."""
+    if task.claimed_at is None:
+        return False
+    return any(
+        e.action == REVEAL and e.actor_id == viewer.pk and e.at >= task.claimed_at
+        for e in task.events.all()
+    )
+
+
+def task_shown(*, task: Task, viewer, spec: FormSpec | None = None) -> TaskShown:
+    """What a task's page and its API show ``viewer`` of the case (one query; ``spec`` is the
+    application's form, ``application_form_spec``, read here unless given).
+
+    Only what the department's steps use (``task_need``); an ID number or a phone in full only
+    to whoever holds the claim on the task, masked (``330**********1234``, ``138****0001``) to
+    everyone else; a missing answer as ""."""
     spec = spec or application_form_spec(task.application)
+    need = task_need(task=task, spec=spec)
     holder = task.claimed_by_id is not None and task.claimed_by_id == getattr(viewer, "pk", None)
+    revealed = False
+
+    def shown(value: str, kind: str) -> str:
+        nonlocal revealed
+        if kind not in MASKED_TYPES or not value:
+            return value
+        if holder:
+            revealed = True
+            return value
+        return _masked(value, kind)
+
     data = task.application.data
     answers = []
     for field in spec.fields:
         raw = data.get(field.name)
-        value = "" if raw is None else str(raw)
-        if field.type in MASKED_TYPES and not holder:
-            value = mask_middle(value, keep_start=3, keep_end=4)
-        answers.append(TaskAnswer(field, value))
-    return answers
+        if field.name not in need.fields or (field.name == ROLE_FIELD and not raw):
+            continue
+        answers.append(TaskAnswer(field, shown("" if raw is None else str(raw), field.type)))
+    inputs = [
+        TaskInput(name, shown("" if raw is None else str(raw), _kind_of(name)))
+        for name, raw in (task.inputs or {}).items()
+    ]
+    attachments = {a.material_name: a for a in task.application.attachments.all()}
+    materials = []
+    for m in spec.materials:
+        if m.name not in need.materials:
+            continue
+        attachment = attachments.get(m.name)
+        content: list[ContentShown] = []
+        if attachment is not None:
+            content, unmasked = _record_content(attachment, spec=spec, need=need, holder=holder)
+            revealed = revealed or unmasked
+        source = attachment.source if attachment is not None else HELD_SOURCES.get(m.held, "")
+        materials.append(MaterialShown(m, attachment, source or Attachment.Source.UPLOAD, content))
+    return TaskShown(
+        answers=answers,
+        inputs=inputs,
+        materials=materials,
+        revealed=revealed,
+        reveal_logged=holder and _reveal_logged(task, viewer),
+    )
+
+
+def attachment_needed(*, user, attachment: Attachment) -> bool:
+    """Whether ``user`` may open ``attachment`` (one of ``attachment_for``): its applicant
+    always; staff when the items of their departments' steps in the case ask its material."""
+    app = attachment.application
+    if app.applicant_id == user.pk:
+        return True
+    tasks = scope_queryset(Task.objects.filter(application_id=app.pk), user, roles=WORK_ROLES)
+    return attachment.material_name in _need_of(application_form_spec(app), tasks).materials
+
+
+def task_answers_shown(*, task: Task, viewer, spec: FormSpec | None = None) -> list[TaskAnswer]:
+    """The answers of ``task_shown``."""
+    return task_shown(task=task, viewer=viewer, spec=spec).answers

@@ -7,6 +7,15 @@ app_name = "workflows"
 urlpatterns = [
     path("apply/bundle/<slug:key>/", views.apply, {"kind": "bundle"}, name="apply-bundle"),
     path("apply/item/<str:key>/", views.apply, {"kind": "item"}, name="apply-item"),
+    path(
+        "apply/bundle/<slug:key>/check/",
+        views.apply_check,
+        {"kind": "bundle"},
+        name="apply-bundle-check",
+    ),
+    path(
+        "apply/item/<str:key>/check/", views.apply_check, {"kind": "item"}, name="apply-item-check"
+    ),
     path("my/applications/", views.my_applications, name="my-applications"),
     path("my/applications/<uuid:pk>/", views.application_detail, name="application"),
     path(

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,6 +22,7 @@ from zheliban.core.workdays import add_workdays
 
 from . import selectors, services
 from .forms import ApplicationForm, prefill
+from .held import REGISTER_FIELDS
 from .models import Application, Rating, Task
 
 
@@ -32,9 +34,28 @@ def _refused(request: HttpRequest, exc: Refused, template: str, context: dict) -
 # ---------------------------------------------------------------- citizens
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+def held_rows(prepared) -> list[dict]:
+    """The answers a register gave, as the form shows them to confirm."""
+    rows = []
+    for f in prepared.spec.fields:
+        value = prepared.values.get(f.name)
+        if value is None:
+            continue
+        where = REGISTER_FIELDS[f.name]
+        rows.append(
+            {
+                "label": f.label,
+                "value": value.value,
+                "source": value.source,
+                "correct_url": reverse("registers:correct", args=[value.record.pk, where[1]]),
+            }
+        )
+    return rows
+
+
+def _apply_setup(request: HttpRequest, kind: str, key: str):
+    """What the apply and check pages share: the subject, its workflow, the citizen's draft and
+    the prepared form; or a response to send instead (no workflow, not eligible)."""
     if kind == "bundle":
         bundle, item = get_object_or_404(Bundle, slug=key, is_active=True), None
     else:
@@ -45,62 +66,140 @@ def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect(bundle.get_absolute_url() if bundle else item.get_absolute_url())
     draft = services.application_start(applicant=request.user, bundle=bundle, item=item)
-    spec = selectors.form_spec_for(
-        user=request.user, bundle=bundle, item=item, produced=selectors.produced_fields(workflow)
+    prepared = selectors.application_prepare(
+        user=request.user, workflow=workflow, bundle=bundle, item=item
     )
+    if prepared.refusals:
+        # Told before any form: why not, and what to do instead.
+        return render(
+            request,
+            "workflows/ineligible.html",
+            {"subject": bundle or item, "refusals": prepared.refusals, "draft": draft},
+        )
     known = selectors.licences_for(request.user)
-    prefilled = prefill(spec, user=request.user, licences=known)
-    initial = {**prefilled, **draft.data}
-    existing = set(draft.attachments.values_list("material_name", flat=True))
+    prefilled = prefill(prepared.spec, user=request.user, licences=known)
     promise = selectors.promise_workdays(workflow)
     context = {
         "draft": draft,
         "subject": bundle or item,
         "bundle": bundle,
-        "spec": spec,
+        "spec": prepared.spec,
         "workflow": workflow,
         "promise": promise,
         "promised_by": add_workdays(timezone.localdate(), promise),
         "prefilled": sorted(prefilled),
-        "existing": existing,
+        "initial": {**prefilled, **draft.data},
+        "existing": set(draft.attachments.values_list("material_name", flat=True)),
+        "confirmed": held_rows(prepared),
+        "verdicts": prepared.verdicts,
+        "role": prepared.role,
+        "prepared": prepared,
+        "apply_url": reverse(f"workflows:apply-{kind}", args=[key]),
+        "check_url": reverse(f"workflows:apply-{kind}-check", args=[key]),
     }
-    if request.method == "POST":
-        saving = request.POST.get("action") == "save"
-        form = ApplicationForm(
-            request.POST,
-            request.FILES,
-            spec=spec,
-            initial_data=initial,
-            require_all=not saving,
-            existing_materials=existing,
-        )
-        context["form"] = form
-        if not form.is_valid():
-            messages.error(request, _("Please correct the fields marked below."))
-            return render(request, "workflows/apply.html", context, status=400)
-        if saving:
+    return context
+
+
+def _form(request: HttpRequest, context: dict, *, data=None, files=None, require_all=True):
+    return ApplicationForm(
+        data,
+        files,
+        spec=context["spec"],
+        initial_data=context["initial"],
+        require_all=require_all,
+        existing_materials=context["existing"],
+        applicant=request.user,
+        confirmed_values=context["prepared"].answers(),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+    context = _apply_setup(request, kind, key)
+    if isinstance(context, HttpResponse):
+        return context
+    draft, prepared = context["draft"], context["prepared"]
+    if request.method != "POST":
+        context["form"] = _form(request, context)
+        return render(request, "workflows/apply.html", context)
+    action = request.POST.get("action")
+    saving = action == "save"
+    form = _form(request, context, data=request.POST, files=request.FILES, require_all=not saving)
+    context["form"] = form
+    if not form.is_valid():
+        # Files that passed their check are kept with the draft, so a failed submit never
+        # asks for them again.
+        kept = {
+            m.name: form.cleaned_data[m.key]
+            for m in context["spec"].asked_materials
+            if m.key not in form.errors and form.cleaned_data.get(m.key)
+        }
+        if kept:
             services.application_save_draft(
-                applicant=request.user,
-                application=draft,
-                data=form.answers(),
-                uploads=form.uploads(),
+                applicant=request.user, application=draft, data={}, uploads=kept
             )
+            context["existing"] |= set(kept)
+        return render(request, "workflows/apply.html", context, status=400)
+    if saving or action == "review":
+        services.application_save_draft(
+            applicant=request.user, application=draft, data=form.answers(), uploads=form.uploads()
+        )
+        if saving:
             messages.success(request, _("Draft saved. You can come back and finish it later."))
             return redirect(request.path)
+        return redirect(context["check_url"])
+    try:
+        app, _created = services.application_submit(
+            applicant=request.user,
+            application=draft,
+            answers=form.answers(),
+            uploads=form.uploads(),
+            idempotency_key=request.POST.get("submit_key", ""),
+            prepared=prepared,
+        )
+    except Refused as exc:
+        return _refused(request, exc, "workflows/apply.html", context)
+    return redirect(app.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply_check(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+    """Check your answers: everything the case will be filed with, then one button."""
+    context = _apply_setup(request, kind, key)
+    if isinstance(context, HttpResponse):
+        return context
+    draft, prepared, spec = context["draft"], context["prepared"], context["spec"]
+    # The draft's answers, checked again as the form would: a catalog change or a draft saved
+    # half-done sends the citizen back to the form, with its errors.
+    form = _form(
+        request,
+        context,
+        data={k: v for k, v in context["initial"].items() if v is not None},
+        files={},
+    )
+    missing = [m for m in spec.asked_materials if m.required and m.name not in context["existing"]]
+    if not form.is_valid() or missing:
+        messages.error(request, _("Some answers or documents are missing; please complete them."))
+        return redirect(context["apply_url"])
+    answers = form.answers()
+    context["typed"] = [
+        (f, answers.get(f.name, "")) for f in spec.fields if not f.confirmed and f.name in answers
+    ]
+    if request.method == "POST":
         try:
             app, _created = services.application_submit(
                 applicant=request.user,
                 application=draft,
-                answers=form.answers(),
-                uploads=form.uploads(),
+                answers=answers,
                 idempotency_key=request.POST.get("submit_key", ""),
-                spec=spec,
+                prepared=prepared,
             )
         except Refused as exc:
-            return _refused(request, exc, "workflows/apply.html", context)
+            return _refused(request, exc, "workflows/check.html", context)
         return redirect(app.get_absolute_url())
-    context["form"] = ApplicationForm(spec=spec, initial_data=initial, existing_materials=existing)
-    return render(request, "workflows/apply.html", context)
+    return render(request, "workflows/check.html", context)
 
 
 @login_required
@@ -234,6 +333,10 @@ def data_uses(request: HttpRequest) -> HttpResponse:
 @login_required
 def attachment(request: HttpRequest, pk: int) -> HttpResponse:
     att = selectors.attachment_for(user=request.user, pk=pk)
+    if not att.is_file or not selectors.attachment_needed(user=request.user, attachment=att):
+        # Fetched from a register, issued in the case or the citizen's identity: no file. A
+        # material no step of the user's departments uses: not theirs to read (need to know).
+        raise Http404
     return private_file_response(att.file, download_name=att.original_name)
 
 
@@ -288,7 +391,9 @@ def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
     app = task.application
     mine = task.claimed_by_id == request.user.pk
     spec = selectors.application_form_spec(app)
-    answers = selectors.task_answers_shown(task=task, viewer=request.user, spec=spec)
+    shown = selectors.task_shown(task=task, viewer=request.user, spec=spec)
+    if shown.reveal_to_log:
+        services.task_reveal_record(task=task, actor=request.user)
     verify_fields = sorted(
         {
             field
@@ -300,7 +405,10 @@ def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
         "task": task,
         "app": app,
         "mine": mine,
-        "answers": answers,
+        "answers": shown.answers,
+        "inputs": shown.inputs,
+        "materials": shown.materials,
+        "correctable_materials": [m for m in shown.materials if m.asked],
         "spec": spec,
         "verify_fields": verify_fields,
         "owners": Department.objects.filter(grants_given__consumer=task.department).distinct(),

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "zheliban.core",
     "zheliban.accounts",
     "departments",
+    "registers",
     "catalog",
     "workflows",
     "complaints",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("zheliban.accounts.urls")),
     path("departments/", include("departments.urls")),
     path("services/", include("catalog.urls")),
+    path("", include("registers.urls")),
     path("", include("workflows.urls")),
     path("", include("complaints.urls")),
     path("", include("scoreboard.urls")),

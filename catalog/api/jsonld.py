@@ -15,7 +15,8 @@ implementation list adds and CPSV-AP has no word for is said in our own namespac
     zb:version        xsd:integer  the published version of the item
     zb:itemType       concept      zb:type-<code> (xzxk 行政许可, xzqr 行政确认, ... ggfw 公共服务)
     on cv:Evidence: zb:source (applicant | issued | shared), zb:form (original | copy | both |
-    electronic), zb:required, zb:copies, zb:issuer (cv:PublicOrganisation)
+    electronic | verified_online: an original checked online where no trip is made, as
+    ``Material.provided_form``), zb:required, zb:copies, zb:issuer (cv:PublicOrganisation)
     concepts: zb:channel-<online|mobile|counter|courier|appointment>,
     zb:audience-<citizen|enterprise>, zb:kind-<department kind>, zb:stage-<joint-handling stage>
 
@@ -222,7 +223,7 @@ def _evidence(item: ServiceItem, position: int, material, *, url_for: UrlFor) ->
         "dct:identifier": f"{item.code}-{position}",
         "dct:title": material.name,
         "zb:source": material.source,
-        "zb:form": material.form,
+        "zb:form": material.provided_form(trips=item.trips),
         "zb:required": material.required,
         "zb:copies": material.copies,
     }

@@ -213,6 +213,14 @@ class ItemSerializer(serializers.Serializer):
 
 
 class MaterialSerializer(ReadModelSerializer):
+    form = serializers.ChoiceField(
+        choices=Material.Provided.choices,
+        source="provided_form",
+        read_only=True,
+        help_text="How the applicant provides it: original, copy, both, electronic, or "
+        "verified_online (an original checked online, never brought: for an item that needs "
+        "no trip to the hall).",
+    )
     issuer = CodeNameSerializer(allow_null=True, help_text="Department that issues it, if any.")
 
     class Meta:
@@ -342,8 +350,11 @@ class ItemVersionSerializer(ReadModelSerializer):
 
     code = serializers.CharField(source="item.code")
     snapshot = serializers.DictField(
+        source="public_snapshot",
         help_text="The item's elements as published: the fields of the item detail, with "
-        "department and region as {code, name}, materials, themes and joint stages."
+        "department and region as {code, name}, materials, themes and joint stages. A "
+        "material's form reads as in the item detail: verified_online for an original when "
+        "the version needs no trip.",
     )
 
     class Meta:

@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 GENERATION = "catalog"
 GENERATION_KEY = generation_key(GENERATION)
 # Raised whenever what an entry holds changes shape, so that no process reads another's.
-SCHEMA = 1
+SCHEMA = 2
 ANSWER_SECONDS = 600
 
 T = TypeVar("T")

@@ -1,11 +1,12 @@
 """``search_items``: match, rank, count and facet in one SQL statement, then load the page.
 
 Queries per search for words, whatever the catalog's size: one for the synonyms, one statement
-that matches, ranks, pages, counts and facets (and reads the page's materials for the excerpts),
-and one for the page's items with their department and region. A typo or a query nothing
-matches adds one statement to find the correction and one to search again. The answer (ids,
-counts, words; plain data) is cached for the catalog's generation (``cache``): the same search
-again reads only the page's items.
+that matches, ranks, pages, counts and facets (and reads the page's materials for the excerpts,
+and on the first page finds the matching bundles), and one for the page's items with their
+department and region. A typo or a query nothing matches adds one statement to find the
+correction and one to search again; a first page that finds bundles, one to read them. The
+answer (ids, counts, words, the bundles found; plain data) is cached for the catalog's
+generation (``cache``): the same search again reads only the page's items.
 
 Browsing (no words, ``browse``) reads one page of the published items in popularity order and
 counts them per set of filters, each piece cached apart: the counts over the whole catalog are
@@ -16,6 +17,18 @@ the whole name typed (or its pinyin, or its initials) > every word in the name (
 name) > how many words are in the name > how many of a synonym's words are in the name (the
 first listed weigh most) > a short name (the words say more of it); items holding the words only
 in materials, themes or department come after every name match; then popularity, then code.
+
+Near first: for a searcher whose region is known (``selectors.user_region_code``), the items
+holding the words in their name are ranked by how near their region is before anything else
+(``near_sql``): the searcher's own (their county, and the city and province above it, whose
+services are theirs too), then the rest of their province, then elsewhere; relevance orders
+each. Anonymous searches rank as above. Items holding the words only elsewhere stay after
+every name match.
+
+Bundles (一件事) come before every item: on the first page, the published bundles whose name,
+summary or life event (its name and search words) hold the words (``bundle_sql``; a bundle
+answers the region, audience, life-event and zero-trip filters, and none is shown under the
+others), the name first, then nearness, then popularity.
 
 Facets are disjunctive: each group counts over the text's matches with every *other* filter
 applied, so a chosen department still shows the others to switch to. The statement keeps the
@@ -28,15 +41,17 @@ matches that fail at most one filter; the page is those failing none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from departments.models import Department, Region
 
-from ..models import Audience, LifeEvent, Material, ServiceItem, Synonym, Theme
+from ..models import Audience, Bundle, LifeEvent, Material, ServiceItem, Synonym, Theme
 from . import cache as search_cache
 from . import highlight
 from . import text as t
@@ -45,10 +60,12 @@ from .query import (
     MAX_ALTERNATIVES,
     NAME,
     TYPO,
+    Group,
     Node,
     Plan,
     Term,
     all_of,
+    alternative_words,
     any_of,
     plan_query,
     query_tokens,
@@ -71,6 +88,15 @@ FACET_KEYS = ("department", "region", "type", "theme", "audience", *FLAG_KEYS)
 AUDIENCES = (Audience.CITIZEN, Audience.ENTERPRISE)
 MAX_QUERY_CHARS = 100
 MAX_FILTER_CHARS = 100
+REGION_CODE_RE = re.compile(r"[0-9]{6}")
+# The filters a bundle can answer; under any other filter the visitor looks for items alone.
+BUNDLE_FILTER_KEYS = ("region", "audience", "life_event", "zero_trips")
+# Bundles shown before the items at most.
+MAX_BUNDLES = 5
+# A bundle's score: its whole name typed, then each group of words in its name, then anywhere.
+BUNDLE_EXACT = 1_000
+BUNDLE_GROUP_IN_NAME = 10
+BUNDLE_GROUP_ANYWHERE = 1
 
 # Score tiers: each outweighs everything below it (at most 8 groups, 8 alternatives each).
 # An item holding the words only in its materials, themes or department scores on brevity alone:
@@ -110,6 +136,8 @@ class SearchResult:
     page: int
     page_size: int
     query: str
+    # The bundles (一件事) matching the words, best first, shown before the items (first page).
+    bundles: list[Bundle] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     facets: dict[str, list[Facet]] = field(default_factory=dict)
     # The words searched instead of a mistyped query ("showing results for ...").
@@ -298,12 +326,117 @@ def sums_sql(filters: Mapping[str, str]) -> str:
     )
 
 
+def region_chain(region: str) -> list[str]:
+    """A region code and those above it (GB/T 2260: 330106 → 330100 → 330000)."""
+    return list(dict.fromkeys([region, f"{region[:4]}00", f"{region[:2]}0000"]))
+
+
+def near_sql(region: str, column: str = "i.region_id") -> tuple[str, list]:
+    """How near the region in ``column`` is to the searcher's ``region``: 2 the searcher's own
+    (the region itself or the city or province above it, whose services are theirs too), 1
+    elsewhere in their province, 0 elsewhere or when no region is known. Codes are looked up in
+    uncorrelated subqueries, run once per statement."""
+    if not region:
+        return "0", []
+    table = Region._meta.db_table
+    own = region_chain(region)
+    marks = ", ".join(["%s"] * len(own))
+    sql = (
+        f"CASE WHEN {column} IN (SELECT id FROM {table} WHERE code IN ({marks})) THEN 2 "
+        f"WHEN {column} IN (SELECT id FROM {table} WHERE code LIKE %s) THEN 1 ELSE 0 END"
+    )
+    return sql, [*own, f"{region[:2]}%"]
+
+
+def bundle_filter_predicate(key: str, value: str) -> tuple[str, list]:
+    """SQL true when bundle ``b`` passes the filter (one of BUNDLE_FILTER_KEYS)."""
+    if key == "region":
+        return f"b.region_id = (SELECT id FROM {Region._meta.db_table} WHERE code = %s)", [value]
+    if key == "audience":
+        return "b.audience IN (%s, %s)", [value, Audience.BOTH.value]
+    if key == "life_event":
+        table = LifeEvent._meta.db_table
+        return f"b.life_event_id = (SELECT id FROM {table} WHERE slug = %s)", [value]
+    return "b.trips = 0", []  # zero_trips
+
+
+def group_like(group: Group, column: str) -> tuple[str, list]:
+    """SQL true when ``column`` (lower-case text) holds one of the group's alternatives: every
+    word of it, as a substring. Words are letters, digits or Han characters only
+    (``alternative_words``), so none is a LIKE wildcard."""
+    checks, params = [], []
+    for alternative in group.alternatives:
+        words = alternative_words(alternative)
+        if words:
+            checks.append("(" + " AND ".join(f"{column} LIKE %s" for _ in words) + ")")
+            params += [f"%{word}%" for word in words]
+    return ("(" + " OR ".join(checks) + ")", params) if checks else ("1 = 0", [])
+
+
+def bundle_sql(
+    plan: Plan, filters: Mapping[str, str], *, relaxed: bool, region: str
+) -> tuple[str, list] | None:
+    """Rows ('bundle', -, -, position, id) of the published bundles holding the words (every
+    required group, or relaxed any group) in their name, summary or life event's name and
+    search words, best first, at most MAX_BUNDLES; None when a filter rules bundles out.
+
+    Bundles are few (one per 一件事 a region offers) and carry no search columns: their text is
+    read whole and matched by substring, which is what Chinese words need anyway."""
+    if not plan or any(key not in BUNDLE_FILTER_KEYS for key in filters):
+        return None
+    groups = plan.groups if relaxed else plan.required
+    near, near_params = near_sql(region, "b.region_id")
+    predicates = [bundle_filter_predicate(key, value) for key, value in filters.items()]
+    where = " AND ".join(["b.is_active", *(sql for sql, _ in predicates)])
+    where_params = [p for _, args in predicates for p in args]
+    score = [f"CASE WHEN x.name = %s THEN {BUNDLE_EXACT} ELSE 0 END"]
+    score_params = [t.compact(plan.text)]
+    matches, match_params = [], []
+    for group in plan.groups:
+        in_name, name_params = group_like(group, "x.name")
+        anywhere, anywhere_params = group_like(group, "x.words")
+        score.append(
+            f"CASE WHEN {in_name} THEN {BUNDLE_GROUP_IN_NAME} "
+            f"WHEN {anywhere} THEN {BUNDLE_GROUP_ANYWHERE} ELSE 0 END"
+        )
+        score_params += [*name_params, *anywhere_params]
+        if group in groups:
+            matches.append(anywhere)
+            match_params += anywhere_params
+    joiner = " OR " if relaxed else " AND "
+    events = LifeEvent._meta.db_table
+    text = (
+        "b.name || ' ' || b.summary || ' ' || COALESCE(e.name, '') || ' ' || "
+        "COALESCE(e.keywords, '')"
+    )
+    sql = (
+        "SELECT 'bundle', NULL, NULL, ROW_NUMBER() OVER (ORDER BY s.nearness DESC, "
+        "s.score DESC, s.popularity DESC, s.slug), s.id FROM (SELECT x.id, x.slug, "
+        f"x.popularity, x.nearness, {' + '.join(score)} AS score FROM (SELECT b.id, b.slug, "
+        f"b.popularity, {near} AS nearness, REPLACE(LOWER(b.name), ' ', '') AS name, "
+        f"LOWER({text}) AS words FROM {Bundle._meta.db_table} b "
+        f"LEFT JOIN {events} e ON e.id = b.life_event_id WHERE {where}) x "
+        f"WHERE {joiner.join(matches) or '1 = 0'} "
+        f"ORDER BY nearness DESC, score DESC, x.popularity DESC, x.slug LIMIT {MAX_BUNDLES}) s"
+    )
+    return sql, [*score_params, *near_params, *where_params, *match_params]
+
+
 def statement(
-    plan: Plan, filters: Mapping[str, str], *, relaxed: bool, limit: int, offset: int
+    plan: Plan,
+    filters: Mapping[str, str],
+    *,
+    relaxed: bool,
+    limit: int,
+    offset: int,
+    region: str = "",
+    bundles: bool = False,
 ) -> tuple[str, list]:
     """One statement answering a search for words: rows ('hit', -, -, position, id), ('total',
-    -, -, count, top score), ('capped', name|other, -, candidates, -) and (facet, value, label,
-    count, -).
+    -, -, count, top score), ('capped', name|other, -, candidates, -), (facet, value, label,
+    count, -) and, with ``bundles``, ('bundle', -, -, position, id) (``bundle_sql``).
+
+    Name matches are ranked by their nearness to ``region`` first (``near_sql``).
 
     The candidates are bounded: at most MAX_CANDIDATES items holding every word in the name, and
     as many more holding them elsewhere, found through the full-text indexes and read once.
@@ -320,14 +453,17 @@ def statement(
     columns += ["i.for_citizens", "i.for_enterprises", "i.online", "i.mobile", "i.trips"]
     columns += ["i.id_only"]
     columns += [f"{sql} AS x_{key}" for sql, key in zip(miss_sql, filters, strict=True)]
-    select = f"SELECT {', '.join(columns)}, {misses} AS misses, {score} AS score FROM {ITEMS} i"
+    select = f"SELECT {', '.join(columns)}, {misses} AS misses, {score} AS score"
     select_params = [*miss_params, *miss_params, *score_params]
 
-    def rows(node: Node, *, unless: Node | None = None) -> tuple[str, list]:
+    def rows(
+        node: Node, *, unless: Node | None = None, near: tuple[str, list] = ("0", [])
+    ) -> tuple[str, list]:
         """The published items holding ``node`` but not ``unless`` and failing at most one
-        filter, with their misses and score; at most MAX_CANDIDATES."""
+        filter, with their misses, score and nearness; at most MAX_CANDIDATES."""
         match, args = engine.match(node)
-        where, params = f"i.is_active AND {match}", [*select_params, *args]
+        where = f"i.is_active AND {match}"
+        params = [*select_params, *near[1], *args]
         if unless is not None:
             match, args = engine.match(unless)
             where += f" AND NOT {match}"
@@ -335,10 +471,11 @@ def statement(
         if miss_sql:
             where += f" AND {misses} <= 1"
             params += miss_params
-        return f"{select} WHERE {where} LIMIT {MAX_CANDIDATES}", params
+        sql = f"{select}, {near[0]} AS nearness FROM {ITEMS} i WHERE {where}"
+        return f"{sql} LIMIT {MAX_CANDIDATES}", params
 
     in_name = plan.name_match(relaxed=relaxed)
-    name_sql, name_params = rows(in_name)
+    name_sql, name_params = rows(in_name, near=near_sql(region))
     elsewhere = all_of([plan.match(relaxed=relaxed), plan.elsewhere_match(relaxed=relaxed)])
     other_sql, other_params = rows(elsewhere, unless=in_name)
     ctes = (
@@ -349,11 +486,12 @@ def statement(
     params += [limit, offset]
     # m: the candidates failing at most one filter, scored: the page (failing none), the count
     # and every facet (failing none but its own) are read from it. h: the page.
+    order = "nearness DESC, score DESC, popularity DESC, code"
     sql = (
-        f"WITH {ctes}, h AS MATERIALIZED (SELECT id, score, popularity, code FROM m "
-        "WHERE misses = 0 ORDER BY score DESC, popularity DESC, code LIMIT %s OFFSET %s) "
-        "SELECT 'hit', NULL, NULL, ROW_NUMBER() OVER (ORDER BY h.score DESC, h.popularity DESC, "
-        f"h.code), h.id FROM h UNION ALL {sums_sql(filters)}"
+        f"WITH {ctes}, h AS MATERIALIZED (SELECT id, nearness, score, popularity, code FROM m "
+        f"WHERE misses = 0 ORDER BY {order} LIMIT %s OFFSET %s) "
+        f"SELECT 'hit', NULL, NULL, ROW_NUMBER() OVER (ORDER BY {order}), h.id FROM h "
+        f"UNION ALL {sums_sql(filters)}"
     )
     for key in ("department", "region", "type", "theme"):
         where = f"misses - x_{key} = 0" if key in filters else "misses = 0"
@@ -365,6 +503,10 @@ def statement(
             f"x.sort_order, x.id), x.item_id FROM {Material._meta.db_table} x "
             "WHERE x.item_id IN (SELECT id FROM h)"
         )
+    found_bundles = bundle_sql(plan, filters, relaxed=relaxed, region=region) if bundles else None
+    if found_bundles is not None:
+        sql += f" UNION ALL {found_bundles[0]}"
+        params += found_bundles[1]
     return sql, params
 
 
@@ -376,21 +518,40 @@ class Found:
     counts: dict[str, list[tuple[str, str, int]]]
     capped: bool
     materials: dict[int, list[str]] = field(default_factory=dict)
+    bundle_ids: list[int] = field(default_factory=list)
 
 
-def run(plan: Plan, filters: Mapping[str, str], *, relaxed: bool, page: int, page_size: int):
+def run(
+    plan: Plan,
+    filters: Mapping[str, str],
+    *,
+    relaxed: bool,
+    page: int,
+    page_size: int,
+    region: str = "",
+    bundles: bool = False,
+) -> Found:
     sql, params = statement(
-        plan, filters, relaxed=relaxed, limit=page_size, offset=(page - 1) * page_size
+        plan,
+        filters,
+        relaxed=relaxed,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+        region=region,
+        bundles=bundles,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     hits: list[tuple[int, int]] = []
+    bundle_hits: list[tuple[int, int]] = []
     materials: list[tuple[int, int, str]] = []
     found = Found([], 0, 0, {key: [] for key in FACET_KEYS}, False)
     for kind, value, label, n, extra in rows:
         if kind == "hit":
             hits.append((n, extra))
+        elif kind == "bundle":
+            bundle_hits.append((n, extra))
         elif kind == "material":
             materials.append((n, extra, value))
         elif kind == "total":
@@ -400,6 +561,7 @@ def run(plan: Plan, filters: Mapping[str, str], *, relaxed: bool, page: int, pag
         elif n:
             found.counts[kind].append((value, label or "", n))
     found.ids = [pk for _, pk in sorted(hits)]
+    found.bundle_ids = [pk for _, pk in sorted(bundle_hits)]
     for _position, item_id, name in sorted(materials):
         found.materials.setdefault(item_id, []).append(name)
     return found
@@ -451,6 +613,9 @@ class Answer:
     corrected: str = ""
     expanded_from: str = ""
     partial: bool = False
+    # The bundles found, best first, as ``bundle_rows`` reads them (few, small, and every edit
+    # of a bundle bumps the generation: kept whole with the answer).
+    bundles: list[dict] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -705,19 +870,68 @@ def synonyms_for(value: str) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
-def answer(query: str, filters: Mapping[str, str], *, page: int, page_size: int) -> Answer:
-    """Search the database: the words as typed, else corrected, else some of them."""
+def bundle_rows(ids: list[int]) -> list[dict]:
+    """What a result shows of these bundles (its card, the API's bundle), as plain data in the
+    order of ``ids``: one query, none without ids."""
+    if not ids:
+        return []
+    rows = (
+        Bundle.objects.filter(pk__in=ids, is_active=True)
+        .annotate(part_count=Count("parts"))
+        .order_by()
+        .values(*BUNDLE_FIELDS)
+    )
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def bundle_from_row(row: Mapping) -> Bundle:
+    """A bundle as ``bundle_rows`` read it, with its region and life event, for templates and
+    serializers (read only: never saved)."""
+    bundle = Bundle(**{key: row[key] for key in BUNDLE_MODEL_FIELDS})
+    bundle.region = Region(id=row["region_id"], code=row["region__code"], name=row["region__name"])
+    if row["life_event_id"] is not None:
+        bundle.life_event = LifeEvent(
+            id=row["life_event_id"],
+            slug=row["life_event__slug"],
+            name=row["life_event__name"],
+            name_en=row["life_event__name_en"],
+        )
+    bundle.part_count = row["part_count"]
+    return bundle
+
+
+def answer(
+    query: str, filters: Mapping[str, str], *, page: int, page_size: int, region: str = ""
+) -> Answer:
+    """Search the database: the words as typed, else corrected, else some of them. On the first
+    page, the bundles the words find first (as typed, else corrected, else some of them)."""
     plan = plan_query(query, synonyms_for(query) if query.strip() else None)
-    found = run(plan, filters, relaxed=False, page=page, page_size=page_size)
+
+    def search(plan: Plan, *, relaxed: bool, bundles: bool) -> Found:
+        return run(
+            plan,
+            filters,
+            relaxed=relaxed,
+            page=page,
+            page_size=page_size,
+            region=region,
+            bundles=bundles and page == 1,
+        )
+
+    found = search(plan, relaxed=False, bundles=True)
+    bundle_ids = found.bundle_ids
     corrected, partial = "", False
     if plan and (not found.total or (plan.suspicious and found.top < ALL_IN_NAME)):
         corrected = correct(plan)
         if corrected:
             plan = plan_query(corrected)
-            found = run(plan, filters, relaxed=False, page=page, page_size=page_size)
+            found = search(plan, relaxed=False, bundles=not bundle_ids)
+            bundle_ids = bundle_ids or found.bundle_ids
     if plan and not found.total and len(plan.groups) > 1:
         partial = True
-        found = run(plan, filters, relaxed=True, page=page, page_size=page_size)
+        found = search(plan, relaxed=True, bundles=not bundle_ids)
+        bundle_ids = bundle_ids or found.bundle_ids
     return Answer(
         ids=found.ids,
         total=found.total,
@@ -730,7 +944,33 @@ def answer(query: str, filters: Mapping[str, str], *, page: int, page_size: int)
         corrected=corrected,
         expanded_from=plan.expanded_from,
         partial=partial,
+        bundles=bundle_rows(bundle_ids),
     )
+
+
+# What a search result shows of a bundle (``bundle_rows``): its own columns, then its parts'
+# count, region and life event.
+BUNDLE_MODEL_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "audience",
+    "summary",
+    "promised_days",
+    "trips",
+    "popularity",
+    "region_id",
+    "life_event_id",
+)
+BUNDLE_FIELDS = (
+    *BUNDLE_MODEL_FIELDS,
+    "part_count",
+    "region__code",
+    "region__name",
+    "life_event__slug",
+    "life_event__name",
+    "life_event__name_en",
+)
 
 
 # What a result shows (the page's list, the API's items): read by id, the rest of the row left
@@ -781,27 +1021,35 @@ def search_items(
     filters: Mapping[str, str] | None = None,
     page: int = 1,
     page_size: int = 20,
+    region: str = "",
 ) -> SearchResult:
     """Published items matching ``text`` (Chinese, pinyin, initials, colloquial words, with typo
-    correction) and ``filters``, ranked, one page of them, with facet counts.
+    correction) and ``filters``, ranked, one page of them, with facet counts; on the first page,
+    the bundles the words find, to be shown before the items.
+
+    ``region`` is the searcher's region code (``selectors.user_region_code``; "" when none is
+    known): the items named by the words are ranked nearest first (``near_sql``). Browsing (no
+    words) ignores it.
 
     The answer is cached for the catalog's generation (``cache``), under the query as the
-    engine reads it (normalised, spaces collapsed): a repeated search reads only the page's
-    items."""
+    engine reads it (normalised, spaces collapsed) and the region: a repeated search reads only
+    the page's items."""
     query = (text or "").strip()[:MAX_QUERY_CHARS]
     filters = clean_filters(filters)
     page, page_size = max(1, int(page)), max(1, int(page_size))
+    region = region if REGION_CODE_RE.fullmatch(region or "") else ""
     searched = " ".join(t.normalize(query).split())
     if query_tokens(searched):
         found = search_cache.remember(
             "search",
-            [searched, filters, page, page_size],
-            lambda: answer(searched, filters, page=page, page_size=page_size),
+            [searched, filters, page, page_size, region],
+            lambda: answer(searched, filters, page=page, page_size=page_size, region=region),
         )
     else:
         found = browse(filters, page=page, page_size=page_size)
     return SearchResult(
         items=load_page(found),
+        bundles=[bundle_from_row(row) for row in found.bundles],
         total=found.total,
         page=page,
         page_size=page_size,

@@ -304,7 +304,7 @@ def test_item_detail_has_the_whole_guide(client, catalog):
             {
                 "name": "出生医学证明",
                 "source": "issued",
-                "form": "original",
+                "form": "verified_online",  # stored as original; the item needs no trip
                 "required": True,
                 "copies": 1,
                 "issuer": {"code": "330100-weijian", "name": "杭州市卫生健康委员会"},
@@ -430,7 +430,7 @@ EXPECTED_JSONLD = {
             "dct:identifier": "330100HK0001-1",
             "dct:title": "出生医学证明",
             "zb:source": "issued",
-            "zb:form": "original",
+            "zb:form": "verified_online",  # stored as original; the item needs no trip
             "zb:required": True,
             "zb:copies": 1,
             "zb:issuer": {

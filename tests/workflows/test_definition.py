@@ -323,7 +323,7 @@ def test_top_level_key_errors():
         (5, "wrong_type"),
     ]
     assert error.errors[1].message == (
-        "Unknown key “colour”. Expected one of: title, bundle, item, asks, steps."
+        "Unknown key “colour”. Expected one of: title, bundle, item, asks, eligible, steps."
     )
 
 

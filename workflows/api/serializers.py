@@ -15,7 +15,7 @@ from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
 
 from ..forms import MAX_TEXTAREA
 from ..models import Application, Rating, Task
-from ..selectors import application_form_spec, parts_of, task_answers_shown
+from ..selectors import MaterialShown, TaskShown, application_form_spec, parts_of
 
 MAX_REASON = 2000
 MAX_OUTPUT = 200
@@ -349,14 +349,52 @@ class TaskAnswerSerializer(serializers.Serializer):
     name = TextField()
     label = TextField()
     type = TextField()
-    value = TextField(help_text="ID numbers are masked unless you hold the claim on the task.")
+    value = TextField(
+        help_text="ID numbers and phones are masked unless you hold the claim on the task."
+    )
+
+
+class TaskMaterialContentSerializer(serializers.Serializer):
+    name = TextField(help_text="The register's name of the field.")
+    label = TextField()
+    value = TextField(
+        help_text="ID numbers and phones are masked unless you hold the claim on the task."
+    )
 
 
 class TaskMaterialSerializer(serializers.Serializer):
-    key = TextField()
+    key = TextField(help_text="What a correction names to ask for the material again.")
     name = TextField()
     required = serializers.BooleanField()
-    uploaded = serializers.BooleanField()
+    asked = serializers.BooleanField(
+        help_text="Asked of the applicant (so a correction may ask for it again); false when a "
+        "department holds it."
+    )
+    uploaded = serializers.BooleanField(help_text="The applicant uploaded a file for it.")
+    source = TextField(
+        help_text="Where it comes from: `upload`, uploaded by the applicant; `register`, fetched "
+        "from a department's register when the case was filed; `step`, issued by a department "
+        "while handling the case; `licence`, the applicant's verified identity or e-licence."
+    )
+    source_display = TextField()
+    source_label = TextField(help_text="Where it comes from, in words; empty for an upload.")
+    source_department = TextField(
+        allow_null=True, help_text="The department holding or issuing it; null for an upload."
+    )
+    fetched_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When it was fetched; null for an upload and for what is issued during "
+        "handling (`source` step).",
+    )
+    issued_during_handling = serializers.BooleanField()
+    download = serializers.URLField(
+        allow_null=True, help_text="The uploaded file; null when there is no file."
+    )
+    content = TaskMaterialContentSerializer(
+        many=True,
+        help_text="The register record fetched for it, less the answers your department's steps "
+        "do not use.",
+    )
 
 
 class TaskHistoryEventSerializer(serializers.Serializer):
@@ -373,17 +411,23 @@ class TaskHistoryEventSerializer(serializers.Serializer):
 
 
 class TaskDetailSerializer(TaskSerializer):
-    """A task with the case it belongs to; ``context["spec"]`` is the case's form spec."""
+    """A task with the case it belongs to, as ``selectors.task_shown`` shows it to the viewer
+    (``context["shown"]``)."""
 
     application = TaskApplicationSerializer()
     claimed_at = serializers.DateTimeField(allow_null=True)
     gives = serializers.ListField(child=TextField())
     needs = serializers.ListField(child=TextField())
-    answers = serializers.SerializerMethodField()
-    materials = serializers.SerializerMethodField()
-    inputs = serializers.DictField(
-        child=TextField(),
-        help_text="What earlier steps gave that this step needs, passed through grants.",
+    answers = serializers.SerializerMethodField(
+        help_text="The answers the items of your department's steps in the case ask."
+    )
+    materials = serializers.SerializerMethodField(
+        help_text="The materials the items of your department's steps in the case ask, with "
+        "where each came from."
+    )
+    inputs = serializers.SerializerMethodField(
+        help_text="What earlier steps gave that this step needs, passed through grants (ID "
+        "numbers masked unless you hold the claim).",
     )
     outputs = serializers.DictField(child=TextField())
     reason = TextField()
@@ -392,23 +436,49 @@ class TaskDetailSerializer(TaskSerializer):
 
     @extend_schema_field(TaskAnswerSerializer(many=True))
     def get_answers(self, obj: Task) -> list:
-        answers = task_answers_shown(
-            task=obj, viewer=self.context["request"].user, spec=self.context["spec"]
-        )
+        shown: TaskShown = self.context["shown"]
         rows = [
             {"name": a.field.name, "label": a.field.label, "type": a.field.type, "value": a.value}
-            for a in answers
+            for a in shown.answers
         ]
         return TaskAnswerSerializer(rows, many=True).data
 
+    @extend_schema_field(serializers.DictField(child=TextField()))
+    def get_inputs(self, obj: Task) -> dict:
+        shown: TaskShown = self.context["shown"]
+        return {i.name: i.value for i in shown.inputs}
+
     @extend_schema_field(TaskMaterialSerializer(many=True))
     def get_materials(self, obj: Task) -> list:
-        uploaded = {a.material_name for a in obj.application.attachments.all()}
+        shown: TaskShown = self.context["shown"]
         rows = [
-            {"key": m.key, "name": m.name, "required": m.required, "uploaded": m.name in uploaded}
-            for m in self.context["spec"].asked_materials
+            {
+                "key": m.key,
+                "name": m.name,
+                "required": m.spec.required,
+                "asked": m.asked,
+                "uploaded": m.is_file,
+                "source": m.source,
+                "source_display": m.source_display,
+                "source_label": m.source_label,
+                "source_department": m.department or None,
+                "fetched_at": m.fetched_at,
+                "issued_during_handling": m.issued_during_handling,
+                "download": self._download(m),
+                "content": [c._asdict() for c in m.content],
+            }
+            for m in shown.materials
         ]
         return TaskMaterialSerializer(rows, many=True).data
+
+    def _download(self, material: MaterialShown) -> str | None:
+        if material.attachment is None or not material.is_file:
+            return None
+        return reverse(
+            "workflows:attachment",
+            args=[material.attachment.pk],
+            request=self.context.get("request"),
+        )
 
 
 # ---------------------------------------------------------------- errors

@@ -123,7 +123,7 @@ def checked_answers(*, spec: FormSpec, user, given: dict) -> dict:
     asked = {field.name for field in spec.fields}
     supplied = {name: value for name, value in given.items() if value is not None}
     data = {**prefill(spec, user=user, licences=selectors.licences_for(user)), **supplied}
-    answers, errors = validate_answers(spec, data)
+    answers, errors = validate_answers(spec, data, applicant=user)
     problems = {
         f"answers.{name}": [
             exceptions.ErrorDetail(m, code=WorkflowsErrorCode.INVALID_ANSWER) for m in messages
@@ -233,12 +233,10 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         if app is None:
             bundle, item = data.get("bundle"), data.get("item")
             workflow = services.workflow_for(bundle=bundle, item=item)
-            spec = selectors.form_spec_for(
-                user=request.user,
-                bundle=bundle,
-                item=item,
-                produced=selectors.produced_fields(workflow),
+            prepared = selectors.application_prepare(
+                user=request.user, workflow=workflow, bundle=bundle, item=item
             )
+            spec = prepared.spec
             check_no_uploads_needed(spec)
             answers = checked_answers(spec=spec, user=request.user, given=data["answers"])
             app, created = services.application_create_and_submit(
@@ -247,7 +245,7 @@ class ApplicationViewSet(viewsets.GenericViewSet):
                 item=item,
                 answers=answers,
                 idempotency_key=key,
-                spec=spec,
+                prepared=prepared,
             )
         app = selectors.application_get_for_citizen(user=request.user, pk=app.pk)
         body = ApplicationDetailSerializer(app, context=self.get_serializer_context()).data
@@ -406,7 +404,10 @@ class TaskViewSet(viewsets.GenericViewSet):
         return selectors.application_form_spec(task.application)
 
     def _detail(self, request, task: Task, spec: FormSpec | None = None) -> dict:
-        context = {**self.get_serializer_context(), "spec": spec or self._spec(task)}
+        shown = selectors.task_shown(task=task, viewer=request.user, spec=spec or self._spec(task))
+        if shown.reveal_to_log:
+            services.task_reveal_record(task=task, actor=request.user)
+        context = {**self.get_serializer_context(), "shown": shown}
         return TaskDetailSerializer(task, context=context).data
 
     def _move(self, request, task: Task, name: str, data: dict, **arguments) -> Response:
@@ -461,15 +462,15 @@ class TaskViewSet(viewsets.GenericViewSet):
     def correction(self, request, pk: str):
         task = self._task(request, pk)
         data = valid_data(TaskCorrectionSerializer, request.data)
-        spec = self._spec(task)
-        known = {f.name for f in spec.fields} | {m.key for m in spec.asked_materials}
+        # Only what the department's steps use may be asked for again (need to know).
+        known = selectors.task_shown(task=task, viewer=request.user).correctable
         unknown = [name for name in data["fields"] if name not in known]
         if unknown:
             raise exceptions.ValidationError(
                 {
                     "fields": [
                         exceptions.ErrorDetail(
-                            _("Not an answer or material of this case: %(names)s.")
+                            _("Not an answer or material your department uses: %(names)s.")
                             % {"names": ", ".join(unknown)},
                             code=WorkflowsErrorCode.UNKNOWN_FIELD,
                         )

@@ -26,7 +26,13 @@ from .definitions import (
 )
 from .ratings import rating_follow_up, rating_submit, rectification_transition
 from .sharing import VerifyAnswer, data_read, data_verify
-from .tasks import ACTIONS, correction_resubmit, task_mark_delivered, task_transition
+from .tasks import (
+    ACTIONS,
+    correction_resubmit,
+    task_mark_delivered,
+    task_reveal_record,
+    task_transition,
+)
 
 __all__ = [
     "ACTIONS",
@@ -53,6 +59,7 @@ __all__ = [
     "rating_submit",
     "rectification_transition",
     "task_mark_delivered",
+    "task_reveal_record",
     "task_transition",
     "workflow_for",
 ]

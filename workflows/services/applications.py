@@ -20,14 +20,15 @@ from zheliban.core.machines import SYSTEM
 from zheliban.core.outbox import outbox_enqueue
 from zheliban.core.workdays import add_workdays
 
-from .. import selectors
-from ..forms import FormSpec
+from .. import held, selectors
+from ..forms import FormSpec, Held
 from ..models import (
     APPLICANT,
     APPLICATION_MACHINE,
     Application,
     ApplicationItemVersion,
     Attachment,
+    DataAccess,
     Task,
     WorkflowDefinition,
 )
@@ -108,6 +109,7 @@ def application_submit(
     uploads: dict[str, Any] | None = None,
     idempotency_key: str,
     spec: FormSpec | None = None,
+    prepared: held.Prepared | None = None,
 ) -> tuple[Application, bool]:
     """Submit a draft: the case starts. Returns (application, created_now).
 
@@ -127,13 +129,19 @@ def application_submit(
     if existing is not None:
         return existing, False
     wf = workflow_for(bundle=application.bundle, item=application.item)
-    if spec is None:
-        spec = selectors.form_spec_for(
-            user=applicant,
-            bundle=application.bundle,
-            item=application.item,
-            produced=selectors.produced_fields(wf),
+    if prepared is None:
+        prepared = selectors.application_prepare(
+            user=applicant, workflow=wf, bundle=application.bundle, item=application.item
         )
+    spec = spec or prepared.spec
+    if prepared.refusals:
+        raise Refused(
+            _("The registers show you cannot apply for this: %(why)s")
+            % {"why": " ".join(v.says for v in prepared.refusals)},
+            code=WorkflowsErrorCode.INELIGIBLE,
+        )
+    # What a register holds is taken from the register, whatever was typed or sent.
+    answers = {**answers, **prepared.answers()}
     try:
         with transaction.atomic():
             app = Application.objects.select_for_update().get(pk=application.pk)
@@ -164,6 +172,7 @@ def application_submit(
             app.form_spec = spec.to_dict()
             _pin_versions(app, spec)
             _store_attachments(app, uploads or {})
+            _fetch_held(app, prepared, now=now)
             _create_tasks(app, wf, now=now)
             event = _application_move(app, "submit", who=APPLICANT, actor=applicant)
             _notify_citizen(
@@ -189,6 +198,51 @@ def application_submit(
     return app, True
 
 
+def _fetch_held(app: Application, prepared: held.Prepared, *, now) -> None:
+    """Attach each material a department holds, with its source, and log every read another
+    department made of the registers for this case (three statements). A material the citizen
+    uploaded to the draft anyway keeps the upload."""
+    uploaded = set(
+        Attachment.objects.filter(application=app).values_list("material_name", flat=True)
+    )
+    Attachment.objects.bulk_create(
+        Attachment(
+            application=app,
+            material_name=fetch.material,
+            source=FETCH_SOURCES[fetch.how],
+            source_label=fetch.source[:200],
+            source_department=fetch.department,
+            record=fetch.record,
+            content=dict(fetch.record.data) if fetch.record is not None else {},
+            fetched_at=now if fetch.how != Held.STEP else None,
+        )
+        for fetch in prepared.fetches
+        if fetch.material not in uploaded
+    )
+    if prepared.reads:
+        purpose = _("Application %(ref)s") % {"ref": app.reference}
+        DataAccess.objects.bulk_create(
+            DataAccess(
+                citizen_id=app.applicant_id,
+                field=read.field,
+                owner_id=read.owner,
+                consumer_id=read.consumer,
+                grant_id=read.grant,
+                purpose=purpose[:200],
+                application=app,
+                outcome=DataAccess.Outcome.VALUE,
+            )
+            for read in prepared.reads
+        )
+
+
+FETCH_SOURCES = {
+    Held.DEPARTMENT: Attachment.Source.REGISTER,
+    Held.STEP: Attachment.Source.STEP,
+    Held.LICENCE: Attachment.Source.LICENCE,
+}
+
+
 def application_create_and_submit(
     *,
     applicant,
@@ -197,8 +251,9 @@ def application_create_and_submit(
     answers: dict[str, Any],
     idempotency_key: str,
     spec: FormSpec | None = None,
+    prepared: held.Prepared | None = None,
 ) -> tuple[Application, bool]:
-    """The API's one-call submission, idempotent on the key; ``spec`` as for
+    """The API's one-call submission, idempotent on the key; ``spec`` and ``prepared`` as for
     ``application_submit``."""
     key = (idempotency_key or "").strip()[:64]
     existing = (
@@ -215,6 +270,7 @@ def application_create_and_submit(
             answers=answers,
             idempotency_key=key,
             spec=spec,
+            prepared=prepared,
         )
     # A draft of this call's own, in one transaction with its submission: it becomes the
     # application, or is removed when another call with the key won the race; a failure midway
@@ -224,7 +280,12 @@ def application_create_and_submit(
             applicant=applicant, bundle=bundle, item=item, idempotency_key=f"draft-{uuid.uuid4()}"
         )
         submitted = application_submit(
-            applicant=applicant, application=draft, answers=answers, idempotency_key=key, spec=spec
+            applicant=applicant,
+            application=draft,
+            answers=answers,
+            idempotency_key=key,
+            spec=spec,
+            prepared=prepared,
         )
         if submitted[0].pk != draft.pk:
             Application.objects.filter(pk=draft.pk, status=A.DRAFT).delete()

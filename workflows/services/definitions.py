@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import Bundle, JointStage, ServiceItem
-from catalog.services import bundle_promise_set
+from catalog.services import bundle_promise_set, eligibility_set
 from departments.models import DataGrant, Department
 from departments.selectors import staff_name
 from workflows.errors import WorkflowsErrorCode
@@ -20,7 +20,7 @@ from zheliban.core.errors import Conflict, Forbidden, Refused
 from zheliban.core.notices import notify
 
 from .. import definition as wfdef
-from .. import selectors
+from .. import held, selectors
 from ..models import (
     WorkflowApproval,
     WorkflowDefinition,
@@ -83,6 +83,10 @@ def _compiled(defn: wfdef.Definition) -> dict[str, Any]:
             for s in defn.steps
         ],
         "critical_path_workdays": defn.critical_path_workdays(),
+        "eligible": [
+            {"rule": e.rule, "says": e.says, "instead": e.instead, "line": e.line}
+            for e in defn.eligible
+        ],
     }
 
 
@@ -300,6 +304,9 @@ def definition_activate(*, actor, definition: WorkflowDefinition) -> WorkflowDef
     wf.save(update_fields=["status", "compiled", "activated_at", "retired_at", "updated_at"])
     if wf.bundle is not None:
         bundle_promise_set(bundle=wf.bundle, days=selectors.promise_workdays(wf))
+    owner = wf.bundle or wf.item
+    assert owner is not None
+    eligibility_set(subject=owner, rules=held.eligibility_words(wf.compiled))
     return wf
 
 

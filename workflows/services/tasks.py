@@ -26,7 +26,9 @@ from ..models import (
     Application,
     ELicence,
     Task,
+    TaskEvent,
 )
+from ..selectors import REVEAL
 from .applications import _make_ready, _store_attachments
 from .common import OUTPUT_NAMES, A, S, _notify_citizen
 from .moves import _application_move, _task_move
@@ -362,3 +364,35 @@ def task_mark_delivered(*, task_id: int) -> bool:
             delivered_at=timezone.now()
         )
     )
+
+
+def task_reveal_record(*, task: Task, actor) -> TaskEvent | None:
+    """Log that ``actor``, holding the claim on ``task``, was shown its case's ID numbers or
+    phones unmasked: once per claim (a reveal already logged since the claim is not logged
+    again). Returns the new history row, or None when nothing was logged."""
+    with transaction.atomic():
+        locked = (
+            Task.objects.select_for_update()
+            .only("id", "application_id", "state", "claimed_by_id", "claimed_at")
+            .filter(pk=task.pk)
+            .first()
+        )
+        if (
+            locked is None
+            or actor is None
+            or locked.claimed_by_id != actor.pk
+            or locked.claimed_at is None
+        ):
+            return None
+        if locked.events.filter(
+            action=REVEAL, actor_id=actor.pk, at__gte=locked.claimed_at
+        ).exists():
+            return None
+        return TaskEvent.objects.create(
+            application_id=locked.application_id,
+            task=locked,
+            action=REVEAL,
+            from_state=locked.state,
+            to_state=locked.state,
+            actor=actor,
+        )

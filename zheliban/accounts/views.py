@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -20,6 +21,7 @@ class LoginView(auth_views.LoginView):
 @require_http_methods(["GET", "POST"])
 def register(request):
     form = RegistrationForm(request.POST or None)
+    next_url = _safe_next(request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -38,10 +40,23 @@ def register(request):
         else:
             login(request, user, backend="zheliban.accounts.backends.LoginBackend")
             messages.success(request, _("Welcome. Your account is ready."))
-            return redirect("accounts:profile")
+            return redirect(next_url or "accounts:profile")
     return render(
-        request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "accounts/register.html",
+        {"form": form, "next": next_url},
+        status=400 if form.errors else 200,
     )
+
+
+def _safe_next(request) -> str:
+    """Where to go after registering: the page that sent the citizen here (an apply page, with
+    its draft), if it is on this site."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    ok = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if ok else ""
 
 
 @login_required
