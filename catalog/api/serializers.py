@@ -440,8 +440,18 @@ class BundlePartSerializer(ReadModelSerializer):
         fields = ["sort_order", "item"]
 
 
+class EligibilitySerializer(serializers.Serializer):
+    says = serializers.CharField(help_text="The condition, in plain words.")
+    instead = serializers.CharField(help_text="What to do when it does not hold; may be empty.")
+
+
 class BundleDetailSerializer(BundleSerializer):
     parts = BundlePartSerializer(many=True, help_text="The bundle's items, in order.")
+    eligibility = EligibilitySerializer(
+        many=True,
+        help_text="Who may apply online: the active workflow's rules, checked against the "
+        "registers before the form and on submission (an unmet rule answers 400 `ineligible`).",
+    )
 
     class Meta(BundleSerializer.Meta):
-        fields = [*BundleSerializer.Meta.fields, "parts"]
+        fields = [*BundleSerializer.Meta.fields, "parts", "eligibility"]

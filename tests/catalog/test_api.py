@@ -639,6 +639,7 @@ def test_bundles_list_and_detail_with_parts_in_order(client, catalog):
                 },
             },
         ],
+        "eligibility": [],
     }
     assert client.get("/api/v1/bundles/old/").status_code == 404
 

@@ -71,6 +71,29 @@ def stranger_parent(demo, *, hukou_region: str, born_days_ago: int = 3, n: int =
     return user
 
 
+RULES = [
+    {
+        "says": "父母至少一方须为本市户籍。",
+        "instead": "请向父母户籍所在地的派出所申报出生登记；其他事项可在浙里办分别申请。",
+    },
+    {
+        "says": "新生儿出生一个月内可在线联办。",
+        "instead": "出生超过一个月的，请到户籍所在地派出所补办出生登记。",
+    },
+]
+
+
+def test_the_rules_show_on_the_guide_and_in_the_api(client, demo):
+    assert client.get("/api/v1/bundles/newborn/").json()["eligibility"] == RULES
+    guide = client.get("/services/bundles/newborn/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    body = guide.content.decode()
+    section = body[
+        body.index('id="eligibility"') : body.index("</section>", body.index('id="eligibility"'))
+    ]
+    assert [rule["says"] in section for rule in RULES] == [True, True]
+    assert [rule["instead"] in section for rule in RULES] == [True, True]
+
+
 def test_a_parent_is_told_why_before_any_form_and_refused_on_submission(client, demo):
     parent = stranger_parent(demo, hukou_region="320102")
     client.force_login(parent)
