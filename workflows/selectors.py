@@ -208,9 +208,10 @@ def application_get_for_citizen(*, user, pk) -> Application:
                 ),
                 Prefetch(
                     "events",
-                    queryset=TaskEvent.objects.select_related("task__department").order_by(
-                        "at", "id"
-                    ),
+                    # A clerk viewing the case unmasked is logged for audit, not a step of it.
+                    queryset=TaskEvent.objects.exclude(action=REVEAL)
+                    .select_related("task__department")
+                    .order_by("at", "id"),
                 ),
                 Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
                 "elicences",

@@ -5,17 +5,25 @@
                                     [--broker-url redis://127.0.0.1:6379/15] [--json out.json]
 
 1. Builds a fresh PostgreSQL database: migrate and ``seed_demo`` (the demo province with its
-   active newborn workflow and data-sharing grants).
-2. Submission: ``--submissions`` citizens each open the form and POST the newborn bundle
-   (5 items, 4 departments) through Django's test client, production settings (``DEBUG=0``),
-   the outbox publishing to a real Redis broker on a queue nobody consumes. Printed: queries and
-   server time (p50/p95) of the POST, next to ``/healthz`` through the same client.
+   active newborn workflow, data-sharing grants and registers).
+2. Submission: ``--submissions`` citizens, each with a population record (hukou in the city) and
+   a birth record three days old naming them as the mother (bulk inserted), apply for the newborn
+   bundle (5 items, 4 departments) through Django's test client, production settings
+   (``DEBUG=0``), the outbox publishing to a real Redis broker on a queue nobody consumes. Each
+   opens the form (the registers fill it), types the baby's name, ticks "same as the hukou
+   address" twice, uploads the photo, reviews and files from the check page; then applies once
+   more through the form's direct ``action=submit`` (older clients). Both filing POSTs read the
+   registers, attach the fetched documents and log the reads. Printed: queries and server time
+   (p50/p95) of each request, next to ``/healthz`` through the same client.
 3. Worklist: the 卫健 clerk's ``/staff/tasks/`` with 100 open tasks, then with ``--tasks`` open
    tasks (bulk inserted): query counts at both sizes and p50/p95 page time, first page, a deep
    page and the overdue filter.
-4. Citizen effort: fields typed and uploads made for the bundle, against the sum of its items
-   applied for one by one (each form generated the same way, prefilled from the same profile);
-   trips.
+4. Citizen effort, from the form the apply page really prepares
+   (``workflows.selectors.application_prepare``): *before*, a citizen the registers know nothing
+   about; *after*, citizen1 (the demo father of a girl born six days ago). Values typed, options
+   chosen, boxes ticked, files uploaded; then both walk the pages through the test client (home,
+   the bundle, apply, check, confirmation), giving only that, and the pages are counted. Also the
+   bundle's items applied for one by one (no registers), and trips.
 
 Figures are printed, never asserted. The database is dropped at the end.
 """

@@ -337,6 +337,18 @@ def test_a_correction_of_what_the_department_does_not_use_is_refused(case: Case)
     )
     assert response.status_code == 400
     assert case_state(case) == before
+    # The page's form, hand-made: the service refuses it the same way.
+    forged = client.post(
+        f"/staff/tasks/{case.task.pk}/act/",
+        {
+            "action": "correction",
+            "version": case.task.version,
+            "reason": "请核对。",
+            "fields": ["hukou_address"],
+        },
+    )
+    assert forged.status_code == 400
+    assert case_state(case) == before
 
     asked = client.post(
         f"{TASKS}{case.task.pk}/correction/",

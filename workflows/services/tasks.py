@@ -19,6 +19,7 @@ from workflows.errors import WorkflowsErrorCode
 from zheliban.core.errors import Conflict, Refused
 from zheliban.core.machines import SYSTEM
 
+from .. import selectors
 from ..models import (
     APPLICANT,
     STAFF,
@@ -138,6 +139,22 @@ def task_transition(
                 raise Refused(
                     _("Say what must be corrected and tick the fields the citizen must fix."),
                     code=WorkflowsErrorCode.CORRECTION_INCOMPLETE,
+                )
+            # Only what the department's own steps use may be asked again (need to know).
+            spec = selectors.application_form_spec(app)
+            need = selectors.task_need(task=task, spec=spec)
+            allowed = set(need.fields) | {
+                name
+                for m in spec.asked_materials
+                if m.name in need.materials
+                for name in (m.key, m.name)
+            }
+            outside = [f for f in fields if f not in allowed]
+            if outside:
+                raise Refused(
+                    _("Not an answer or material your department uses: %(names)s.")
+                    % {"names": ", ".join(outside)},
+                    code=WorkflowsErrorCode.UNKNOWN_FIELD,
                 )
             task.reason = reason[:2000]
             task.correction_fields = list(dict.fromkeys(fields))
