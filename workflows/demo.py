@@ -318,8 +318,8 @@ def _seed_cases() -> int:
         "hukou",
         "accept",
         "correction",
-        reason="申报户口地址缺少门牌号，请补充完整。",
-        fields=["hukou_address"],
+        reason="父亲身份证号码与出生医学证明登记的不一致，请核对后重新填写。",
+        fields=["father_id_number"],
     )
     # 3. Completed by all four departments.
     app = submit("demo-newborn-3")

@@ -4,6 +4,7 @@ from zheliban.core.errors import ErrorCode
 
 
 class WorkflowsErrorCode(ErrorCode):
+    FROM_REGISTER = "from_register"
     INELIGIBLE = "ineligible"
     APPROVALS_MISSING = "approvals_missing"
     BAD_DECISION = "bad_decision"
@@ -13,6 +14,8 @@ class WorkflowsErrorCode(ErrorCode):
     CORRECTION_INCOMPLETE = "correction_incomplete"
     DECIDED = "decided"
     EMPTY = "empty"
+    EXTENSION_DAYS = "extension_days"
+    EXTENSION_PENDING = "extension_pending"
     FOLLOWED_UP = "followed_up"
     FOREIGN_DEPARTMENT = "foreign_department"
     INVALID_ANSWER = "invalid_answer"
@@ -31,6 +34,7 @@ class WorkflowsErrorCode(ErrorCode):
     NOT_OWNER = "not_owner"
     OVER_PROMISE = "over_promise"
     NOT_RATED = "not_rated"
+    NOT_SUPERVISOR = "not_supervisor"
     NOT_YOUR_WORKFLOW = "not_your_workflow"
     NOTE_MISSING = "note_missing"
     ONE_SUBJECT = "one_subject"

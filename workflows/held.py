@@ -52,10 +52,17 @@ class Document:
     words: tuple[str, ...]
     record: str  # the dossier's record that is the document
     needs: str = ""  # a field the record must have filled (a certificate number once issued)
+    issued_as: str = ""  # the value a workflow step gives when it issues the document
 
 
 DOCUMENTS = (
-    Document("birth_medical_certificate", ("出生医学证明",), "birth", needs="certificate_no"),
+    Document(
+        "birth_medical_certificate",
+        ("出生医学证明",),
+        "birth",
+        needs="certificate_no",
+        issued_as="birth_certificate_no",
+    ),
     Document("delivery_record", ("分娩",), "birth"),
     Document("vaccination_record", ("接种记录",), "birth", needs="first_doses"),
     Document("household_register", ("户口簿",), "person"),
@@ -269,7 +276,10 @@ def prepare(
             note_reads(record, document.code, consumers)
             continue
         issuer = issuers.get(m.name)
-        if m.held == Held.DEPARTMENT and issuer is not None and issuer.pk in steps:
+        # Issued in the case: by a department handling a step, and, for a document a register
+        # keeps, only when a step of this workflow gives it (else the register's lack is told).
+        issued_here = document is None or document.issued_as in spec.produced
+        if m.held == Held.DEPARTMENT and issuer is not None and issuer.pk in steps and issued_here:
             m.held, m.issuer = Held.STEP, issuer.name
             m.source = _("Issued by %(department)s during this application") % {
                 "department": issuer.name
@@ -285,7 +295,7 @@ def prepare(
             # (or no grant lets the handling department read it): ask, and say why.
             m.held, m.source = "", ""
             m.reason = (
-                _("The %(register)s holds no record of it for you, so please upload it.")
+                _("No record of it for you was found in the %(register)s, so please upload it.")
                 % {"register": REGISTERS[_register_of(document)].label}
                 if document is not None
                 else _("No department could provide it for you, so please upload it.")

@@ -8,6 +8,7 @@ fields read-only and draws the tables.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -436,6 +437,8 @@ class Task(TimeStampedModel):
 
     OPEN_STATES = (State.READY, State.ACCEPTED, State.CORRECTION)
     FINAL_STATES = (State.COMPLETED, State.REJECTED, State.CANCELLED)
+    # The states whose clock runs: a correction (补正) stops it until the citizen resubmits.
+    CLOCK_STATES = (State.READY, State.ACCEPTED)
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="tasks")
     step = models.CharField(_("step"), max_length=60)
@@ -475,6 +478,8 @@ class Task(TimeStampedModel):
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=0)
+    paused_since = models.DateField(_("clock paused since"), null=True, blank=True)
+    paused_workdays = models.PositiveSmallIntegerField(_("working days paused"), default=0)
 
     class Meta:
         verbose_name = _("task")
@@ -497,6 +502,17 @@ class Task(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("workflows:task", kwargs={"pk": self.pk})
+
+    @classmethod
+    def overdue_filter(cls, today: datetime.date) -> Q:
+        """The tasks overdue on ``today``: past their due date with the clock running (a task
+        waiting for a correction is never overdue). ``is_overdue`` says the same of one task."""
+        return Q(state__in=cls.CLOCK_STATES, due_date__lt=today)
+
+    def is_overdue(self, today: datetime.date) -> bool:
+        return (
+            self.state in self.CLOCK_STATES and self.due_date is not None and self.due_date < today
+        )
 
 
 _T = Task.State
@@ -570,6 +586,62 @@ class TaskEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class Extension(models.Model):
+    """A request for more time (延期) on a task: asked by the clerk holding it, decided by a
+    supervisor of its department. Only an approval moves the task's due date."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Awaiting a supervisor's decision")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+
+    MAX_WORKDAYS = 60
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="extensions")
+    workdays = models.PositiveSmallIntegerField(_("working days asked"))
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    due_before = models.DateField(_("due date before"), null=True, blank=True)
+    due_after = models.DateField(_("due date after"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("extension (延期)")
+        verbose_name_plural = _("extensions (延期)")
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(workdays__gte=1) & Q(workdays__lte=60), name="extension_workdays_range"
+            ),
+            # One undecided request per task at a time.
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(status="requested"), name="extension_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} · +{self.workdays} · {self.status}"
 
 
 class ELicence(TimeStampedModel):
@@ -747,6 +819,7 @@ __all__ = [
     "Attachment",
     "DataAccess",
     "ELicence",
+    "Extension",
     "Rating",
     "Rectification",
     "Task",

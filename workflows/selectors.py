@@ -237,7 +237,7 @@ def worklist(
         qs = qs.filter(department=department)
     qs = qs.filter(state=state) if state else qs.filter(state__in=Task.OPEN_STATES)
     if overdue:
-        qs = qs.filter(due_date__lt=timezone.localdate(), state__in=Task.OPEN_STATES)
+        qs = qs.filter(Task.overdue_filter(timezone.localdate()))
     return qs.order_by("due_date", "id")
 
 
@@ -863,7 +863,8 @@ class TaskShown:
         """What a correction may ask of the citizen: names of the answers shown and keys of the
         materials shown that were asked of the citizen."""
         return frozenset(
-            [a.field.name for a in self.answers] + [m.key for m in self.materials if m.asked]
+            [a.field.name for a in self.answers if not a.field.confirmed]
+            + [m.key for m in self.materials if m.asked]
         )
 
     @property

@@ -31,4 +31,5 @@ urlpatterns = [
     path("staff/tasks/<int:pk>/", views.task_detail, name="task"),
     path("staff/tasks/<int:pk>/act/", views.task_act, name="task-act"),
     path("staff/tasks/<int:pk>/verify/", views.task_verify, name="task-verify"),
+    path("staff/tasks/<int:pk>/extension/", views.task_extension, name="task-extension"),
 ]

@@ -412,6 +412,8 @@ def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
         "spec": spec,
         "verify_fields": verify_fields,
         "owners": Department.objects.filter(grants_given__consumer=task.department).distinct(),
+        "extensions": list(task.extensions.select_related("requested_by", "decided_by")),
+        "may_decide_extensions": services.extension_may_decide(user=request.user, task=task),
         **extra,
     }
 
@@ -453,6 +455,47 @@ def task_act(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("Done."))
     if action in ("complete", "reject"):
         return redirect("workflows:worklist")
+    return redirect("workflows:task", pk=task.pk)
+
+
+@login_required
+@require_POST
+def task_extension(request: HttpRequest, pk: int) -> HttpResponse:
+    """The clerk holding the task asks for more time (延期); a supervisor decides a request."""
+    task = _task_for_staff(request, pk)
+    decision = request.POST.get("decision", "")
+    try:
+        if decision:
+            try:
+                extension_id = int(request.POST.get("extension", ""))
+            except ValueError:
+                extension_id = 0
+            services.extension_decide(
+                actor=request.user,
+                extension_id=extension_id,
+                approve=decision == "approve",
+                reason=request.POST.get("reason", ""),
+            )
+        else:
+            try:
+                workdays = int(request.POST.get("workdays", ""))
+            except ValueError:
+                workdays = 0
+            services.extension_request(
+                actor=request.user,
+                task_id=task.pk,
+                workdays=workdays,
+                reason=request.POST.get("reason", ""),
+            )
+    except Refused as exc:
+        task = selectors.task_get_for_staff(user=request.user, pk=pk)
+        return render(
+            request,
+            "workflows/task.html",
+            _task_context(request, task, refusal=exc.message),
+            status=exc.status,
+        )
+    messages.success(request, _("Done."))
     return redirect("workflows:task", pk=task.pk)
 
 

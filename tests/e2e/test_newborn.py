@@ -1,44 +1,73 @@
 """新生儿出生一件事 through the real pages, at phone width, on the demo province's data.
 
-The citizen applies once; 卫健 issues the birth certificate, whose number reaches 公安 through a
-data-sharing grant without the citizen carrying it; 公安 asks for one field to be corrected, then
-registers the child; 人社 and 医保 then work in parallel. The citizen follows the case, rates it
-very dissatisfied (which opens one rectification per department) and sees every read of their
-data. A second journey covers the refusals: another department's task is not found, and a move
-made from a stale page is answered 409 and changes nothing.
+citizen1 (张小明, whose daughter the hospital registered six days ago) applies once. What the
+registers hold is shown to confirm, each value with its source, never typed; he types the baby's
+name, ticks "same as the hukou address" twice, gives the one document no department holds (the
+baby's photo), checks his answers and files the case, which attaches every other document from
+the registers or from a step of the case. 卫健 issues the birth certificate, whose number reaches
+公安 through a data-sharing grant without the citizen carrying it; 公安 asks for one typed answer to
+be corrected, then registers the child; 人社 and 医保 then work in parallel. The citizen follows the
+case, rates it very dissatisfied (which opens one rectification per department) and sees every
+read of their data, at submission and during handling. A second journey covers the refusals:
+another department's task is not found, and a move made from a stale page is answered 409 and
+changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlparse
 
 import pytest
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from playwright.sync_api import expect
 
+from departments.models import Department
+from registers.models import Record
 from tests.e2e.test_accessibility import DANGLING_ID_REFERENCES, blocking_violations, describe
 from tests.factories import PASSWORD, MembershipFactory, StaffFactory
 from tests.workflows.fixtures import (
     OUTPUTS,
     SMALL_PDF,
-    newborn_answers,
     newborn_demo,
     newborn_submit,
     step_complete,
     task_snapshot,
 )
-from workflows import selectors
-from workflows.models import Application, DataAccess, Rating, Rectification, Task
+from workflows import selectors, services
+from workflows.forms import Held
+from workflows.held import source_label
+from workflows.models import Application, Attachment, DataAccess, Rating, Rectification, Task
 from workflows.templatetags.workflow_tags import field_label
 
 pytestmark = pytest.mark.e2e
 
 WORKLIST = "/staff/tasks/"
-CORRECTED_ADDRESS = "杭州市西湖区文三路 200 号 3 幢 501 室"
+BABY_NAME = "张小禾"
+CORRECTED_NAME = "张筱禾"
+PHOTO = "新生儿近期免冠彩色照片"
 # The names of the controls a person fills in on a form: not the hidden ones, not the buttons.
 FIELD_NAMES = """f => [...f.elements]
     .filter(e => e.name && !['hidden', 'submit'].includes(e.type))
     .map(e => e.name)"""
+# Each row of a confirmation list: label, value, source, and the "This is wrong" link.
+CONFIRM_ROWS = """rows => rows.map(r => {
+    const dd = r.querySelector('dd'), link = dd.querySelector('a');
+    return [
+        r.querySelector('dt').textContent.trim(),
+        dd.querySelector('strong').textContent.trim(),
+        dd.querySelector('.source').textContent.trim(),
+        link ? link.getAttribute('href') : null,
+        link ? link.textContent.trim() : null,
+    ];
+})"""
+# Where a material not asked of the citizen is attached from, by why it is not asked.
+ATTACHED_FROM = {
+    Held.DEPARTMENT: Attachment.Source.REGISTER,
+    Held.STEP: Attachment.Source.STEP,
+    Held.LICENCE: Attachment.Source.LICENCE,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +85,17 @@ def zh(message: str, **params) -> str:
 def zh_label(choice) -> str:
     with translation.override("zh-hans"):
         return str(choice.label)
+
+
+def zh_field(name: str) -> str:
+    with translation.override("zh-hans"):
+        return str(field_label(name))
+
+
+def zh_source(record: Record) -> str:
+    """Where the Chinese page says a register's value comes from."""
+    with translation.override("zh-hans"):
+        return source_label(record)
 
 
 def path_of(page) -> str:
@@ -124,60 +164,169 @@ def logged_in_page(new_context, log_in, user, password: str):
     return page
 
 
+def held_for(citizen) -> dict[str, tuple[Record, str, str]]:
+    """What the demo registers answer for citizen1, read from the registers themselves: each
+    form field as (record, the register's field, the value the form shows)."""
+    person = Record.objects.get(register="population", subject=citizen.id_number)
+    birth = Record.objects.get(register="birth", party=citizen.id_number)
+    born_on = timezone.localtime(dt.datetime.fromisoformat(birth.data["born_at"])).date()
+    out = {
+        name: (birth, key, str(birth.data[key]))
+        for name, key in (
+            ("baby_gender", "sex"),
+            ("birth_hospital", "hospital"),
+            ("mother_name", "mother_name"),
+            ("mother_id_number", "mother_id_number"),
+            ("father_name", "father_name"),
+            ("father_id_number", "father_id_number"),
+        )
+    }
+    out["birth_date"] = (birth, "born_at", born_on.isoformat())
+    out["hukou_address"] = (person, "hukou_address", person.data["hukou_address"])
+    return out
+
+
 def test_newborn_bundle_from_application_to_rating_across_four_departments(new_context, log_in):
     demo = newborn_demo()
     citizen = demo.citizen
-    answers = newborn_answers(citizen)
-    spec = selectors.form_spec_for(
-        user=citizen,
-        bundle=demo.bundle,
-        produced=selectors.produced_fields(demo.bundle.workflows.get(status="active")),
+    with translation.override("zh-hans"):
+        prepared = selectors.application_prepare(
+            user=citizen, workflow=services.workflow_for(bundle=demo.bundle), bundle=demo.bundle
+        )
+    spec = prepared.spec
+    held = held_for(citizen)
+    # The demo's facts: the girl citizen1 and 陈静 had at the provincial maternity hospital.
+    assert (held["baby_gender"][2], held["mother_name"][2], held["father_name"][2]) == (
+        "女",
+        "陈静",
+        citizen.real_name,
     )
-    required_uploads = {m.key for m in spec.asked_materials if m.required}
-    assert required_uploads
+    assert held["birth_hospital"][2] == "浙江大学医学院附属妇产科医院"
+    assert prepared.refusals == [] and prepared.role == "father"
+    assert {f.name: v.value for f in spec.fields if (v := prepared.values.get(f.name))} == {
+        name: value for name, (_record, _key, value) in held.items()
+    }
+    # Asked: what no register holds. Every document but the baby's photo is held by a
+    # department or issued by a step of the case (the catalog lists the photo as the parent's).
+    asked_fields = [f.name for f in spec.fields if not f.confirmed]
+    assert asked_fields == ["baby_name", "contact_phone", "mailing_address", "residence_address"]
+    asked_materials = spec.asked_materials
+    assert [m.name for m in asked_materials] == [PHOTO]
+    typed = {
+        "baby_name": BABY_NAME,
+        "contact_phone": citizen.phone,
+        "mailing_address": held["hukou_address"][2],
+        "residence_address": held["hukou_address"][2],
+    }
     assert not Application.objects.filter(applicant=citizen).exists()
 
     # 1. The citizen applies once for the whole bundle, from its page.
     citizen_page = logged_in_page(new_context, log_in, citizen, demo.password)
     citizen_page.goto(f"/services/bundles/{demo.bundle.slug}/")
     apply_url = f"/apply/bundle/{demo.bundle.slug}/"
+    check_url = f"{apply_url}check/"
     expect(citizen_page.locator("#apply-bundle")).to_have_attribute("href", apply_url)
     with citizen_page.expect_navigation() as navigation:
         citizen_page.locator("#apply-bundle").click()
     assert navigation.value.status == 200
     assert path_of(citizen_page) == apply_url
     expect(citizen_page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(citizen_page.locator("#ineligible")).to_have_count(0)
     form = citizen_page.locator("main form.apply-form")
-    # Every question of the five items is asked once; the mobile number comes from the profile.
-    assert sorted(form.evaluate(FIELD_NAMES)) == sorted([*answers, *required_uploads])
+    # Asked once each: the typed answers, "same as" for the two later addresses, the photo.
+    assert sorted(form.evaluate(FIELD_NAMES)) == sorted(
+        [*asked_fields, "same_mailing_address", "same_residence_address"]
+        + [m.key for m in asked_materials]
+    )
     expect(form.locator("[name=contact_phone]")).to_have_value(citizen.phone)
     uploads = form.locator("input[type=file]")
-    assert sorted(uploads.evaluate_all("els => els.map(e => e.name)")) == sorted(required_uploads)
+    assert uploads.evaluate_all("els => els.map(e => e.name)") == [m.key for m in asked_materials]
+    # What the registers hold is shown to confirm: its value, its source, "This is wrong".
+    confirmed = citizen_page.locator("main dl.confirm-list .confirm-row").evaluate_all(CONFIRM_ROWS)
+    assert [(label, value, source, text) for label, value, source, _href, text in confirmed] == [
+        (f.label, held[f.name][2], zh_source(held[f.name][0]), zh("This is wrong"))
+        for f in spec.fields
+        if f.confirmed
+    ]
+    assert [href.split("?")[0] for *_rest, href, _text in confirmed] == [
+        reverse("registers:correct", args=[held[f.name][0].pk, held[f.name][1]])
+        for f in spec.fields
+        if f.confirmed
+    ]
     fits_and_passes_axe(citizen_page)
 
-    for name, value in answers.items():
-        field = form.locator(f"[name={name}]")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-    for n in range(uploads.count()):
-        uploads.nth(n).set_input_files(
-            files=[{"name": f"材料{n}.pdf", "mimeType": "application/pdf", "buffer": SMALL_PDF}]
-        )
+    form.locator("[name=baby_name]").fill(BABY_NAME)
+    form.locator("[name=same_mailing_address]").check()
+    form.locator("[name=same_residence_address]").check()
+    uploads.set_input_files(
+        files=[{"name": "宝宝照片.pdf", "mimeType": "application/pdf", "buffer": SMALL_PDF}]
+    )
     with citizen_page.expect_navigation():
-        form.locator("button[name=action][value=submit]").click()
+        form.locator("button[name=action][value=review]").click()
+
+    # 2. Check your answers: all of it, nothing filed yet; then one button files the case.
+    assert path_of(citizen_page) == check_url
+    assert not Application.objects.filter(applicant=citizen).exclude(status="draft").exists()
+    held_rows = citizen_page.locator(
+        "main section[aria-labelledby=held-heading] .confirm-row"
+    ).evaluate_all(CONFIRM_ROWS)
+    assert [(label, value) for label, value, *_rest in held_rows] == [
+        (f.label, held[f.name][2]) for f in spec.fields if f.confirmed
+    ]
+    typed_rows = citizen_page.locator(
+        "main section[aria-labelledby=typed-heading] .confirm-row"
+    ).evaluate_all(
+        "rows => rows.map(r => [r.querySelector('dt').textContent.trim(),"
+        " r.querySelector('dd').firstChild.textContent.trim()])"
+    )
+    assert typed_rows == [[spec.field(name).label, value] for name, value in typed.items()]
+    fits_and_passes_axe(citizen_page)
+    with citizen_page.expect_navigation():
+        citizen_page.locator("main form.check-form button[type=submit]").click()
 
     app = Application.objects.get(applicant=citizen)
     assert path_of(citizen_page) == f"/my/applications/{app.pk}/"
     assert app.status == Application.Status.IN_PROGRESS
-    assert app.data == answers
-    assert sorted(app.attachments.values_list("material_name", flat=True)) == sorted(
-        m.name for m in spec.asked_materials if m.required
-    )
+    # Filed with the registers' values, whatever the form carried, and the typed answers.
+    assert app.data == {**{name: value for name, (_r, _k, value) in held.items()}, **typed}
+    # Every document is attached once: the photo uploaded, the rest fetched from a register
+    # (with the record as read) or to be issued by a step of the case.
+    attachments = {a.material_name: a for a in app.attachments.all()}
+    assert {name: a.source for name, a in attachments.items()} == {
+        m.name: ATTACHED_FROM[m.held] if m.held else Attachment.Source.UPLOAD
+        for m in spec.materials
+    }
+    assert {a.source for a in attachments.values()} == {
+        Attachment.Source.UPLOAD,
+        Attachment.Source.REGISTER,
+        Attachment.Source.STEP,
+    }
+    registers_read = {r.pk: r for r, _key, _value in held.values()}
+    for a in attachments.values():
+        if a.source == Attachment.Source.REGISTER:
+            assert a.record is not None and a.content == a.record.data and a.fetched_at
+            assert a.source_department_id == a.record.owner_id
+            assert not a.file
+        elif a.source == Attachment.Source.STEP:
+            assert a.record is None and a.fetched_at is None and not a.file
+        else:
+            assert a.original_name == "宝宝照片.pdf" and a.file
+    assert registers_read.keys() <= {
+        a.record_id for a in attachments.values() if a.source == Attachment.Source.REGISTER
+    }
+    # Each read another department made of the registers at submission is logged.
+    submission_reads = [
+        (read.consumer, read.owner, read.field, DataAccess.Outcome.VALUE, None)
+        for read in prepared.reads
+    ]
+    assert submission_reads
+    reads = DataAccess.objects.filter(application=app)
+    fields_read = ("consumer", "owner", "field", "outcome", "actor")
+    assert sorted(reads.values_list(*fields_read)) == sorted(submission_reads)
     expect(citizen_page.locator("#case-status")).to_have_text(
         zh_label(Application.Status.IN_PROGRESS)
     )
+    fits_and_passes_axe(citizen_page)
     tasks = {t.step: t for t in app.tasks.all()}
     assert {s: t.state for s, t in tasks.items()} == {
         "birth_certificate": Task.State.READY,
@@ -187,48 +336,48 @@ def test_newborn_bundle_from_application_to_rating_across_four_departments(new_c
         "vaccination": Task.State.WAITING,
     }
 
-    # 2. 卫健 issues the birth certificate, then the vaccination card, from its worklist.
+    # 3. 卫健 issues the birth certificate, then the vaccination card, from its worklist.
     weijian = logged_in_page(new_context, log_in, demo.clerks["weijian"], demo.password)
     assert weijian.goto(WORKLIST).status == 200
     fits_and_passes_axe(weijian)
     handle_from_worklist(weijian, tasks["birth_certificate"], demo.clerks["weijian"])
     handle_from_worklist(weijian, tasks["vaccination"], demo.clerks["weijian"])
 
-    # 3. The certificate number reached 公安 through the grant, logged as a read of the data.
+    # 4. The certificate number reached 公安 through the grant, logged as a read of the data.
     hukou = tasks["hukou"]
     hukou.refresh_from_db()
     certificate_no = OUTPUTS["birth_certificate"]["birth_certificate_no"]
     assert hukou.state == Task.State.READY
     assert hukou.inputs == {"birth_certificate_no": certificate_no}
-    reads = DataAccess.objects.filter(application=app)
-    assert list(reads.values_list("consumer", "owner", "field", "outcome", "actor")) == [
-        (
-            demo.departments["gongan"].pk,
-            demo.departments["weijian"].pk,
-            "birth_certificate_no",
-            DataAccess.Outcome.VALUE,
-            None,
-        )
-    ]
+    certificate_read = (
+        demo.departments["gongan"].pk,
+        demo.departments["weijian"].pk,
+        "birth_certificate_no",
+        DataAccess.Outcome.VALUE,
+        None,
+    )
+    assert sorted(reads.values_list(*fields_read)) == sorted([*submission_reads, certificate_read])
     gongan_clerk = demo.clerks["gongan"]
     gongan = logged_in_page(new_context, log_in, gongan_clerk, demo.password)
     open_from_worklist(gongan, hukou)
     expect(gongan.locator("[data-input=birth_certificate_no]")).to_have_text(certificate_no)
+    # The hukou address 公安 registers the child at is its own register's, not a typed answer.
+    expect(gongan.locator("[data-field=hukou_address]")).to_have_text(held["hukou_address"][2])
     claim_and_accept(gongan, gongan_clerk)
     fits_and_passes_axe(gongan)
 
-    # 公安 asks for the hukou address to be corrected, and only that.
-    reason = "申报户口地址缺少门牌号，请补充完整。"
-    gongan.locator("main form input[name=fields][value=hukou_address]").check()
+    # 公安 asks for the baby's name, which the citizen typed, to be corrected, and only that.
+    reason = "新生儿姓名与出生医学证明不一致，请核对后重新填写。"
+    gongan.locator("main form input[name=fields][value=baby_name]").check()
     gongan.locator("main form textarea#reason-c").fill(reason)
     assert press(gongan, "correction").status == 200
     expect(gongan.locator("#task-state")).to_have_text(zh_label(Task.State.CORRECTION))
     hukou.refresh_from_db()
     assert hukou.state == Task.State.CORRECTION
-    assert hukou.correction_fields == ["hukou_address"]
+    assert hukou.correction_fields == ["baby_name"]
     assert hukou.reason == reason
 
-    # 4. The citizen sees the request on the case page, with a form for that one field.
+    # 5. The citizen sees the request on the case page, with a form for that one field.
     citizen_page.goto(app.get_absolute_url())
     expect(citizen_page.locator("#case-status")).to_have_text(
         zh_label(Application.Status.CORRECTION)
@@ -236,12 +385,12 @@ def test_newborn_bundle_from_application_to_rating_across_four_departments(new_c
     correction = citizen_page.locator("main section.correction")
     expect(correction).to_have_count(1)
     correction_form = correction.locator("form")
-    assert correction_form.evaluate(FIELD_NAMES) == ["hukou_address"]
-    field = correction_form.locator("[name=hukou_address]")
-    expect(field).to_have_value(answers["hukou_address"])
+    assert correction_form.evaluate(FIELD_NAMES) == ["baby_name"]
+    field = correction_form.locator("[name=baby_name]")
+    expect(field).to_have_value(BABY_NAME)
     fits_and_passes_axe(citizen_page)
 
-    field.fill(CORRECTED_ADDRESS)
+    field.fill(CORRECTED_NAME)
     with citizen_page.expect_navigation():
         correction_form.locator("button[type=submit]").click()
     assert path_of(citizen_page) == app.get_absolute_url()
@@ -250,17 +399,21 @@ def test_newborn_bundle_from_application_to_rating_across_four_departments(new_c
         zh_label(Application.Status.IN_PROGRESS)
     )
     app.refresh_from_db()
-    assert app.data == {**answers, "hukou_address": CORRECTED_ADDRESS}
+    assert app.data == {
+        **{name: value for name, (_r, _k, value) in held.items()},
+        **typed,
+        "baby_name": CORRECTED_NAME,
+    }
     hukou.refresh_from_db()
     assert hukou.state == Task.State.ACCEPTED
     assert hukou.claimed_by == gongan_clerk
 
-    # 公安 sees the corrected address and registers the child.
+    # 公安 sees the corrected name and registers the child.
     gongan.goto(hukou.get_absolute_url())
-    expect(gongan.locator("[data-field=hukou_address]")).to_have_text(CORRECTED_ADDRESS)
+    expect(gongan.locator("[data-field=baby_name]")).to_have_text(CORRECTED_NAME)
     complete(gongan, hukou)
 
-    # 5. 人社 and 医保 both received the child's ID number at once, and work in parallel.
+    # 6. 人社 and 医保 both received the child's ID number at once, and work in parallel.
     social_card, child_insurance = tasks["social_card"], tasks["child_insurance"]
     social_card.refresh_from_db()
     child_insurance.refresh_from_db()
@@ -277,7 +430,7 @@ def test_newborn_bundle_from_application_to_rating_across_four_departments(new_c
     renshe = logged_in_page(new_context, log_in, demo.clerks["renshe"], demo.password)
     handle_from_worklist(renshe, social_card, demo.clerks["renshe"])
 
-    # 6. The case is complete; the citizen rates it and sees who read which data.
+    # 7. The case is complete; the citizen rates it and sees who read which data.
     app.refresh_from_db()
     assert app.status == Application.Status.COMPLETED
     citizen_page.goto(app.get_absolute_url())
@@ -305,13 +458,18 @@ def test_newborn_bundle_from_application_to_rating_across_four_departments(new_c
     rows = citizen_page.locator("main table tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))"
     )
-    names = {kind: dept.name for kind, dept in demo.departments.items()}
+    step_reads = [
+        ("gongan", "weijian", "birth_certificate_no"),
+        ("renshe", "gongan", "citizen_id_number"),
+        ("yibao", "gongan", "citizen_id_number"),
+    ]
+    name_of = dict(Department.objects.values_list("pk", "name"))
     # Columns: when, read by, held by, data, purpose, outcome.
     assert sorted((r[1], r[2], r[3]) for r in rows) == sorted(
-        [
-            (names["gongan"], names["weijian"], field_label("birth_certificate_no")),
-            (names["renshe"], names["gongan"], field_label("citizen_id_number")),
-            (names["yibao"], names["gongan"], field_label("citizen_id_number")),
+        [(name_of[c], name_of[o], zh_field(f)) for c, o, f, _outcome, _actor in submission_reads]
+        + [
+            (demo.departments[c].name, demo.departments[o].name, zh_field(f))
+            for c, o, f in step_reads
         ]
     )
     assert {r[5] for r in rows} == {zh_label(DataAccess.Outcome.VALUE)}

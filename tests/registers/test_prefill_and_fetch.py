@@ -277,16 +277,23 @@ def test_a_citizen_without_a_birth_record_is_asked_and_says_which_parent(demo):
     materials = {m.name: (m.held, m.source) for m in prepared.spec.materials}
     assert materials == {
         **CITIZEN1_MATERIALS,
-        # No birth record: the hospital's papers come from the birth certificate step.
-        "新生儿住院分娩信息": ("step", BY_WEIJIAN),
-        "新生儿乙肝疫苗和卡介苗首针接种记录": ("step", BY_WEIJIAN),
+        # No birth record: the hospital's papers are asked, saying why (no step of the case
+        # issues them; only the birth certificate is issued by one).
+        "新生儿住院分娩信息": ("", ""),
+        "新生儿乙肝疫苗和卡介苗首针接种记录": ("", ""),
         # No marriage record: asked, saying why.
         "父母结婚证": ("", ""),
     }
-    marriage = next(m for m in prepared.spec.materials if m.name == "父母结婚证")
-    assert "marriage records" in marriage.reason
-    assert marriage.reason.endswith("holds no record of it for you, so please upload it.")
-    assert sorted(m.name for m in prepared.spec.asked_materials) == sorted([PHOTO, "父母结婚证"])
+    reasons = {m.name: m.reason for m in prepared.spec.materials if m.reason}
+    not_found = "No record of it for you was found in the %s, so please upload it."
+    assert reasons == {
+        "新生儿住院分娩信息": not_found % "birth medical records",
+        "新生儿乙肝疫苗和卡介苗首针接种记录": not_found % "birth medical records",
+        "父母结婚证": not_found % "marriage records",
+    }
+    assert sorted(m.name for m in prepared.spec.asked_materials) == sorted(
+        [PHOTO, "父母结婚证", "新生儿住院分娩信息", "新生儿乙肝疫苗和卡介苗首针接种记录"]
+    )
 
 
 # ---------------------------------------------------------------- the apply page
@@ -343,7 +350,7 @@ def test_the_apply_page_asks_a_citizen_without_registers_which_parent_she_is(dem
     for name in ("mother_name", "mother_id_number", "father_name", "father_id_number"):
         assert page.count(f'name="{name}"') == 1
     assert 'name="hukou_address"' not in page
-    assert "holds no record of it for you, so please upload it." in page
+    assert "No record of it for you was found in the marriage records, so please upload it." in page
 
 
 # ---------------------------------------------------------------- submission

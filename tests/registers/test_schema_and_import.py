@@ -279,7 +279,7 @@ def test_every_bad_row_of_a_jsonl_file_is_named_and_nothing_changes(tmp_path, de
         "Row 2: weight_g: Write a whole number.",
         "Row 3: colour: Unknown field “colour” for the birth medical records; its fields are: "
         "mother_id_number, mother_name, father_id_number, father_name, born_at, sex, weight_g, "
-        "hospital, certificate_no.",
+        "hospital, certificate_no, first_doses.",
         "Row 3: sex: Choose one of: 男、女.",
         f"Row 4: the same record as an earlier row ({ID_2}|2024-03-01T08:30+08:00).",
     ]

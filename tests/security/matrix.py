@@ -1061,6 +1061,21 @@ def admin_specs() -> dict[str, AdminSpec]:
             delete=CLOSED,
             scope=in_departments("d1", "d2"),  # the owner's and the consumer's staff
         ),
+        "registers.record": AdminSpec(
+            lambda w: o(w)["record"],
+            view=frozenset({C, S, AD}),
+            add=frozenset({AD}),
+            change=frozenset({AD}),
+            delete=frozenset({AD}),
+            scope=in_departments("d1"),
+        ),
+        "registers.correctionrequest": AdminSpec(
+            lambda w: o(w)["register_correction"],
+            view=frozenset({C, S, AD}),
+            add=CLOSED,
+            change=frozenset({C, S, AD}),
+            scope=in_departments("d1"),
+        ),
         "workflows.rating": AdminSpec(
             lambda w: o(w)["rating"],
             view=frozenset({S, AD}),

@@ -383,6 +383,29 @@ def _applications(world: World) -> None:
     from workflows.models import DataAccess
 
     o["data_access"] = DataAccess.objects.order_by("-id").first()
+    # D1 (公安) keeps A's population record; A asks it to correct the address.
+    from registers import services as registers
+
+    a = world.users[CITIZEN_A]
+    o["record"] = registers.record_save(
+        register="population",
+        owner=world.departments["d1"],
+        data={
+            "id_number": a.id_number,
+            "name": a.real_name,
+            "sex": "男",
+            "birth_date": f"{a.id_number[6:10]}-{a.id_number[10:12]}-{a.id_number[12:14]}",
+            "hukou_region": "330106",
+            "hukou_address": "杭州市西湖区甲号户籍路 9 号",
+            "household_no": "HH-A-0001",
+        },
+    )
+    o["register_correction"] = registers.correction_request(
+        citizen=a,
+        record=o["record"],
+        field="hukou_address",
+        claimed_value="杭州市西湖区甲号户籍路 19 号",
+    )
     o["notice"] = world.users[CITIZEN_A].notices.order_by("id").first()
 
     # A case's number: its applicant, and every member of staff of the departments that carry

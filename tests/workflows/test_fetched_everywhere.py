@@ -99,9 +99,7 @@ def test_every_held_material_reaches_its_clerk_with_its_source(demo, username):
             ]
             assert shown, (subject, m.name)
             assert {s.source_label for s in shown} == {m.source}, (subject, m.name)
-    print(
-        f"{username}: {checked} held materials checked, {fetched} fetched, {asked_with_reason} asked with the reason"
-    )
+    print(f"{username}: {checked} held, {fetched} fetched, {asked_with_reason} asked with a reason")
     assert checked > 0 and fetched > 0
     if username == "citizen2":
         # The catalog says a department holds them, but no register has them for her: asked,

@@ -315,8 +315,9 @@ def test_a_correction_of_what_the_department_does_not_use_is_refused(case: Case)
     services.task_transition(actor=case.clerk, task_id=case.task.pk, action="accept")
     page = case.page(case.clerk).content.decode()
     offered = re.findall(r'name="fields" value="([^"]+)"', page)
-    # 医保's questions only; its materials are all held by departments, none asked again.
-    assert offered == YIBAO_FIELDS
+    # 医保's questions the citizen answered only: those a register gave are corrected in the
+    # register; its materials are all held by departments, none asked again.
+    assert offered == ["baby_name", "contact_phone"]
 
     client = client_for(case.clerk)
     before = case_state(case)
@@ -348,6 +349,23 @@ def test_a_correction_of_what_the_department_does_not_use_is_refused(case: Case)
         },
     )
     assert forged.status_code == 400
+    assert case_state(case) == before
+
+    # A value a register gave is not the citizen's to correct.
+    from_register = client.post(
+        f"/staff/tasks/{case.task.pk}/act/",
+        {
+            "action": "correction",
+            "version": case.task.version,
+            "reason": "请核对。",
+            "fields": ["mother_id_number"],
+        },
+    )
+    assert from_register.status_code == 400
+    assert (
+        "register" in from_register.content.decode()
+        or "基础数据库" in from_register.content.decode()
+    )
     assert case_state(case) == before
 
     asked = client.post(

@@ -111,11 +111,12 @@ class World:
         )
 
     def ask_correction(self, app: Application, *fields: str) -> Task:
-        task = app.tasks.get(step="birth_certificate")
+        """The police, whose hukou item asks these, ask the citizen to correct them."""
+        task = birth_certificate_issued(self, app)
         for action in ("claim", "accept"):
-            services.task_transition(actor=self.clerk_health, task_id=task.pk, action=action)
+            services.task_transition(actor=self.clerk_police, task_id=task.pk, action=action)
         return services.task_transition(
-            actor=self.clerk_health,
+            actor=self.clerk_police,
             task_id=task.pk,
             action="correction",
             reason="请核对户口地址与婚姻状况。",
@@ -410,8 +411,8 @@ def measured(client: Client, url: str) -> tuple[int, list[str]]:
 def test_the_cases_pages_read_the_pin_not_the_catalog(world):
     app = world.file(english())
     world.ask_correction(app, "hukou_address", material_key(MARRIAGE))
-    task = app.tasks.get(step="birth_certificate")
-    citizen, clerk = english(world.citizen), english(world.clerk_health)
+    task = app.tasks.get(step="hukou")
+    citizen, clerk = english(world.citizen), english(world.clerk_police)
     pages = [
         (citizen, app.get_absolute_url()),
         (clerk, f"/staff/tasks/{task.pk}/"),

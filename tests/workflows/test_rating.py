@@ -86,11 +86,11 @@ def newborn_corrected_then_completed(demo, key):
         actor=clerk,
         task_id=task.pk,
         action="correction",
-        reason="地址缺门牌号。",
-        fields=["hukou_address"],
+        reason="新生儿姓名用字不规范。",
+        fields=["baby_name"],
     )
     services.correction_resubmit(
-        applicant=demo.citizen, task_id=task.pk, answers={"hukou_address": "文三路 200 号 1 幢"}
+        applicant=demo.citizen, task_id=task.pk, answers={"baby_name": "张小禾"}
     )
     services.task_transition(
         actor=clerk, task_id=task.pk, action="complete", outputs=OUTPUTS["hukou"]

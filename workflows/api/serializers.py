@@ -14,7 +14,7 @@ from workflows.errors import WorkflowsErrorCode
 from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
 
 from ..forms import MAX_TEXTAREA
-from ..models import Application, Rating, Task
+from ..models import Application, Extension, Rating, Task
 from ..selectors import MaterialShown, TaskShown, application_form_spec, parts_of
 
 MAX_REASON = 2000
@@ -92,6 +92,27 @@ class TaskCorrectionSerializer(TaskActionSerializer):
         help_text="What the citizen must fix: names of answers (`answers[].name`) and keys of "
         "materials (`materials[].key`) of the task.",
     )
+
+
+class ExtensionRequestSerializer(serializers.Serializer):
+    workdays = serializers.IntegerField(
+        min_value=1,
+        max_value=Extension.MAX_WORKDAYS,
+        help_text="How many more working days the step needs.",
+    )
+    reason = TextField(max_length=MAX_REASON, help_text="Why, as the supervisor will read it.")
+
+
+class ExtensionDecisionSerializer(serializers.Serializer):
+    extension = serializers.IntegerField(
+        min_value=1, max_value=MAX_VERSION, help_text="The request's `id` (`extensions[].id`)."
+    )
+    decision = serializers.ChoiceField(
+        choices=[("approve", "approve"), ("refuse", "refuse")],
+        help_text="`approve` moves the due date by the working days asked; `refuse` changes "
+        "nothing.",
+    )
+    reason = TextField(max_length=MAX_REASON, help_text="Why, as the citizen will read it.")
 
 
 class TaskCompleteSerializer(TaskActionSerializer):
@@ -319,11 +340,7 @@ class TaskSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_overdue(self, obj: Task) -> bool:
-        return (
-            obj.state in Task.OPEN_STATES
-            and obj.due_date is not None
-            and obj.due_date < timezone.localdate()
-        )
+        return obj.is_overdue(timezone.localdate())
 
     @extend_schema_field(TextField(allow_null=True))
     def get_claimed_by(self, obj: Task) -> str | None:
@@ -410,6 +427,28 @@ class TaskHistoryEventSerializer(serializers.Serializer):
         return person_name(obj.actor)
 
 
+class ExtensionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    workdays = serializers.IntegerField()
+    reason = TextField()
+    status = serializers.ChoiceField(choices=Extension.Status.choices)
+    requested_by = serializers.SerializerMethodField()
+    requested_at = serializers.DateTimeField()
+    decided_by = serializers.SerializerMethodField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = TextField()
+    due_before = serializers.DateField(allow_null=True)
+    due_after = serializers.DateField(allow_null=True)
+
+    @extend_schema_field(TextField(allow_null=True))
+    def get_requested_by(self, obj: Extension) -> str | None:
+        return person_name(obj.requested_by)
+
+    @extend_schema_field(TextField(allow_null=True))
+    def get_decided_by(self, obj: Extension) -> str | None:
+        return person_name(obj.decided_by)
+
+
 class TaskDetailSerializer(TaskSerializer):
     """A task with the case it belongs to, as ``selectors.task_shown`` shows it to the viewer
     (``context["shown"]``)."""
@@ -433,6 +472,18 @@ class TaskDetailSerializer(TaskSerializer):
     reason = TextField()
     correction_fields = serializers.ListField(child=TextField())
     history = TaskHistoryEventSerializer(source="events", many=True)
+    paused_since = serializers.DateField(
+        allow_null=True, help_text="Set while the task waits for a correction: its clock stops."
+    )
+    paused_workdays = serializers.IntegerField(
+        help_text="Working days the clock stood still for corrections; the due date moved by them."
+    )
+    extensions = serializers.SerializerMethodField(help_text="Requests for more time (延期).")
+
+    @extend_schema_field(ExtensionSerializer(many=True))
+    def get_extensions(self, obj: Task) -> list:
+        rows = obj.extensions.select_related("requested_by", "decided_by")
+        return ExtensionSerializer(rows, many=True).data
 
     @extend_schema_field(TaskAnswerSerializer(many=True))
     def get_answers(self, obj: Task) -> list:

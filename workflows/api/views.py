@@ -36,6 +36,8 @@ from .serializers import (
     ApplicationErrorSerializer,
     ApplicationSerializer,
     CorrectionCreateSerializer,
+    ExtensionDecisionSerializer,
+    ExtensionRequestSerializer,
     RatingCreateSerializer,
     RatingSerializer,
     TaskActionSerializer,
@@ -506,3 +508,43 @@ class TaskViewSet(viewsets.GenericViewSet):
         task = self._task(request, pk)
         data = valid_data(TaskRejectSerializer, request.data)
         return self._move(request, task, "reject", data, reason=data["reason"])
+
+    @task_action_schema(
+        "extension_create",
+        "Ask for more time (延期)",
+        "The clerk holding the task asks a supervisor of the department for more working days, "
+        "with a reason. Nothing changes until a supervisor approves. A request already waiting "
+        "answers 409 (`extension_pending`).",
+        ExtensionRequestSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="extension")
+    def extension(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(ExtensionRequestSerializer, request.data)
+        services.extension_request(
+            actor=request.user, task_id=task.pk, workdays=data["workdays"], reason=data["reason"]
+        )
+        return Response(self._detail(request, self._task(request, task.pk)))
+
+    @task_action_schema(
+        "extension_decide",
+        "Decide a request for more time (延期)",
+        "A supervisor of the task's department approves (the due date moves by the working "
+        "days asked) or refuses (nothing changes), with a reason the citizen reads. Anyone "
+        "else answers 403 (`not_supervisor`); a request already decided answers 409 "
+        "(`decided`).",
+        ExtensionDecisionSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="extension-decision")
+    def extension_decision(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(ExtensionDecisionSerializer, request.data)
+        if not task.extensions.filter(pk=data["extension"]).exists():
+            raise exceptions.NotFound(_("No such extension request for this task."))
+        services.extension_decide(
+            actor=request.user,
+            extension_id=data["extension"],
+            approve=data["decision"] == "approve",
+            reason=data["reason"],
+        )
+        return Response(self._detail(request, self._task(request, task.pk)))

@@ -55,7 +55,8 @@ def _escalated(task: Task) -> None:
 
 def _task_deadlines() -> DeadlineSweep:
     return DeadlineSweep(
-        rows=Task.objects.filter(state__in=Task.OPEN_STATES),
+        # A task waiting for a correction has its clock stopped: never reminded nor supervised.
+        rows=Task.objects.filter(state__in=Task.CLOCK_STATES),
         due="due_date",
         remind=Alert(marker="reminded_at", recipients=_holders, message=_due_soon),
         supervise=Alert(
@@ -65,11 +66,15 @@ def _task_deadlines() -> DeadlineSweep:
             then=_escalated,
         ),
         select_related=("department", "application", "claimed_by"),
+        # Not if a correction stopped the clock, or the due date moved, since the row was read.
+        unchanged=lambda task: {"state__in": Task.CLOCK_STATES, "due_date": task.due_date},
     )
 
 
 def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
     """Remind a department the working day before a promise falls due; escalate to its
-    supervisors (督办) once it is overdue. Each task is reminded and escalated at most once."""
+    supervisors (督办) once it is overdue. Each task is reminded and escalated at most once for a
+    due date (a pause or an extension that moves it arms both again). Tasks waiting for a
+    correction are skipped: their clock is paused."""
     counts = deadline_sweep(_task_deadlines(), today=today)
     return {"reminded": counts.reminded, "escalated": counts.supervised}

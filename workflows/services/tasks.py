@@ -13,19 +13,25 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from departments.selectors import can_work_on, staff_name
+from departments.models import Membership
+from departments.selectors import can_work_on, staff_name, staff_of
 from workflows.errors import WorkflowsErrorCode
-from zheliban.core.errors import Conflict, Refused
+from zheliban.core.errors import Conflict, Forbidden, Refused
 from zheliban.core.machines import SYSTEM
+from zheliban.core.notices import notify
+from zheliban.core.workdays import add_workdays, workdays_between
 
 from .. import selectors
+from ..forms import FieldSpec
 from ..models import (
     APPLICANT,
     STAFF,
     TASK_MACHINE,
     Application,
     ELicence,
+    Extension,
     Task,
     TaskEvent,
 )
@@ -149,6 +155,16 @@ def task_transition(
                 if m.name in need.materials
                 for name in (m.key, m.name)
             }
+            registered = [f for f in fields if (spec.field(f) or _NOT_A_FIELD).confirmed]
+            if registered:
+                raise Refused(
+                    _(
+                        "%(names)s came from a department's register, not from the citizen: ask "
+                        "the department keeping the record to correct it."
+                    )
+                    % {"names": ", ".join(registered)},
+                    code=WorkflowsErrorCode.FROM_REGISTER,
+                )
             outside = [f for f in fields if f not in allowed]
             if outside:
                 raise Refused(
@@ -158,6 +174,8 @@ def task_transition(
                 )
             task.reason = reason[:2000]
             task.correction_fields = list(dict.fromkeys(fields))
+            # The clock stops until the citizen resubmits (补正期间不计入办理时限).
+            task.paused_since = timezone.localdate(now)
             note = reason
         elif action == "accept":
             task.acknowledged_at = task.acknowledged_at or now
@@ -362,16 +380,251 @@ def _resubmit(
     app.save(update_fields=["data", "updated_at"])
     _store_attachments(app, uploads)
     task.correction_fields = []
+    today = timezone.localdate()
+    paused = _clock_resume(task, since=last.at if last else None, today=today)
     event = _task_move(task, "resubmit", who=APPLICANT, to=back, actor=applicant)
+    if paused:
+        TaskEvent.objects.create(
+            application_id=task.application_id,
+            task=task,
+            action=PAUSE,
+            from_state=task.state,
+            to_state=task.state,
+            note=str(paused),
+        )
     _application_refresh(app, now=timezone.now())
+    body = _("Your correction for “%(step)s” went to %(dept)s.") % {
+        "step": task.label,
+        "dept": task.department.name,
+    }
+    if paused:
+        body += " " + ngettext(
+            "The clock was paused %(days)d working day for your correction; the step is now due by %(date)s.",  # noqa: E501
+            "The clock was paused %(days)d working days for your correction; the step is now due by %(date)s.",  # noqa: E501
+            paused,
+        ) % {"days": paused, "date": task.due_date}
     _notify_citizen(
         app,
         event,
         subject=_("%(ref)s: correction sent") % {"ref": app.reference},
-        body=_("Your correction for “%(step)s” went to %(dept)s.")
-        % {"step": task.label, "dept": task.department.name},
+        body=body,
     )
     return task
+
+
+# ---------------------------------------------------------------- the fair clock
+
+# History actions of the clock: the pause a correction made (its note: the working days), and
+# an extension (延期) asked for, approved or refused (their note: the reason).
+PAUSE = "pause"
+EXTEND_REQUEST = "extend_request"
+EXTEND_APPROVE = "extend_approve"
+EXTEND_REFUSE = "extend_refuse"
+
+
+def _due_moved(task: Task, workdays: int, *, today) -> None:
+    """Move the task's due date later by ``workdays`` working days (the caller saves it). A task
+    that is no longer overdue is reminded and supervised afresh for its new date."""
+    if task.due_date is None or workdays <= 0:
+        return
+    deadline = add_workdays(task.due_date, workdays)
+    task.due_date = deadline.date
+    task.due_provisional = task.due_provisional or deadline.provisional
+    if task.due_date >= today:
+        task.reminded_at = None
+        task.escalated_at = None
+
+
+def _clock_resume(task: Task, *, since, today) -> int:
+    """End the pause a correction started; return the whole working days it lasted (the days
+    after the correction was asked, up to and including the resubmission), by which the due
+    date moves. The caller saves the task."""
+    start = task.paused_since or (timezone.localdate(since) if since is not None else today)
+    paused, _provisional = workdays_between(start, today)
+    paused = max(paused, 0)
+    _due_moved(task, paused, today=today)
+    task.paused_workdays += paused
+    task.paused_since = None
+    return paused
+
+
+def extension_may_decide(*, user, task: Task) -> bool:
+    """Whether ``user`` decides extensions of ``task``: a supervisor of its department."""
+    return user.is_authenticated and _is_supervisor(user, task.department_id)
+
+
+def _is_supervisor(user, department_id: int) -> bool:
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        user_id=user.pk, department_id=department_id, role=Membership.Role.SUPERVISOR
+    ).exists()
+
+
+def extension_request(*, actor, task_id: int, workdays: int, reason: str) -> Extension:
+    """The clerk holding a task asks for ``workdays`` more working days (延期), with a reason.
+    Nothing moves until a supervisor of the department approves (``extension_decide``)."""
+    base = Task.objects.filter(pk=task_id).values("department_id").first()
+    if base is None or not can_work_on(actor, base["department_id"]):
+        raise Refused(_("No such task in your worklist."), code=WorkflowsErrorCode.NOT_FOUND)
+    reason = reason.strip()
+    if not reason:
+        raise Refused(
+            _("Give the reason for the extension."), code=WorkflowsErrorCode.REASON_MISSING
+        )
+    if not 1 <= workdays <= Extension.MAX_WORKDAYS:
+        raise Refused(
+            _("An extension is from 1 to %(max)d working days.") % {"max": Extension.MAX_WORKDAYS},
+            code=WorkflowsErrorCode.EXTENSION_DAYS,
+        )
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(pk=task_id)
+        )
+        if task.state not in Task.CLOCK_STATES:
+            raise _wrong_state(task)
+        if task.claimed_by_id != actor.pk:
+            raise Conflict(
+                _("Claim the task before asking for more time."),
+                code=WorkflowsErrorCode.NOT_HOLDER,
+            )
+        if task.extensions.filter(status=Extension.Status.REQUESTED).exists():
+            raise Conflict(
+                _("An extension for this task already waits for a decision."),
+                code=WorkflowsErrorCode.EXTENSION_PENDING,
+            )
+        extension = Extension.objects.create(
+            task=task,
+            workdays=workdays,
+            reason=reason[:2000],
+            requested_by=actor,
+            due_before=task.due_date,
+        )
+        TaskEvent.objects.create(
+            application_id=task.application_id,
+            task=task,
+            action=EXTEND_REQUEST,
+            from_state=task.state,
+            to_state=task.state,
+            actor=actor,
+            note=extension.reason,
+        )
+        ref = task.application.reference
+        for supervisor in staff_of(task.department_id, Membership.Role.SUPERVISOR):
+            notify(
+                supervisor,
+                subject=_("Extension (延期) asked: %(ref)s") % {"ref": ref},
+                body=_("%(who)s asks %(days)d more working days for “%(step)s”: %(reason)s")
+                % {
+                    "who": staff_name(actor),
+                    "days": workdays,
+                    "step": task.label,
+                    "reason": extension.reason,
+                },
+                link=task.get_absolute_url(),
+                link_label=ref or "",
+            )
+        return extension
+
+
+def extension_decide(*, actor, extension_id: int, approve: bool, reason: str) -> Extension:
+    """A supervisor of the task's department approves an extension (the due date moves by its
+    working days) or refuses it (nothing changes), with a reason either way; the citizen is
+    told. The one way an extension is decided."""
+    base = (
+        Extension.objects.filter(pk=extension_id)
+        .values("task_id", "task__department_id", "requested_by_id")
+        .first()
+    )
+    if base is None or not can_work_on(actor, base["task__department_id"]):
+        # Another department's request is answered exactly like one that does not exist.
+        raise Refused(
+            _("No such extension request in your departments."),
+            code=WorkflowsErrorCode.NOT_FOUND,
+        )
+    if not _is_supervisor(actor, base["task__department_id"]):
+        raise Forbidden(
+            _("Only a supervisor of the department decides an extension."),
+            code=WorkflowsErrorCode.NOT_SUPERVISOR,
+        )
+    reason = reason.strip()
+    if not reason:
+        raise Refused(
+            _("Give the reason for the decision."), code=WorkflowsErrorCode.REASON_MISSING
+        )
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("application", "department")
+            .get(pk=base["task_id"])
+        )
+        extension = Extension.objects.select_for_update().get(pk=extension_id)
+        if extension.status != Extension.Status.REQUESTED:
+            raise Conflict(
+                _("This extension was already decided."), code=WorkflowsErrorCode.DECIDED
+            )
+        if approve and task.state not in Task.OPEN_STATES:
+            raise _wrong_state(task)
+        now = timezone.now()
+        extension.decided_by, extension.decided_at = actor, now
+        extension.decision_reason = reason[:2000]
+        if approve:
+            extension.status = Extension.Status.APPROVED
+            extension.due_before = task.due_date
+            _due_moved(task, extension.workdays, today=timezone.localdate(now))
+            extension.due_after = task.due_date
+            task.save(
+                update_fields=[
+                    "due_date",
+                    "due_provisional",
+                    "reminded_at",
+                    "escalated_at",
+                    "updated_at",
+                ]
+            )
+        else:
+            extension.status = Extension.Status.REFUSED
+        extension.save()
+        event = TaskEvent.objects.create(
+            application_id=task.application_id,
+            task=task,
+            action=EXTEND_APPROVE if approve else EXTEND_REFUSE,
+            from_state=task.state,
+            to_state=task.state,
+            actor=actor,
+            note=extension.decision_reason,
+        )
+        app = task.application
+        values = {
+            "ref": app.reference,
+            "dept": task.department.name,
+            "step": task.label,
+            "days": extension.workdays,
+            "date": task.due_date,
+            "reason": extension.decision_reason,
+        }
+        if approve:
+            subject = _("%(ref)s: more time for %(dept)s (延期)") % values
+            body = (
+                ngettext(
+                    "%(dept)s was given %(days)d more working day for “%(step)s”, now due by %(date)s: %(reason)s",  # noqa: E501
+                    "%(dept)s was given %(days)d more working days for “%(step)s”, now due by %(date)s: %(reason)s",  # noqa: E501
+                    extension.workdays,
+                )
+                % values
+            )
+        else:
+            subject = _("%(ref)s: extension refused") % values
+            body = (
+                _(
+                    "%(dept)s asked for more time for “%(step)s”; it was refused, the step is still due by %(date)s: %(reason)s"  # noqa: E501
+                )
+                % values
+            )
+        _notify_citizen(app, event, subject=subject, body=body)
+        return extension
 
 
 def task_mark_delivered(*, task_id: int) -> bool:
@@ -413,3 +666,6 @@ def task_reveal_record(*, task: Task, actor) -> TaskEvent | None:
             to_state=locked.state,
             actor=actor,
         )
+
+
+_NOT_A_FIELD = FieldSpec(name="", label="")
