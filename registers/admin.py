@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from departments.admin import DepartmentScopedAdmin
@@ -14,13 +15,33 @@ from .models import CorrectionRequest, Record
 @admin.register(Record)
 class RecordAdmin(DepartmentScopedAdmin):
     department_field = "owner"
-    list_display = ("register", "key", "owner", "source", "updated_at")
+    list_display = ("register", "key_masked", "owner", "source", "updated_at")
     list_filter = ("register",)
     # Exact ID numbers and keys only: a register is not browsed by partial names.
     search_fields = ("=subject", "=party", "=key")
     list_select_related = ("owner",)
-    fields = ("register", "owner", "data", "source", "key", "subject", "party", "updated_at")
-    readonly_fields = ("key", "subject", "party", "updated_at")
+    # A record is added here; afterwards its facts change through a re-import or an answered
+    # correction request, and its page shows them with ID numbers masked.
+    add_fields = ("register", "owner", "data", "source")
+    change_fields = ("register", "owner", "shown", "source", "updated_at")
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.change_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("register", "owner", "shown", "updated_at")
+
+    @admin.display(description=_("key"))
+    def key_masked(self, obj):
+        return obj.key_masked
+
+    @admin.display(description=_("data"))
+    def shown(self, obj):
+        return format_html_join(
+            "",
+            "<div><strong>{}</strong>: {}</div>",
+            ((f.label, obj.data_masked().get(f.name, "")) for f in obj.schema.fields),
+        )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner":

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from departments.models import Department
+from zheliban.core.identity import ID_NUMBER_RE, mask_middle
 from zheliban.core.models import TimeStampedModel
 
 from .schema import REGISTERS, record_key, validate
@@ -58,7 +59,23 @@ class Record(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_register_display()} {self.key}"
+        return f"{self.get_register_display()} {self.key_masked}"
+
+    @property
+    def key_masked(self) -> str:
+        """The key with any ID number in it masked, as staff lists show it."""
+        return "|".join(
+            mask_middle(part) if ID_NUMBER_RE.match(part) else part for part in self.key.split("|")
+        )
+
+    def data_masked(self) -> dict:
+        """The record's fields with ID numbers masked, as pages that are not its owner's show
+        them."""
+        kinds = {f.name: f.type for f in self.schema.fields}
+        return {
+            name: mask_middle(str(value)) if kinds.get(name) == "id_number" else value
+            for name, value in self.data.items()
+        }
 
     @property
     def schema(self):

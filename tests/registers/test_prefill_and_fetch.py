@@ -530,7 +530,9 @@ def test_choosing_mother_fills_her_own_name_and_id_number(demo, client):
         "hukou_address": "杭州市上城区清泰街 200 号 5 幢 102 室",
     }
     uploaded = Attachment.objects.filter(application=app, source="upload")
-    assert sorted(uploaded.values_list("material_name", flat=True)) == sorted([PHOTO, "父母结婚证"])
+    assert sorted(uploaded.values_list("material_name", flat=True)) == sorted(
+        [PHOTO, "父母结婚证", "新生儿住院分娩信息", "新生儿乙肝疫苗和卡介苗首针接种记录"]
+    )
 
 
 def test_without_a_role_the_parent_fields_are_required(demo, client):

@@ -230,6 +230,34 @@ def routes_pages() -> dict[str, Route]:
         "apply/item/<str:key>/": Route(
             lambda w: [Read("d1 item", f"/apply/item/{w.items['d1'].code}/", logged_in())]
         ),
+        # Check your answers: with no complete draft, back to the form.
+        "apply/bundle/<slug:key>/check/": Route(
+            lambda w: [Read("bundle", f"/apply/bundle/{w.bundle.slug}/check/", logged_in(302))]
+        ),
+        "apply/item/<str:key>/check/": Route(
+            lambda w: [Read("d1 item", f"/apply/item/{w.items['d1'].code}/check/", logged_in(302))]
+        ),
+        "my/records/": Route(one("/my/records/", logged_in())),
+        "my/records/<int:pk>/<slug:field>/wrong/": Route(
+            lambda w: [
+                Read(
+                    "A's population record",
+                    f"/my/records/{o(w)['record'].pk}/hukou_address/wrong/",
+                    rule([CITIZEN_A], superuser=404),
+                )
+            ],
+            lambda w: [
+                Write(
+                    "ask to correct another's record",
+                    "post",
+                    f"/my/records/{o(w)['record'].pk}/hukou_address/wrong/",
+                    refused_except(CITIZEN_A),
+                    # A has asked already: refused again, nothing changes.
+                    rule([CITIZEN_A], ok_status=400, superuser=404),
+                    {"claimed_value": "杭州市西湖区某路 1 号"},
+                )
+            ],
+        ),
         "my/applications/": Route(one("/my/applications/", logged_in())),
         "my/applications/<uuid:pk>/": Route(
             lambda w: [
@@ -341,6 +369,21 @@ def routes_pages() -> dict[str, Route]:
                     },
                 )
                 for action in ("claim", "accept", "reject")
+            ],
+        ),
+        "staff/tasks/<int:pk>/extension/": Route(
+            lambda w: [
+                Read("task_open", f"/staff/tasks/{o(w)['task_open'].pk}/extension/", logged_in(405))
+            ],
+            lambda w: [
+                Write(
+                    "ask more time for a d1 task",
+                    "post",
+                    f"/staff/tasks/{o(w)['task_reporter'].pk}/extension/",
+                    refused_except(workers("d1")),
+                    task_rule([]),
+                    {"days": "2", "reason": "理由"},
+                )
             ],
         ),
         "staff/tasks/<int:pk>/verify/": Route(
@@ -712,7 +755,16 @@ def routes_api() -> dict[str, Route]:
         ),
         **{
             T + f"{action}/$": task_action(action)
-            for action in ("accept", "claim", "complete", "correction", "reject", "release")
+            for action in (
+                "accept",
+                "claim",
+                "complete",
+                "correction",
+                "reject",
+                "release",
+                "extension",
+                "extension-decision",
+            )
         },
         "api/v1/tickets/$": Route(one("/api/v1/tickets/", auth)),
         "api/v1/tickets/duplicates/$": Route(
