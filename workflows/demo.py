@@ -125,7 +125,7 @@ GRANTS += (
         (
             "gongan",
             consumer,
-            ["id_card", "household_register"],
+            ["id_card", "household_register", "hukou_record"],
             "view",
             "核验申请人身份证件",
             "《中华人民共和国居民身份证法》第十四条",
@@ -134,12 +134,33 @@ GRANTS += (
     ),
 )
 
+# The district's resident insurance read the population register to enrol a resident.
+GRANTS += (
+    (
+        "gongan",
+        "330106-yibao",
+        ["hukou_record", "id_card"],
+        "view",
+        "城乡居民医保参保登记：户籍信息",
+        "《中华人民共和国社会保险法》第二十五条",
+    ),
+    (
+        "gongan",
+        "330106-renshe",
+        ["hukou_record", "id_card"],
+        "view",
+        "城乡居民养老保险参保登记：户籍信息",
+        "《中华人民共和国社会保险法》第二十二条",
+    ),
+)
+
 REGION = "330100"
 FATHER_ID = "33010619870701001" + id_number_check_char("33010619870701001")
 
 
 def _dept(kind: str) -> Department:
-    return Department.objects.get(code=f"{REGION}-{kind}")
+    """A department of the city by its kind, or any by its full code."""
+    return Department.objects.get(code=kind if "-" in kind else f"{REGION}-{kind}")
 
 
 def newborn_text(bundle: Bundle) -> str:

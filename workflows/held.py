@@ -66,6 +66,9 @@ DOCUMENTS = (
     Document("delivery_record", ("分娩",), "birth"),
     Document("vaccination_record", ("接种记录",), "birth", needs="first_doses"),
     Document("household_register", ("户口簿",), "person"),
+    # A newborn's hukou record exists once the hukou step has registered the baby.
+    Document("newborn_hukou_record", ("新生儿户籍",), "newborn", issued_as="citizen_id_number"),
+    Document("hukou_record", ("户籍信息", "户籍或居住证信息", "户籍证明"), "person"),
     Document("marriage_certificate", ("结婚证",), "marriage"),
     Document("id_card", ("居民身份证",), "person"),
     Document("social_insurance", ("社会保险", "社保"), "social"),
@@ -259,7 +262,7 @@ def prepare(
     }
     for m in spec.materials:
         document = document_for(m.name)
-        record = getattr(dossier, document.record) if document else None
+        record = getattr(dossier, document.record, None) if document else None
         if record is not None and document is not None and document.needs:
             record = record if record.data.get(document.needs) else None
         consumers = material_depts.get(m.name, set())
@@ -307,6 +310,7 @@ def _register_of(document: Document) -> str:
     return {
         "birth": "birth",
         "person": "population",
+        "newborn": "population",
         "marriage": "marriage",
         "spouse": "population",
         "social": "social_insurance",

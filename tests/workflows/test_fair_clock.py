@@ -41,6 +41,7 @@ def row(task: Task) -> dict:
 
 def api(user) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["zhb_lang"] = "en"
     client.force_login(user)
     return client
 
@@ -134,6 +135,7 @@ def test_the_case_page_says_how_long_the_clock_stood_still(scenario, clock):
         app, "birth_certificate", "correction", reason="出生日期有误", fields=["birth_date"]
     )
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["zhb_lang"] = "en"
     client.force_login(scenario.citizen)
     url = reverse("workflows:application", kwargs={"pk": app.pk})
     assert "The clock is paused until you send the correction." in client.get(url).content.decode()
@@ -286,6 +288,7 @@ def test_only_the_holder_asks_and_one_request_waits_at_a_time(scenario, clock):
 def test_extension_through_the_pages_and_the_api(scenario, clock):
     _app, task = started(scenario, clock)
     clerk = Client(HTTP_ACCEPT_LANGUAGE="en")
+    clerk.cookies["zhb_lang"] = "en"
     clerk.force_login(scenario.clerks["weijian"])
     url = reverse("workflows:task-extension", kwargs={"pk": task.pk})
     assert url in clerk.get(task.get_absolute_url()).content.decode()
