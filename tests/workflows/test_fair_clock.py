@@ -13,7 +13,7 @@ from workflows import selectors, services
 from workflows.models import Extension, Task, TaskEvent
 from zheliban.core.errors import Refused
 from zheliban.core.models import Notice
-from zheliban.core.workdays import is_workday
+from zheliban.core.workdays import add_workdays, is_workday
 
 TASKS = "/api/v1/tasks/"
 
@@ -179,7 +179,7 @@ def asked(scenario, clock, days: int = 2):
 
 
 def test_an_approved_extension_moves_the_due_date(scenario, clock):
-    _app, task, extension = asked(scenario, clock)
+    app, task, extension = asked(scenario, clock)
     notices = Notice.objects.filter(recipient=scenario.citizen).count()
     services.extension_decide(
         actor=scenario.supervisors["weijian"],
@@ -191,6 +191,9 @@ def test_an_approved_extension_moves_the_due_date(scenario, clock):
     extension.refresh_from_db()
     # 29 September + 2 working days: 30 September, then 8 October after the holiday.
     assert task.due_date == dt.date(2026, 10, 8)
+    # Still within the case's promise: the promise stays.
+    app.refresh_from_db()
+    assert app.promised_date == dt.date(2026, 10, 13)
     assert (extension.status, extension.due_before, extension.due_after) == (
         "approved",
         dt.date(2026, 9, 29),
@@ -328,3 +331,21 @@ def test_extension_through_the_pages_and_the_api(scenario, clock):
     assert response.status_code == 404
     assert row(task) == before
     assert Extension.objects.get(pk=second.pk).status == "requested"
+
+
+def test_a_step_extended_past_the_promise_moves_the_promise(scenario, clock):
+    app, task, extension = asked(scenario, clock, days=8)
+    services.extension_decide(
+        actor=scenario.supervisors["weijian"],
+        extension_id=extension.pk,
+        approve=True,
+        reason="同意",
+    )
+    task.refresh_from_db()
+    app.refresh_from_db()
+    # 29 September + 8 working days, past the promise of 13 October: the promise is never
+    # earlier than a step's due date.
+    expected = add_workdays(dt.date(2026, 9, 29), 8).date
+    assert expected > dt.date(2026, 10, 13)
+    assert task.due_date == expected
+    assert app.promised_date == expected

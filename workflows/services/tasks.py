@@ -430,6 +430,11 @@ def _due_moved(task: Task, workdays: int, *, today) -> None:
     deadline = add_workdays(task.due_date, workdays)
     task.due_date = deadline.date
     task.due_provisional = task.due_provisional or deadline.provisional
+    # The case's promise is never earlier than a step's due date: the clock stopped for the
+    # whole case, not only for the step.
+    Application.objects.filter(pk=task.application_id, promised_date__lt=task.due_date).update(
+        promised_date=task.due_date, promised_provisional=task.due_provisional
+    )
     if task.due_date >= today:
         task.reminded_at = None
         task.escalated_at = None
