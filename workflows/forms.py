@@ -371,7 +371,6 @@ class ApplicationForm(forms.Form):
         initial_data = initial_data or {}
         self.applicant = applicant
         choosing_role = spec.field(ROLE_FIELD) is not None and wanted is None
-        self.role_filled: set[str] = set()
         self.confirmed_values = confirmed_values or {}
         # "Same as above": a later address may copy the first one (typed or confirmed).
         self.same_as: dict[str, FieldSpec] = {}
@@ -436,7 +435,6 @@ class ApplicationForm(forms.Form):
                         if name.endswith("_name")
                         else self.applicant.id_number
                     )
-                    self.role_filled.add(name)
         if self.require_all and self.spec.field(ROLE_FIELD) is not None:
             for name in PARENT_FIELD_NAMES:
                 spec = self.spec.field(name)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from departments.models import Department, Membership
 from registers import services
@@ -16,35 +15,17 @@ from registers.demo import HOSPITAL, SPOUSE_ID, SPOUSE_NAME
 from registers.models import CorrectionRequest, Record
 from registers.selectors import dossier_for, facts_for
 from tests.factories import StaffFactory, UserFactory
-from tests.workflows.fixtures import newborn_demo
+from tests.workflows.fixtures import (  # noqa: F401
+    demo_seeded_once,
+    english_client,
+    newborn_demo,
+    pages_in_english,
+)
 from zheliban.accounts.models import User
 from zheliban.core.errors import Forbidden, Refused
 from zheliban.core.models import Notice
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo province, seeded once in a transaction rolled back after the module; each test
-    runs in a savepoint inside it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        seeded = newborn_demo()
-        yield seeded
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def client(client):
-    """Pages in English, so their words do not depend on the Chinese catalog's progress."""
-    client.cookies["zhb_lang"] = "en"
-    return client
 
 
 def user(username: str) -> User:

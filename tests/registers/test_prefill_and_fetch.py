@@ -10,14 +10,20 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from catalog.models import Bundle
 from departments.models import DataGrant
 from registers.demo import HOSPITAL, SPOUSE_ID, SPOUSE_NAME
 from registers.models import Record
-from tests.workflows.fixtures import FATHER_ID_NUMBER, SMALL_PDF, newborn_demo
+from tests.workflows.fixtures import (  # noqa: F401
+    FATHER_ID_NUMBER,
+    SMALL_PDF,
+    demo_seeded_once,
+    english_client,
+    newborn_demo,
+    pages_in_english,
+)
 from workflows import selectors, services
 from workflows.forms import ROLE_FIELD, material_key
 from workflows.models import Application, Attachment, DataAccess
@@ -98,28 +104,6 @@ READS = sorted(
         ("minzheng", "gongan", "marriage_certificate"),
     ]
 )
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo province, seeded once in a transaction rolled back after the module; each test
-    runs in a savepoint inside it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        seeded = newborn_demo()
-        yield seeded
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def client(client):
-    client.cookies["zhb_lang"] = "en"
-    return client
 
 
 def bundle() -> Bundle:

@@ -12,9 +12,11 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.utils import timezone
+from django.db import transaction
+from django.utils import timezone, translation
 
 from catalog.models import Bundle
 from departments.models import Department
@@ -133,3 +135,31 @@ def task_snapshot(task: Task) -> dict[str, Any]:
         "outputs": task.outputs,
         "events": task.events.count(),
     }
+
+
+# Fixtures a module imports to share one seeded province and English pages:
+#     from tests.workflows.fixtures import demo_seeded_once, pages_in_english
+
+
+@pytest.fixture(scope="module", name="demo")
+def demo_seeded_once(django_db_setup, django_db_blocker):
+    """The demo province, seeded once in a transaction rolled back after the module; each test
+    runs in a savepoint inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        seeded = newborn_demo()
+        yield seeded
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True, name="_english")
+def pages_in_english():
+    """Messages in English, so a test's words do not follow the Chinese catalog."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(name="client")
+def english_client(client):
+    """Pages in English, for the same reason."""
+    client.cookies["zhb_lang"] = "en"
+    return client

@@ -8,8 +8,6 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
-from django.utils import translation
 
 from registers.models import Record
 from workflows import selectors, services
@@ -17,33 +15,13 @@ from workflows.forms import material_key
 from workflows.models import Application, Attachment
 from zheliban.accounts.models import User
 
-from .fixtures import SMALL_PDF, newborn_demo
+from .fixtures import SMALL_PDF, demo_seeded_once, english_client, pages_in_english  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 APPLY = "/apply/bundle/newborn/"
 CHECK = "/apply/bundle/newborn/check/"
 PHOTO = material_key("新生儿近期免冠彩色照片")
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        seeded = newborn_demo()
-        yield seeded
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def client(client):
-    client.cookies["zhb_lang"] = "en"
-    return client
 
 
 def inputs(body: str) -> set[str]:

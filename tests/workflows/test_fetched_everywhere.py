@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Bundle, ServiceItem
@@ -17,17 +16,9 @@ from workflows.models import Attachment, Task
 from zheliban.accounts.models import User
 from zheliban.core.identity import id_number_check_char, uscc_check_char
 
-from .fixtures import newborn_demo
+from .fixtures import demo_seeded_once  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        seeded = newborn_demo()
-        yield seeded
-        transaction.set_rollback(True)
 
 
 def answer(field) -> str:
