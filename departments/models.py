@@ -119,6 +119,7 @@ class Membership(TimeStampedModel):
         SUPERVISOR = "supervisor", _("Supervisor")
         DISPATCHER = "dispatcher", _("Dispatcher")
         ADMIN = "admin", _("Department administrator")
+        COUNTER = "counter", _("Counter clerk (一窗受理)")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -251,6 +251,21 @@ class Application(TimeStampedModel):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     promised_date = models.DateField(_("promised completion"), null=True, blank=True)
     promised_provisional = models.BooleanField(_("promised date provisional"), default=False)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed at the counter by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The counter clerk who filed the case for the citizen (一窗受理)."),
+    )
+    received = models.JSONField(
+        _("received at the counter"),
+        default=list,
+        blank=True,
+        help_text=_("The materials the counter received on paper, by name (收件清单)."),
+    )
     form_spec = models.JSONField(
         _("form as filed"),
         default=dict,
@@ -506,12 +521,20 @@ class Task(TimeStampedModel):
     @classmethod
     def overdue_filter(cls, today: datetime.date) -> Q:
         """The tasks overdue on ``today``: past their due date with the clock running (a task
-        waiting for a correction is never overdue). ``is_overdue`` says the same of one task."""
-        return Q(state__in=cls.CLOCK_STATES, due_date__lt=today)
+        waiting for a correction or in a special procedure is never overdue). ``is_overdue`` says the same of one task."""
+        return Q(state__in=cls.CLOCK_STATES, paused_since__isnull=True, due_date__lt=today)
 
     def is_overdue(self, today: datetime.date) -> bool:
         return (
-            self.state in self.CLOCK_STATES and self.due_date is not None and self.due_date < today
+            self.state in self.CLOCK_STATES
+            and self.paused_since is None
+            and self.due_date is not None
+            and self.due_date < today
+        )
+
+    def is_due_today(self, today: datetime.date) -> bool:
+        return (
+            self.state in self.CLOCK_STATES and self.paused_since is None and self.due_date == today
         )
 
 
@@ -642,6 +665,124 @@ class Extension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} · +{self.workdays} · {self.status}"
+
+
+class SpecialProcedure(models.Model):
+    """A special procedure (特别程序) the law keeps out of a task's time limit: testing,
+    inspection, appraisal, expert review, public notice or a hearing. While one runs the task's
+    clock is paused; when it ends the due date moves by the working days it took."""
+
+    class Kind(models.TextChoices):
+        TESTING = "testing", _("Testing (检测)")
+        INSPECTION = "inspection", _("Inspection (检验)")
+        APPRAISAL = "appraisal", _("Appraisal (鉴定)")
+        EXPERT_REVIEW = "expert_review", _("Expert review (专家评审)")
+        PUBLIC_NOTICE = "public_notice", _("Public notice (公示)")
+        HEARING = "hearing", _("Hearing (听证)")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="procedures")
+    kind = models.CharField(_("procedure"), max_length=16, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    expected_end = models.DateField(_("expected end"))
+    started_on = models.DateField(_("started on"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    workdays = models.PositiveSmallIntegerField(_("working days paused"), default=0)
+
+    class Meta:
+        verbose_name = _("special procedure")
+        verbose_name_plural = _("special procedures")
+        ordering = ["started_on", "id"]
+        constraints = [
+            # One running procedure per task at a time.
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(ended_on__isnull=True), name="procedure_one_running"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} · {self.get_kind_display()}"
+
+
+class Supervision(models.Model):
+    """A 督办: a supervision notice about an overdue task, addressed to the supervisors of the
+    task's department (or, where it has none, of the next level up), who must answer in writing
+    by ``reply_due``. One left unanswered is escalated once to the next level."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting a reply")
+        ANSWERED = "answered", _("Answered")
+        ESCALATED = "escalated", _("Escalated unanswered")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="supervisions")
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("addressed to"),
+        on_delete=models.PROTECT,
+        related_name="supervisions",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), default=0)
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipients"), related_name="supervisions"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty when the deadline sweep issued it."),
+    )
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    reason = models.TextField(_("reason"))
+    reply_due = models.DateField(_("reply due"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    reply = models.TextField(_("reply"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("replied by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    escalated_to = models.OneToOneField(
+        "self",
+        verbose_name=_("escalated to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalated_from",
+    )
+
+    class Meta:
+        verbose_name = _("supervision (督办)")
+        verbose_name_plural = _("supervisions (督办)")
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "reply_due"], name="supervision_status_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} · {self.department} · {self.get_status_display()}"
 
 
 class ELicence(TimeStampedModel):
