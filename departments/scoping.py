@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from .models import Membership
+from .models import Department, Membership
 
 M = TypeVar("M", bound=Model)
 
@@ -52,3 +52,20 @@ def scope_queryset(
 def in_scope(obj: Model, user, **options) -> bool:
     """Whether one object is in the user's scope (one query)."""
     return scope_queryset(type(obj)._default_manager.filter(pk=obj.pk), user, **options).exists()
+
+
+def overseen_department_ids(user) -> QuerySet:
+    """A subquery of the departments a supervisor of a government service centre oversees: every
+    department in the centre's region and the regions below it. Oversight reads (overdue lists,
+    督办); it never lets the overseer move another department's task."""
+    centres = Membership.objects.filter(
+        user_id=user.pk,
+        role=Membership.Role.SUPERVISOR,
+        department__kind=Department.Kind.SERVICE_CENTRE,
+    ).values("department__region_id")
+    return Department.objects.filter(
+        Q(region_id__in=centres)
+        | Q(region__parent_id__in=centres)
+        | Q(region__parent__parent_id__in=centres)
+        | Q(region__parent__parent__parent_id__in=centres)
+    ).values("pk")

@@ -521,7 +521,8 @@ class Task(TimeStampedModel):
     @classmethod
     def overdue_filter(cls, today: datetime.date) -> Q:
         """The tasks overdue on ``today``: past their due date with the clock running (a task
-        waiting for a correction or in a special procedure is never overdue). ``is_overdue`` says the same of one task."""
+        waiting for a correction or in a special procedure is never overdue). ``is_overdue``
+        says the same of one task."""
         return Q(state__in=cls.CLOCK_STATES, paused_since__isnull=True, due_date__lt=today)
 
     def is_overdue(self, today: datetime.date) -> bool:

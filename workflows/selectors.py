@@ -38,6 +38,7 @@ from .models import (
     DataAccess,
     ELicence,
     Rating,
+    Supervision,
     Task,
     TaskEvent,
     WorkflowApproval,
@@ -980,3 +981,30 @@ def attachment_needed(*, user, attachment: Attachment) -> bool:
 def task_answers_shown(*, task: Task, viewer, spec: FormSpec | None = None) -> list[TaskAnswer]:
     """The answers of ``task_shown``."""
     return task_shown(task=task, viewer=viewer, spec=spec).answers
+
+
+# ---------------------------------------------------------------- supervision (督办)
+
+
+def supervisions_open_for(*, user) -> QuerySet[Supervision]:
+    """The 督办 awaiting a reply that the user must answer: addressed to them, or to a department
+    they supervise. Newest first, with what a row shows (one query)."""
+    if user is None or not user.is_authenticated:
+        return Supervision.objects.none()
+    supervised = member_department_ids(user, roles=[Membership.Role.SUPERVISOR])
+    return (
+        Supervision.objects.filter(status=Supervision.Status.OPEN)
+        .filter(Q(recipients=user) | Q(department__in=supervised))
+        .select_related("task", "task__application", "department")
+        .distinct()
+        .order_by("reply_due", "id")
+    )
+
+
+def supervisions_issued_by(*, user) -> QuerySet[Supervision]:
+    """The 督办 the user issued, with their replies, newest first (one query)."""
+    return (
+        Supervision.objects.filter(issued_by=user)
+        .select_related("task", "task__application", "department", "replied_by")
+        .order_by("-issued_at", "-id")
+    )
