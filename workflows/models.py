@@ -786,6 +786,37 @@ class Supervision(models.Model):
         return f"{self.task} · {self.department} · {self.get_status_display()}"
 
 
+class StaffSearch(models.Model):
+    """One search of cases by a member of staff (by reference, name, ID number or mobile), logged
+    for audit: who searched, for what kind of key, the key masked, and how many rows it found."""
+
+    class Kind(models.TextChoices):
+        REFERENCE = "reference", _("Case reference")
+        NAME = "name", _("Applicant's name")
+        ID_NUMBER = "id_number", _("ID number")
+        MOBILE = "mobile", _("Mobile number")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("searched by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    where = models.CharField(_("where"), max_length=20)
+    kind = models.CharField(_("searched by"), max_length=10, choices=Kind.choices)
+    query_masked = models.CharField(_("query (masked)"), max_length=64)
+    found = models.PositiveIntegerField(_("rows found"), default=0)
+
+    class Meta:
+        verbose_name = _("staff search")
+        verbose_name_plural = _("staff searches")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()} · {self.query_masked}"
+
+
 class ELicence(TimeStampedModel):
     """A certificate or record a department issued to a citizen, held for reuse (电子证照)."""
 

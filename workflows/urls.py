@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import clock_urls, counter_urls, staff_urls, views
 
 app_name = "workflows"
 
@@ -33,3 +33,7 @@ urlpatterns = [
     path("staff/tasks/<int:pk>/verify/", views.task_verify, name="task-verify"),
     path("staff/tasks/<int:pk>/extension/", views.task_extension, name="task-extension"),
 ]
+
+# The counter (一窗受理), the staff home and worklist, and the clock's pages (督办, procedures,
+# hand-over) each keep their routes in their own module, in this namespace.
+urlpatterns += counter_urls.urlpatterns + staff_urls.urlpatterns + clock_urls.urlpatterns
