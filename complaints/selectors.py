@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from departments.models import Department, Membership, Region
-from departments.scoping import member_department_ids
+from departments.scoping import member_department_ids, overseen_department_ids
 from departments.selectors import staff_roles
 from zheliban.core.identity import mask_name, mask_phone
 
@@ -561,3 +561,26 @@ def link_target_get(
         unknown = ValidationError(_("No ticket has this id."), code=ComplaintsErrorCode.NOT_FOUND)
         raise ValidationError({field: unknown})
     return target
+
+
+# ---------------------------------------------------------------- regional oversight
+
+
+def tickets_overdue_overseen(*, user, limit: int = 50) -> QuerySet[Ticket]:
+    """The open tickets past their step's due date whose lead department, or a department with a
+    part in them, is one the user oversees as a supervisor of a government service centre
+    (``departments.scoping.overseen_department_ids``); due first, for reading only (one query).
+    A row shows no sender and no text: oversight watches time, not content."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Ticket.objects.none()
+    overseen = overseen_department_ids(user)
+    parts = TicketDepartment.objects.filter(ticket=OuterRef("pk"), department__in=overseen).exclude(
+        state=P.RETURNED
+    )
+    return (
+        Ticket.objects.filter(state__in=Ticket.OPEN_STATES, node_due_date__lt=timezone.localdate())
+        .filter(Q(department__in=overseen) | Exists(parts))
+        .select_related("department", "region")
+        .only(*ROW_FIELDS)
+        .order_by("node_due_date", "id")[:limit]
+    )

@@ -141,6 +141,17 @@ def seed(*, stdout) -> None:
                 real_name=f"{department.name}{ROLE_NAMES[role]}",
             )
             Membership.objects.get_or_create(user=user, department=department, role=role)
+    # A counter clerk (一窗受理) at each staffed government service centre.
+    for department in staffed:
+        if department.kind == K.SERVICE_CENTRE:
+            user = staff_user_upsert(
+                username=f"{department.code}-counter",
+                password_hash=demo_password_hash(),
+                real_name=f"{department.name}综合窗口",
+            )
+            Membership.objects.get_or_create(
+                user=user, department=department, role=Membership.Role.COUNTER
+            )
 
     stdout.write(
         f"Regions: {Region.objects.count()}, departments: {Department.objects.count()}, "
@@ -151,5 +162,7 @@ def seed(*, stdout) -> None:
 def login_help() -> list[str]:
     return [
         "Staff log in as <department code>-<role>, e.g. 330106-gongan-clerk, "
-        "330100-renshe-supervisor, 330100-zhengwu-dispatcher, 330106-weijian-admin."
+        "330100-renshe-supervisor, 330100-zhengwu-dispatcher, 330106-weijian-admin.",
+        "Counter clerks (一窗受理) of the service centres: 330106-zhengwu-counter, "
+        "330100-zhengwu-counter.",
     ]

@@ -246,3 +246,41 @@ class DataGrant(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.owner} → {self.consumer} ({self.get_mode_display()})"
+
+
+class Boundary(models.Model):
+    """A published administrative boundary (GeoJSON ``MultiPolygon`` in GCJ-02 coordinates) and
+    the current region a point inside it belongs to. A boundary drawn before a reorganisation
+    resolves to the region that now holds all of it, or, where its area was split between
+    regions since, to the city above (``exact`` is then false): never a guess."""
+
+    class Level(models.TextChoices):
+        CITY = "city", _("City")
+        COUNTY = "county", _("County or district")
+
+    code = models.CharField(_("code as published"), max_length=6, unique=True)
+    name = models.CharField(_("name as published"), max_length=50)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    region_code = models.CharField(
+        _("region a point inside belongs to"), max_length=6, validators=[region_code_validator]
+    )
+    exact = models.BooleanField(
+        _("exact"), default=True, help_text=_("False where only the city above can be told.")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    geometry = models.JSONField(_("geometry (GeoJSON, GCJ-02)"))
+    min_lng = models.FloatField()
+    min_lat = models.FloatField()
+    max_lng = models.FloatField()
+    max_lat = models.FloatField()
+
+    class Meta:
+        verbose_name = _("boundary")
+        verbose_name_plural = _("boundaries")
+        ordering = ["code"]
+        indexes = [
+            models.Index(fields=["min_lng", "max_lng", "min_lat", "max_lat"], name="boundary_bbox")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"

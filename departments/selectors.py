@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from shapely.geometry import Point, shape
+from shapely.prepared import prep
 
-from .models import Department, Membership, Region, ServiceLocation
+from .models import Boundary, Department, Membership, Region, ServiceLocation
 from .scoping import scope_queryset
 
 
@@ -90,3 +95,47 @@ def staff_of(departments, role: str) -> list:
     return list(
         get_user_model().objects.filter(**where, memberships__role=role, is_active=True).distinct()
     )
+
+
+# ---------------------------------------------------------------- boundaries
+# Which region a point lies in: Shapely over the few boundaries whose bounding box holds it,
+# in Python, so PostgreSQL and SQLite give the same answer (see ``services.boundaries_import``).
+
+
+@dataclass(frozen=True)
+class Located:
+    region_code: str  # today's region holding the point: a district, or a city where not exact
+    exact: bool
+    boundary: str  # the published boundary it fell in
+
+
+@lru_cache(maxsize=256)
+def _prepared(pk: int, code: str):
+    return prep(shape(Boundary.objects.only("geometry").get(pk=pk).geometry))
+
+
+def boundaries_loaded() -> bool:
+    return Boundary.objects.exists()
+
+
+def region_at(lng: float, lat: float) -> Located | None:
+    """The region a point (GCJ-02 longitude and latitude) lies in: its district or county where
+    the boundaries tell it, else its city; None outside the province. One query."""
+    candidates = (
+        Boundary.objects.filter(
+            min_lng__lte=lng, max_lng__gte=lng, min_lat__lte=lat, max_lat__gte=lat
+        )
+        .order_by("level", "code")  # "city" sorts before "county": try districts first below
+        .values_list("pk", "code", "level", "region_code", "exact")
+    )
+    point = Point(lng, lat)
+    found = {
+        level: Located(region_code=region_code, exact=exact, boundary=code)
+        for pk, code, level, region_code, exact in candidates
+        if _prepared(pk, code).contains(point)
+    }
+    return found.get(Boundary.Level.COUNTY) or found.get(Boundary.Level.CITY)
+
+
+def boundary_cache_clear() -> None:
+    _prepared.cache_clear()

@@ -128,6 +128,10 @@ def _corrected() -> Q:
     return Q(Exists(TaskEvent.objects.filter(task=OuterRef("pk"), action="correction")))
 
 
+def _extended() -> Q:
+    return Q(Exists(TaskEvent.objects.filter(task=OuterRef("pk"), action="extend_approve")))
+
+
 def _signed_tickets(period: Period) -> QuerySet:
     return Ticket.objects.filter(
         created_at__gte=period.since, created_at__lt=period.until, signed_on_time__isnull=False
@@ -285,6 +289,18 @@ METRICS: tuple[Metric, ...] = (
         counted=_corrected(),
         higher_is_better=False,
         weight=0.5,
+    ),
+    Metric(
+        "extension",
+        _("Extension rate (延期)"),
+        "applications",
+        _("finished steps given more time by an approved extension"),
+        _("steps finished in the period"),
+        _finished_tasks,
+        "department",
+        counted=_extended(),
+        higher_is_better=False,
+        weight=0.0,
     ),
     Metric(
         "rejection",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
@@ -33,8 +33,12 @@ from .models import (
     TASK_MACHINE,
     Application,
     DataAccess,
+    Extension,
     Rating,
     Rectification,
+    SpecialProcedure,
+    StaffSearch,
+    Supervision,
     Task,
     TaskEvent,
     WorkflowApproval,
@@ -363,6 +367,31 @@ class TaskAdmin(MachineChangelist, ReadOnlyAdmin):
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), request.user)
 
+    def get_search_results(self, request, queryset, search_term):
+        return applicant_search(self, request, queryset, search_term, prefix="")
+
+
+def applicant_search(model_admin, request, queryset, search_term, *, prefix: str):
+    """The admin's search, plus the applicant by exact ID number, mobile or name, within the
+    rows the admin already scopes; each such search logged with its key masked."""
+    found, may_have_duplicates = admin.ModelAdmin.get_search_results(
+        model_admin, request, queryset, search_term
+    )
+    try:
+        key = selectors.search_key_of(search_term)
+    except ValidationError as exc:
+        messages.warning(request, exc.messages[0])
+        return found, may_have_duplicates
+    if key is None or key.kind == StaffSearch.Kind.REFERENCE:
+        return found, may_have_duplicates
+    by_applicant = queryset.filter(key.q(prefix))
+    services.staff_search_record(
+        user=request.user, where="admin", key=key, found=by_applicant.count()
+    )
+    if key.kind == StaffSearch.Kind.NAME:
+        return found | by_applicant, may_have_duplicates
+    return by_applicant, may_have_duplicates
+
 
 @admin.register(Application)
 class ApplicationAdmin(MachineChangelist, ReadOnlyAdmin):
@@ -396,6 +425,9 @@ class ApplicationAdmin(MachineChangelist, ReadOnlyAdmin):
             return qs
         tasks = scope_queryset(Task.objects.all(), request.user).values("application_id")
         return qs.filter(pk__in=tasks)
+
+    def get_search_results(self, request, queryset, search_term):
+        return applicant_search(self, request, queryset, search_term, prefix="application")
 
 
 @admin.register(DataAccess)
@@ -475,3 +507,45 @@ class RectificationAdmin(MachineChangelist, admin.ModelAdmin):
             )
         except Refused as exc:
             self.message_user(request, exc.message, messages.ERROR)
+
+
+class _TaskScopedAdmin(ReadOnlyAdmin):
+    """Rows about a task, read by the staff of the task's department; services write them."""
+
+    list_select_related = ("task__application", "task__department")
+    raw_id_fields = ("task",)
+
+    def get_queryset(self, request):
+        return scope_queryset(
+            super().get_queryset(request), request.user, department_field="task__department"
+        )
+
+
+@admin.register(Extension)
+class ExtensionAdmin(_TaskScopedAdmin):
+    list_display = ("task", "workdays", "status", "requested_by", "requested_at", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("task__application__reference",)
+
+
+@admin.register(SpecialProcedure)
+class SpecialProcedureAdmin(_TaskScopedAdmin):
+    list_display = ("task", "kind", "started_on", "expected_end", "ended_on", "workdays")
+    list_filter = ("kind",)
+    search_fields = ("task__application__reference",)
+
+
+@admin.register(Supervision)
+class SupervisionAdmin(_TaskScopedAdmin):
+    list_display = ("task", "department", "level", "status", "issued_at", "reply_due")
+    list_filter = ("status", "level")
+    search_fields = ("task__application__reference",)
+    list_select_related = ("task__application", "task__department", "department")
+
+    def get_queryset(self, request):
+        """The task's department's staff, and those the 督办 is addressed to."""
+        qs = super(_TaskScopedAdmin, self).get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        mine = member_department_ids(request.user)
+        return qs.filter(Q(task__department__in=mine) | Q(department__in=mine))

@@ -6,6 +6,9 @@ _READ = {
     "workflows.view_task",
     "workflows.view_taskevent",
     "workflows.view_attachment",
+    "workflows.view_extension",
+    "workflows.view_specialprocedure",
+    "workflows.view_supervision",
 }
 
 

@@ -558,6 +558,19 @@ TASK_MACHINE = Machine(
         ),
         Transition("claim", Task.OPEN_STATES, STAY, STAFF),
         Transition("release", Task.OPEN_STATES, STAY, STAFF),
+        Transition(
+            "hand_over", Task.OPEN_STATES, STAY, STAFF, when=_("to a colleague of the department")
+        ),
+        Transition(
+            "send_back",
+            (_T.READY, _T.ACCEPTED),
+            _T.WAITING,
+            STAFF,
+            when=_("back to the earlier steps, with a reason"),
+        ),
+        Transition(
+            "reopen", _T.COMPLETED, _T.ACCEPTED, SYSTEM, when=_("a later step sent the case back")
+        ),
         Transition("accept", _T.READY, _T.ACCEPTED, STAFF),
         Transition("correction", (_T.READY, _T.ACCEPTED), _T.CORRECTION, STAFF),
         Transition("complete", _T.ACCEPTED, _T.COMPLETED, STAFF),
@@ -784,6 +797,9 @@ class Supervision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} · {self.department} · {self.get_status_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("workflows:supervision", kwargs={"pk": self.pk})
 
 
 class StaffSearch(models.Model):

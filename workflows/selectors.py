@@ -7,9 +7,13 @@ count them at two sizes. Staff reads go through ``departments.scoping.scope_quer
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
+import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
@@ -17,10 +21,10 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Bundle, BundleItem, Material, ServiceItem
 from departments.models import Department, Membership, Region
-from departments.scoping import member_department_ids, scope_queryset
+from departments.scoping import member_department_ids, overseen_department_ids, scope_queryset
 from departments.selectors import staff_roles
 from registers.schema import REGISTERS
-from zheliban.core.identity import mask_middle, mask_phone
+from zheliban.core.identity import mask_middle, mask_name, mask_phone, validate_id_number
 
 from . import held
 from .forms import (
@@ -38,6 +42,7 @@ from .models import (
     DataAccess,
     ELicence,
     Rating,
+    StaffSearch,
     Supervision,
     Task,
     TaskEvent,
@@ -209,8 +214,8 @@ def application_get_for_citizen(*, user, pk) -> Application:
                 ),
                 Prefetch(
                     "events",
-                    # A clerk viewing the case unmasked is logged for audit, not a step of it.
-                    queryset=TaskEvent.objects.exclude(action=REVEAL)
+                    # What staff alone read (an unmasked view, a hand-over) is not a step of it.
+                    queryset=TaskEvent.objects.exclude(action__in=STAFF_ONLY_ACTIONS)
                     .select_related("task__department")
                     .order_by("at", "id"),
                 ),
@@ -223,23 +228,132 @@ def application_get_for_citizen(*, user, pk) -> Application:
         raise Http404 from exc
 
 
+# ---------------------------------------------------------------- the worklist
+#
+# One list, read by the worklist page, the staff home, the "next task" after a move, the batch
+# moves and the API: the tasks of the departments the user works in (``scope_queryset``), and,
+# in the overdue view of a supervisor of a government service centre, the overdue tasks of every
+# department the centre oversees (``overseen_department_ids``; read-only: the moves ask
+# ``departments.selectors.can_work_on``). A search narrows it to one case or one applicant by an
+# exact, indexed lookup.
+
+# The orders a worklist can be read in: the columns compared, then the id. Ascending, and
+# PostgreSQL puts an empty date after every date, which ``_after`` follows.
+WORKLIST_SORTS = {
+    "due": ("due_date",),
+    "received": ("ready_at",),
+    "step": ("step", "due_date"),
+}
+REFERENCE_RE = re.compile(r"^ZB[0-9A-Z]{6,18}$")
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+SEARCH_MAX_LENGTH = 50
+SEARCH_NOT_A_KEY = "search_not_a_key"
+SEARCH_TOO_LONG = "search_too_long"
+SEARCHED: dict[str, str] = {
+    StaffSearch.Kind.REFERENCE: "application__reference",
+    StaffSearch.Kind.ID_NUMBER: "application__applicant__id_number",
+    StaffSearch.Kind.MOBILE: "application__applicant__phone",
+    StaffSearch.Kind.NAME: "application__applicant__real_name",
+}
+
+
+class SearchKey(NamedTuple):
+    """What a staff search looks for: a ``StaffSearch.Kind`` and the value compared exactly."""
+
+    kind: str
+    value: str
+
+    @property
+    def masked(self) -> str:
+        """The value as the search log keeps it: an ID number, a mobile or a name masked."""
+        if self.kind == StaffSearch.Kind.ID_NUMBER:
+            return mask_middle(self.value)
+        if self.kind == StaffSearch.Kind.MOBILE:
+            return mask_phone(self.value)
+        if self.kind == StaffSearch.Kind.NAME:
+            return mask_name(self.value)
+        return self.value
+
+    def q(self, prefix: str = "") -> Q:
+        """The exact lookup, on tasks (``prefix=""``) or on applications (``prefix`` drops the
+        leading ``application__``)."""
+        field = SEARCHED[self.kind]
+        if prefix == "application":
+            field = field.removeprefix("application__") or "pk"
+        return Q(**{field: self.value})
+
+
+def search_key_of(query: str) -> SearchKey | None:
+    """What a staff search box's text is: a case reference (ZB…), an 18-character ID number
+    whose check digit is right, an 11-digit mobile number, or else an applicant's name (None for
+    an empty box). Raises ``ValidationError`` saying why a number is none of them."""
+    text = " ".join((query or "").split())
+    if not text:
+        return None
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise ValidationError(
+            _("Search with at most %(n)d characters.") % {"n": SEARCH_MAX_LENGTH},
+            code=SEARCH_TOO_LONG,
+        )
+    compact = text.replace(" ", "").upper()
+    if REFERENCE_RE.match(compact):
+        return SearchKey(StaffSearch.Kind.REFERENCE, compact)
+    if len(compact) == 18 and compact[:17].isdigit():
+        validate_id_number(compact)
+        return SearchKey(StaffSearch.Kind.ID_NUMBER, compact)
+    if compact.isdigit() or (compact[:-1].isdigit() and compact.endswith("X")):
+        if MOBILE_RE.match(compact):
+            return SearchKey(StaffSearch.Kind.MOBILE, compact)
+        raise ValidationError(
+            _(
+                "This is not a valid search: a number must be an 18-character ID number or an "
+                "11-digit mobile number, and a case reference starts with ZB."
+            ),
+            code=SEARCH_NOT_A_KEY,
+        )
+    return SearchKey(StaffSearch.Kind.NAME, text)
+
+
+def worklist_scope(*, user, oversight: bool = False) -> QuerySet[Task]:
+    """The tasks a member of staff works on; with ``oversight``, also every task of the
+    departments they oversee (callers narrow those to the overdue ones)."""
+    qs = scope_queryset(Task.objects.all(), user, roles=WORK_ROLES)
+    if oversight and user is not None and user.is_authenticated and not user.is_superuser:
+        qs = qs | Task.objects.filter(department__in=overseen_department_ids(user))
+    return qs
+
+
 def worklist(
-    *, user, department: Department | None = None, state: str = "", overdue: bool = False
+    *,
+    user,
+    department: Department | None = None,
+    state: str = "",
+    overdue: bool = False,
+    search: SearchKey | None = None,
+    sort: str = "due",
+    department_code: str = "",
 ) -> QuerySet[Task]:
     """Tasks of the departments the user works in, open ones first by due date.
 
-    The queryset reads the task table alone, so sorting and paging touch no other table;
-    ``worklist_rows`` then loads one page's rows with what a row shows (one query).
-    """
-    qs = scope_queryset(Task.objects.all(), user, roles=WORK_ROLES).exclude(
-        state=Task.State.WAITING
-    )
+    ``overdue``: only the overdue ones, with those of the departments a service-centre
+    supervisor oversees. ``search``: one exact key; without ``state`` it looks through finished
+    tasks too. The queryset reads the task table (and, searching, the case's and the
+    applicant's row), so sorting and paging touch nothing else; ``worklist_rows`` then loads one
+    page's rows with what a row shows (one query)."""
+    qs = worklist_scope(user=user, oversight=overdue).exclude(state=Task.State.WAITING)
     if department is not None:
         qs = qs.filter(department=department)
-    qs = qs.filter(state=state) if state else qs.filter(state__in=Task.OPEN_STATES)
+    if department_code:
+        qs = qs.filter(department__code=department_code)
+    if state:
+        qs = qs.filter(state=state)
+    elif search is None:
+        qs = qs.filter(state__in=Task.OPEN_STATES)
     if overdue:
         qs = qs.filter(Task.overdue_filter(timezone.localdate()))
-    return qs.order_by("due_date", "id")
+    if search is not None:
+        qs = qs.filter(search.q())
+    return qs.order_by(*WORKLIST_SORTS.get(sort, WORKLIST_SORTS["due"]), "id")
 
 
 def worklist_rows(ids) -> list[Task]:
@@ -248,20 +362,177 @@ def worklist_rows(ids) -> list[Task]:
     rows = {
         task.pk: task
         for task in Task.objects.filter(pk__in=ids)
-        .select_related("department", "item", "claimed_by", "application")
+        .select_related(*WORKLIST_RELATED)
         .only(*WORKLIST_FIELDS)
     }
     return [rows[pk] for pk in ids if pk in rows]
 
 
+WORKLIST_RELATED = ("department", "item", "claimed_by", "application__applicant")
 # What a worklist row shows: 50 rows of whole items, cases and users would be mostly unread text.
 WORKLIST_FIELDS = (
     "id", "step", "label", "state", "due_date", "due_provisional", "version", "claimed_at",
+    "paused_since", "ready_at",
     "department__id", "department__code", "department__name",
     "item__id", "item__code", "item__name",
     "claimed_by__id", "claimed_by__username", "claimed_by__real_name",
     "application__id", "application__reference",
+    "application__applicant__id", "application__applicant__username",
+    "application__applicant__real_name", "application__applicant__kind",
+    "application__applicant__id_number", "application__applicant__credit_code",
 )  # fmt: skip
+
+
+def applicant_masked(applicant) -> str:
+    """Who applied, as a worklist row shows it: the name and the identity number masked
+    (张** · 3301**********1234)."""
+    if applicant is None:
+        return ""
+    name = mask_name(applicant.real_name or applicant.username)
+    identity = applicant.identity_masked
+    return f"{name} · {identity}" if identity else name
+
+
+def _after(values: dict, fields: tuple[str, ...]) -> Q:
+    """The rows that come after ``values`` in the order ``fields`` then id (an empty value
+    sorts last)."""
+    later: list[Q] = []
+    same = Q()
+    for field in fields:
+        value = values[field]
+        if value is not None:
+            later.append(same & (Q(**{f"{field}__gt": value}) | Q(**{f"{field}__isnull": True})))
+            same &= Q(**{field: value})
+        else:
+            same &= Q(**{f"{field}__isnull": True})
+    later.append(same & Q(pk__gt=values["id"]))
+    return functools.reduce(operator.or_, later)
+
+
+def worklist_next(
+    *,
+    user,
+    current: Task,
+    department_code: str = "",
+    state: str = "",
+    overdue: bool = False,
+    search: SearchKey | None = None,
+    sort: str = "due",
+) -> int | None:
+    """The id of the task after ``current`` in the same list that the user can work on now (its
+    clock running, nobody else holding it), or None (one query)."""
+    fields = WORKLIST_SORTS.get(sort, WORKLIST_SORTS["due"])
+    values = {"id": current.pk, **{f: getattr(current, f) for f in fields}}
+    qs = worklist(
+        user=user,
+        department_code=department_code,
+        state=state,
+        overdue=overdue,
+        search=search,
+        sort=sort,
+    )
+    if not user.is_superuser:
+        qs = qs.filter(department__in=member_department_ids(user, roles=WORK_ROLES))
+    return (
+        qs.filter(state__in=Task.CLOCK_STATES)
+        .filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))
+        .exclude(pk=current.pk)
+        .filter(_after(values, fields))
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def worklist_refs(*, user, ids) -> dict[int, Any]:
+    """Of the tasks ``ids``, those the user works on: each one's reference, state and holder
+    (one query). What a batch move reads to name its rows; another department's are absent."""
+    return {
+        row["pk"]: row
+        for row in scope_queryset(Task.objects.filter(pk__in=ids), user, roles=WORK_ROLES).values(
+            "pk", "state", "claimed_by_id", "version", "application__reference"
+        )
+    }
+
+
+@dataclass
+class StaffHome:
+    """What needs a member of staff now: the staff home's sections."""
+
+    claimed: list[Task]
+    ready: list[Task]
+    due_today: list[Task]
+    overdue: list[Task]
+    counts: dict[str, int]
+    supervisions_open: list[Supervision]
+    supervisions_issued: list[Supervision]
+
+
+STAFF_HOME_ROWS = 5
+
+
+def staff_home(*, user) -> StaffHome:
+    """The staff home's tasks and 督办 (seven queries, whatever the number of tasks): the tasks
+    the user holds; their departments' unclaimed ready tasks; those due today and overdue
+    (overdue with those of the departments they oversee); the 督办 awaiting their reply and those
+    they issued."""
+    today = timezone.localdate()
+    scope = worklist_scope(user=user, oversight=True).exclude(state=Task.State.WAITING)
+    own = (
+        Q()
+        if user.is_superuser
+        else Q(department__in=member_department_ids(user, roles=WORK_ROLES))
+    )
+    conditions = {
+        "claimed": own & Q(claimed_by=user, state__in=Task.OPEN_STATES),
+        "ready": own & Q(state=Task.State.READY, claimed_by__isnull=True),
+        "due_today": own
+        & Q(state__in=Task.CLOCK_STATES, paused_since__isnull=True, due_date=today),
+        "overdue": Task.overdue_filter(today),
+    }
+    counts = scope.aggregate(
+        **{name: Count("pk", filter=condition) for name, condition in conditions.items()}
+    )
+
+    def first(name: str, *order) -> list[Task]:
+        return list(
+            scope.filter(conditions[name])
+            .select_related(*WORKLIST_RELATED)
+            .only(*WORKLIST_FIELDS)
+            .order_by(*order, "id")[:STAFF_HOME_ROWS]
+        )
+
+    return StaffHome(
+        claimed=first("claimed", "due_date"),
+        ready=first("ready", "due_date"),
+        due_today=first("due_today"),
+        overdue=first("overdue", "due_date"),
+        counts=counts,
+        supervisions_open=list(supervisions_open_for(user=user)[:10]),
+        supervisions_issued=list(supervisions_issued_by(user=user)[:10]),
+    )
+
+
+def task_get_overseen(*, user, pk) -> Task:
+    """An overdue task of a department the user oversees, for reading only (404 otherwise)."""
+    if user is None or not user.is_authenticated or user.is_superuser:
+        raise Http404
+    qs = Task.objects.filter(
+        Task.overdue_filter(timezone.localdate()),
+        department__in=overseen_department_ids(user),
+    )
+    try:
+        return (
+            qs.select_related("department", "item", "claimed_by", "application")
+            .prefetch_related(
+                Prefetch(
+                    "events",
+                    queryset=TaskEvent.objects.select_related("actor").order_by("at", "id"),
+                )
+            )
+            .get(pk=pk)
+        )
+    except (Task.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 def task_get_for_staff(*, user, pk) -> Task:
@@ -732,6 +1003,9 @@ class ContentShown(NamedTuple):
 
 MASKED_TYPES = frozenset({"id_number", "phone"})
 REVEAL = "reveal"
+# History rows only staff read: an unmasked view, a hand-over between colleagues, the internal
+# reply to a 督办.
+STAFF_ONLY_ACTIONS = (REVEAL, "hand_over", "supervise_reply")
 
 
 def _masked(value: str, kind: str) -> str:

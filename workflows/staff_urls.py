@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import staff_views
+
+urlpatterns: list = [
+    path("staff/", staff_views.staff_home, name="staff-home"),
+    path("staff/tasks/batch/", staff_views.worklist_batch, name="worklist-batch"),
+]

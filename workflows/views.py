@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from . import selectors, services
 from .forms import ApplicationForm, prefill
 from .held import REGISTER_FIELDS
 from .models import Application, Rating, Task
+from .staff_views import FINISHING_MOVES, ListQuery, worklist_marked
 
 
 def _refused(request: HttpRequest, exc: Refused, template: str, context: dict) -> HttpResponse:
@@ -348,30 +349,35 @@ def worklist(request: HttpRequest) -> HttpResponse:
     departments = list(selectors.staff_departments(user=request.user))
     if not departments and not selectors.may_work_tasks(user=request.user):
         raise PermissionDenied
-    department = None
-    if request.GET.get("department"):
-        department = next((d for d in departments if d.code == request.GET["department"]), None)
-    state = request.GET.get("state", "")
-    if state not in Task.State.values:
-        state = ""
-    tasks = selectors.worklist(
-        user=request.user,
-        department=department,
-        state=state,
-        overdue=request.GET.get("overdue") == "1",
+    query = ListQuery.of(request.GET)
+    tasks = (
+        selectors.worklist(user=request.user, **query.selection())
+        if not query.search_error
+        else Task.objects.none()
     )
-    page = Paginator(tasks.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
-    page.object_list = selectors.worklist_rows(page.object_list)
+    page = Paginator(tasks.values_list("pk", flat=True), 50).get_page(query.page)
+    page.object_list = worklist_marked(
+        selectors.worklist_rows(page.object_list), user=request.user, departments=departments
+    )
+    if query.search is not None:
+        services.staff_search_record(
+            user=request.user, where="worklist", key=query.search, found=page.paginator.count
+        )
     return render(
         request,
         "workflows/worklist.html",
         {
             "page": page,
             "departments": departments,
-            "department": department,
-            "state": state,
+            "department": next((d for d in departments if d.code == query.department), None),
+            "state": query.state,
             "states": Task.State.choices,
-            "overdue": request.GET.get("overdue") == "1",
+            "overdue": query.overdue,
+            "query": query,
+            "sorts": ListQuery.SORT_CHOICES,
+            # The list's address, carried by its task links and moves; none for the plain list.
+            "back": query.encoded if request.GET else "",
+            "page_query": query.encoded_without_page,
         },
     )
 
@@ -387,11 +393,16 @@ def _task_for_staff(request: HttpRequest, pk: int) -> Task:
         raise
 
 
-def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
+def _task_context(request: HttpRequest, task: Task, *, read_only: bool = False, **extra) -> dict:
     app = task.application
     mine = task.claimed_by_id == request.user.pk
     spec = selectors.application_form_spec(app)
-    shown = selectors.task_shown(task=task, viewer=request.user, spec=spec)
+    # An overseer reads how late a task is, not the case: nothing of the application is shown.
+    shown = (
+        selectors.TaskShown([], [], [], revealed=False, reveal_logged=False)
+        if read_only
+        else selectors.task_shown(task=task, viewer=request.user, spec=spec)
+    )
     if shown.reveal_to_log:
         services.task_reveal_record(task=task, actor=request.user)
     verify_fields = sorted(
@@ -400,8 +411,13 @@ def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
             for grant in DataGrant.objects.filter(consumer=task.department, is_active=True)
             for field in grant.fields or []
         }
+        if not read_only
+        else ()
     )
+    back = request.GET.get("back") or request.POST.get("back", "")
     return {
+        "read_only": read_only,
+        "back": ListQuery.of(QueryDict(back)).encoded if back else "",
         "task": task,
         "app": app,
         "mine": mine,
@@ -420,8 +436,20 @@ def _task_context(request: HttpRequest, task: Task, **extra) -> dict:
 
 @login_required
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    task = _task_for_staff(request, pk)
-    return render(request, "workflows/task.html", _task_context(request, task))
+    try:
+        task = _task_for_staff(request, pk)
+    except Http404:
+        # A supervisor of a service centre reads an overdue task of a department it oversees.
+        task = selectors.task_get_overseen(user=request.user, pk=pk)
+        return render(request, "workflows/task.html", _task_context(request, task, read_only=True))
+    following = None
+    if request.GET.get("back"):
+        # Opened from a list: the next task of it is one link away.
+        query = ListQuery.of(QueryDict(request.GET["back"]))
+        following = selectors.worklist_next(
+            user=request.user, current=task, **query.next_selection()
+        )
+    return render(request, "workflows/task.html", _task_context(request, task, next_task=following))
 
 
 @login_required
@@ -453,6 +481,19 @@ def task_act(request: HttpRequest, pk: int) -> HttpResponse:
             status=exc.status,
         )
     messages.success(request, _("Done."))
+    back = request.POST.get("back", "")
+    if back:
+        # Opened from a list: its filters and sort are kept, and a move that ends the user's
+        # part opens the next task of that list they can work on.
+        query = ListQuery.of(QueryDict(back))
+        if action in FINISHING_MOVES:
+            following = selectors.worklist_next(
+                user=request.user, current=task, **query.next_selection()
+            )
+            if following is None:
+                return redirect(query.list_url)
+            return redirect(query.task_url(following))
+        return redirect(query.task_url(task.pk))
     if action in ("complete", "reject"):
         return redirect("workflows:worklist")
     return redirect("workflows:task", pk=task.pk)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from departments.models import Department, Region
+from zheliban.core.datasets import data_dir
 
 from ..models import Article
 from .services import knowledge_changed
@@ -29,13 +28,6 @@ REPLIES_FILE = Path("complaints") / "messages_with_replies.jsonl"
 QUESTION_MAX = Article._meta.get_field("question").max_length
 REF_MAX = Article._meta.get_field("source_ref").max_length
 BATCH = 500
-
-
-def data_dir() -> Path:
-    """``$ZHELIBAN_DATA_DIR``, else ``../shared/data`` beside the checkout (as the catalog's and
-    the dispatch model's commands find their data)."""
-    value = os.environ.get("ZHELIBAN_DATA_DIR")
-    return Path(value) if value else Path(settings.BASE_DIR).parent / "shared" / "data"
 
 
 def default_replies_path() -> Path:

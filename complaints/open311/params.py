@@ -119,10 +119,7 @@ def requests_query_parse(params: Mapping[str, Any], *, now: dt.datetime) -> Requ
     if codes:
         unknown = [c for c in codes if c not in SERVICE_BY_CODE]
         if unknown:
-            raise Open311Error(
-                400,
-                unknown_service(unknown[0]),
-            )
+            raise Open311Error(404, unknown_service(unknown[0]))
         services = [SERVICE_BY_CODE[c] for c in dict.fromkeys(codes)]
 
     statuses = None
@@ -198,7 +195,7 @@ def request_form_parse(data, files) -> RequestForm:
         raise Open311Error(400, _("service_code: give the code of a service; see services.json."))
     service = service_get(code)
     if service is None:
-        raise Open311Error(400, unknown_service(code))
+        raise Open311Error(404, unknown_service(code))
 
     errors: list[str] = []
     form = RequestForm(

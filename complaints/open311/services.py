@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from complaints.models import Open311Key, Ticket
 from complaints.services import TicketInvalid, ticket_submit
 from departments.models import Region
+from departments.selectors import boundaries_loaded, region_at
 
 from .keys import open311_key_check, open311_key_touch
 from .params import RequestForm, request_form_parse
@@ -42,8 +43,44 @@ class Submitted:
     service_notice: str
 
 
+def _trimmed(code: str) -> str:
+    """A region code without its trailing "00" pairs: 330100 → 3301, so that a region's code
+    starts with those of the regions above it."""
+    while code.endswith("00") and len(code) > 2:
+        code = code[:-2]
+    return code
+
+
+def _region_of_point(form: RequestForm) -> tuple[Region | None, str]:
+    """The region the reported point lies in, by the province's boundaries, with the code the
+    boundaries give (none when no point was given or no boundaries are loaded); a point
+    outside the province is refused. The region is the nearest one the portal has: the
+    district, else its city, else the province."""
+    try:
+        lat, lng = float(form.lat), float(form.long)
+    except ValueError:
+        return None, ""  # the ticket's own checks name what is wrong with the numbers
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or not boundaries_loaded():
+        return None, ""
+    located = region_at(lng, lat)
+    if located is None:
+        raise Open311Error(
+            400,
+            _(
+                "lat, long: the point (%(lat)s, %(long)s) lies outside the province; this "
+                "endpoint takes requests from its own jurisdiction only."
+            )
+            % {"lat": form.lat, "long": form.long},
+        )
+    code = located.region_code
+    codes = [code, code[:4] + "00", code[:2] + "0000"]
+    found = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    return next((found[c] for c in codes if c in found), None), code
+
+
 def _region(form: RequestForm) -> Region | None:
-    """The region attribute, else the address_id (a region code), else the default region."""
+    """The region attribute, else the address_id (a region code), else the region the point
+    lies in, else the default region. A point outside the region named is refused."""
     wanted = form.attributes.get("region") or form.address_id
     if (
         form.attributes.get("region")
@@ -53,6 +90,15 @@ def _region(form: RequestForm) -> Region | None:
         raise Open311Error(
             400, _("address_id: it differs from attribute[region]; give one region.")
         )
+    located, code = _region_of_point(form)
+    if code and wanted:
+        inner, outer = sorted((_trimmed(wanted), _trimmed(code)), key=len, reverse=True)
+        if not inner.startswith(outer):
+            raise Open311Error(
+                400,
+                _("lat, long: the point lies in region %(found)s, not in region %(code)s.")
+                % {"found": code, "code": wanted},
+            )
     if wanted:
         region = Region.objects.filter(code=wanted).first()
         if region is None:
@@ -61,6 +107,8 @@ def _region(form: RequestForm) -> Region | None:
                 400, _("%(key)s: there is no region %(code)s.") % {"key": name, "code": wanted}
             )
         return region
+    if located is not None:
+        return located
     return Region.objects.filter(code=settings.OPEN311_DEFAULT_REGION).first()
 
 

@@ -99,6 +99,19 @@ BUSINESS_RULES: dict[str, tuple[str, dict[str, frozenset[str] | None]]] = {
         "only a finished case can be rated",
         {"not_finished": ANY_FIELD},
     ),
+    "tasks_list": (
+        "a number searched must be an 18-character ID number with a right check digit, an "
+        "11-digit mobile or a case reference",
+        {
+            code: frozenset({"q"})
+            for code in (
+                "search_not_a_key",
+                "id_number_format",
+                "id_number_birth",
+                "id_number_checksum",
+            )
+        },
+    ),
     "tasks_correction": (
         "the fields named must be the case's answers or materials",
         {"unknown_field": frozenset({"fields"})},

@@ -477,8 +477,9 @@ def test_bad_api_key_is_403(desk, api, key, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_unknown_or_missing_service_code_is_400(desk, api, key, fmt):
-    assert _refused(api, fmt, 400, good_post(key, service_code="potholes")) == [
+def test_unknown_service_code_is_404_a_missing_one_400(desk, api, key, fmt):
+    # GeoReport v2: "404 - service_code or service_request_id not found".
+    assert _refused(api, fmt, 404, good_post(key, service_code="potholes")) == [
         "service_code: there is no service “potholes”; see services.json."
     ]
     assert _refused(api, fmt, 400, good_post(key, service_code=None)) == [
@@ -829,7 +830,6 @@ def test_an_unencoded_plus_in_a_date_is_understood(desk, api):
             "end_date: a search may span at most 90 days.",
         ),
         ({"status": "pending"}, "status: “pending” is not a status; give open or closed."),
-        ({"service_code": "potholes"}, "service_code: there is no service “potholes”"),
         ({"service_request_id": "12,abc"}, "service_request_id: “abc” is not a service request"),
     ],
 )

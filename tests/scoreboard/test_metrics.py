@@ -266,14 +266,18 @@ def build_board() -> Board:
         events=(("reject", at(2026, 3, 10, 12)),),
     )
     case3 = make_case(citizen, i1)
-    make_task(  # t7: the last second of March, half a day, corrected, on time
+    make_task(  # t7: the last second of March, half a day, corrected, extended, on time
         case3,
         a1,
         state=S.COMPLETED,
         ready=at(2026, 3, 31, 11, 59, 59),
         finished=at(2026, 3, 31, 23, 59, 59),
         due=dt.date(2026, 3, 31),
-        events=(("correction", at(2026, 3, 31, 12)), ("complete", at(2026, 3, 31, 23, 59, 59))),
+        events=(
+            ("correction", at(2026, 3, 31, 12)),
+            ("extend_approve", at(2026, 3, 31, 13)),
+            ("complete", at(2026, 3, 31, 23, 59, 59)),
+        ),
     )
     case4 = make_case(citizen, i1)
     make_task(  # t4: finished at the first moment of April: not March
@@ -495,6 +499,7 @@ EXPECTED_MARCH = {
         # in order 0.5, 1.5, 2, 3: the ⌈0.9 × 4⌉ = 4th is t1's 3 days
         "handling_days_p90": plain(3.0, 4, 3.0),
         "correction": rate(2, 4),  # t2, t7 asked for a correction
+        "extension": rate(1, 4),  # t7 was given more time (延期)
         "rejection": rate(1, 4),  # t3
         # tickets received in March: k1, k2, k3, k4 (23:59:59 on 31 Mar), k6; not k5 (April)
         "sign_on_time": rate(3, 4),  # signed: k1 ✓, k2 ✗, k3 ✓, k4 ✓
@@ -519,6 +524,7 @@ EXPECTED_MARCH = {
         "handling_days": plain(4.0, 2, 2.0),  # u1 3 + u2 1 = 4 days / 2
         "handling_days_p90": plain(3.0, 2, 3.0),  # 1, 3: the ⌈0.9 × 2⌉ = 2nd
         "correction": rate(1, 2),  # u2
+        "extension": rate(0, 2),
         "rejection": rate(1, 2),  # u2
         "sign_on_time": rate(3, 3),  # m1 (00:00 on 1 Mar), m2, k7
         "reply_on_time": rate(1, 2),  # m1 ✓, m2 ✗
@@ -539,6 +545,7 @@ EXPECTED_MARCH = {
         "handling_days": plain(4.0, 1, 4.0),  # v1 1 Mar → 5 Mar
         "handling_days_p90": plain(4.0, 1, 4.0),  # the only one
         "correction": rate(0, 1),
+        "extension": rate(0, 1),
         "rejection": rate(0, 1),
         "sign_on_time": rate(1, 2),  # n1 ✗, m3 ✓
         "reply_on_time": rate(1, 1),  # n1
@@ -562,6 +569,7 @@ EXPECTED_MARCH = {
                 "handling_days",
                 "handling_days_p90",
                 "correction",
+                "extension",
                 "rejection",
                 "sign_on_time",
                 "reply_on_time",
@@ -718,7 +726,7 @@ def test_period_boundaries_are_local_start_inclusive_end_exclusive(board, weight
     assert_figure(apr["sign_on_time"], rate(0, 1), "apr signed")  # k5 at 00:00 on 1 Apr
     assert_figure(apr["reopened"], rate(1, 1), "apr reopened")
     assert_figure(apr["returns"], rate(0, 1), "apr returns")
-    for key in ("correction", "rejection"):
+    for key in ("correction", "extension", "rejection"):
         assert_figure(apr[key], rate(0, 1), f"apr {key}")
     # nothing of B1's happened outside March
     for key in ("on_time", "handling_days", "sign_on_time", "returns", "bad_ratings"):
@@ -1070,8 +1078,8 @@ def grow(board: Board, n: int) -> None:
 
 
 # the period's snapshot, whose weights a closed period keeps (1) + weights (1) + one aggregation
-# per set of rows (13 for 18 metrics: the items' four rates are one, correction and rejection
-# one, reply timeliness and reopenings one) + departments (1) + regions (1) + the previous
+# per set of rows (13 for 19 metrics: the items' four rates are one, correction, extension and
+# rejection one, reply timeliness and reopenings one) + departments (1) + regions (1) + the previous
 # snapshot's ranks (1) + savepoint, looking up the period's old snapshot to delete, insert the
 # snapshot, bulk insert its scores, update its seconds, release the savepoint (6)
 FIRST_SNAPSHOT_QUERIES = 24

@@ -194,6 +194,16 @@ def routes_pages() -> dict[str, Route]:
         "accounts/logout/": Route(one("/accounts/logout/", everyone(405))),
         "accounts/register/": Route(one("/accounts/register/", public)),
         "accounts/me/": Route(one("/accounts/me/", logged_in())),
+        # A set-password link with a wrong token: the page says the link is no good.
+        "accounts/set-password/<uidb64>/<token>/": Route(
+            lambda w: [
+                Read(
+                    "A, a wrong token",
+                    f"/accounts/set-password/{w.users[CITIZEN_A].pk}/cz3-0123456789abcdef/",
+                    public,
+                )
+            ]
+        ),
         "departments/": Route(one("/departments/", public)),
         "departments/<slug:code>/": Route(
             lambda w: [
@@ -334,7 +344,129 @@ def routes_pages() -> dict[str, Route]:
                 )
             ]
         ),
+        # The counter (一窗受理): counter clerks of a service centre only (none in this world),
+        # everyone else 403; a case's notices (PDF): its applicant and the staff working on it.
+        "counter/": Route(
+            one("/counter/", rule([], other=403)),
+            lambda w: [
+                Write(
+                    "find a citizen at the counter",
+                    "post",
+                    "/counter/",
+                    refused_except(),
+                    rule([], other=403),
+                    {"action": "find", "q": w.users[CITIZEN_A].id_number},
+                ),
+                Write(
+                    "register a citizen at the counter",
+                    "post",
+                    "/counter/",
+                    refused_except(),
+                    rule([], other=403),
+                    {
+                        "action": "register",
+                        "real_name": "戊子新",
+                        "sex": "男",
+                        "birth_date": "1990-01-01",
+                        "id_number": "110101199001010015",
+                    },
+                ),
+            ],
+        ),
+        "counter/citizens/<int:pk>/": Route(
+            lambda w: [
+                Read(
+                    "citizen A",
+                    f"/counter/citizens/{w.users[CITIZEN_A].pk}/",
+                    rule([], other=403),
+                )
+            ]
+        ),
+        "counter/citizens/<int:pk>/apply/bundle/<slug:key>/": Route(
+            lambda w: [
+                Read(
+                    "citizen A, the bundle",
+                    f"/counter/citizens/{w.users[CITIZEN_A].pk}/apply/bundle/{w.bundle.slug}/",
+                    rule([], other=403),
+                )
+            ],
+            lambda w: [
+                Write(
+                    "file the bundle for A",
+                    "post",
+                    f"/counter/citizens/{w.users[CITIZEN_A].pk}/apply/bundle/{w.bundle.slug}/",
+                    refused_except(),
+                    rule([], other=403),
+                    {"applicant_note": "窗口代办", "submit_key": "sec-counter-1"},
+                )
+            ],
+        ),
+        "counter/citizens/<int:pk>/apply/item/<str:key>/": Route(
+            lambda w: [
+                Read(
+                    "citizen A, the d1 item",
+                    f"/counter/citizens/{w.users[CITIZEN_A].pk}/apply/item/{w.items['d1'].code}/",
+                    rule([], other=403),
+                )
+            ]
+        ),
+        "counter/cases/<uuid:pk>/": Route(
+            lambda w: [
+                Read(
+                    "app_open (filed online)",
+                    f"/counter/cases/{o(w)['app_open'].pk}/",
+                    rule([], other=403, superuser=404),
+                )
+            ]
+        ),
+        "cases/<uuid:pk>/documents/<slug:kind>.pdf": Route(
+            lambda w: [
+                Read(
+                    "app_open: acceptance",
+                    f"/cases/{o(w)['app_open'].pk}/documents/acceptance.pdf",
+                    rule({CITIZEN_A} | workers("d1")),
+                ),
+                Read(
+                    "app_rejected: rejection",
+                    f"/cases/{o(w)['app_rejected'].pk}/documents/rejection.pdf",
+                    rule({CITIZEN_A} | workers("d1")),
+                ),
+                Read(
+                    "app_partial: proof of service",
+                    f"/cases/{o(w)['app_partial'].pk}/documents/service.pdf",
+                    rule({CITIZEN_A} | workers("d1") | workers("d2")),
+                ),
+                Read(
+                    "app_open: no rejection yet",
+                    f"/cases/{o(w)['app_open'].pk}/documents/rejection.pdf",
+                    rule([], superuser=404),
+                ),
+                Read(
+                    "app_b: acceptance",
+                    f"/cases/{o(w)['app_b'].pk}/documents/acceptance.pdf",
+                    rule({CITIZEN_B} | workers("d3")),
+                ),
+            ]
+        ),
         "staff/tasks/": Route(one("/staff/tasks/", rule(ALL_WORKERS, other=403))),
+        "staff/": Route(one("/staff/", rule(STAFF, other=403))),
+        "staff/tasks/batch/": Route(
+            one("/staff/tasks/batch/", logged_in(405)),
+            lambda w: [
+                Write(
+                    f"batch {batch} a d1 task",
+                    "post",
+                    "/staff/tasks/batch/",
+                    refused_except(workers("d1")),
+                    # Each row is refused in the list it returns to; no worker, no batch.
+                    lambda role: (
+                        LOGIN if role == ANONYMOUS else 403 if role in NON_WORKERS else REDIRECT
+                    ),
+                    {"batch": batch, "tasks": str(o(w)["task_open"].pk), "back": ""},
+                )
+                for batch in ("claim", "sign")
+            ],
+        ),
         "staff/tasks/<int:pk>/": Route(
             lambda w: [
                 Read(
@@ -383,6 +515,49 @@ def routes_pages() -> dict[str, Route]:
                     refused_except(workers("d1")),
                     task_rule([]),
                     {"days": "2", "reason": "理由"},
+                )
+            ],
+        ),
+        **{
+            f"staff/tasks/<int:pk>/{route}/": Route(
+                lambda w, route=route: [
+                    Read(
+                        "task_open", f"/staff/tasks/{o(w)['task_open'].pk}/{route}/", logged_in(405)
+                    )
+                ],
+                lambda w, route=route, data=data: [
+                    Write(
+                        f"{route} a d1 task",
+                        "post",
+                        f"/staff/tasks/{o(w)['task_reporter'].pk}/{route}/",
+                        refused_except(workers("d1")),
+                        task_rule([]),
+                        data,
+                    )
+                ],
+            )
+            for route, data in (
+                ("procedure", {"kind": "testing", "reason": "理由", "expected_end": "2030-01-01"}),
+                ("hand-over", {"version": "0", "reason": "理由", "colleague": "1"}),
+                ("supervise", {"reason": "理由"}),
+            )
+        },
+        "staff/supervisions/<int:pk>/": Route(
+            lambda w: [
+                Read(
+                    "a 督办 to d1",
+                    f"/staff/supervisions/{o(w)['supervision'].pk}/",
+                    rule(workers("d1")),
+                )
+            ],
+            lambda w: [
+                Write(
+                    "answer a 督办 to d1",
+                    "post",
+                    f"/staff/supervisions/{o(w)['supervision'].pk}/",
+                    refused_except(workers("d1")),
+                    rule([]),
+                    {"reply": "答复"},
                 )
             ],
         ),
@@ -733,6 +908,57 @@ def routes_api() -> dict[str, Route]:
                 )
             ],
         ),
+        "api/v1/applications/<uuid:pk>/documents/<slug:kind>/": Route(
+            lambda w: [
+                Read(
+                    "app_open: acceptance",
+                    f"/api/v1/applications/{o(w)['app_open'].pk}/documents/acceptance/",
+                    rule({CITIZEN_A} | workers("d1"), anon=DENIED_API),
+                ),
+                Read(
+                    "app_rejected: correction (none)",
+                    f"/api/v1/applications/{o(w)['app_rejected'].pk}/documents/correction/",
+                    rule([], anon=DENIED_API, superuser=404),
+                ),
+            ]
+        ),
+        **{
+            f"api/v1/counter/{route}": Route(
+                one(f"/api/v1/counter/{route}", post_only),
+                lambda w, route=route, body=body: [
+                    Write(
+                        f"counter: {route}",
+                        "post",
+                        f"/api/v1/counter/{route}",
+                        refused_except(),
+                        rule([], anon=DENIED_API, other=403),
+                        body(w),
+                        json=True,
+                    )
+                ],
+            )
+            for route, body in (
+                ("citizens/find/", lambda w: {"query": w.users[CITIZEN_A].real_name}),
+                (
+                    "citizens/",
+                    lambda w: {
+                        "real_name": "戊子新",
+                        "sex": "男",
+                        "birth_date": "1990-01-01",
+                        "id_number": "110101199001010015",
+                    },
+                ),
+                (
+                    "applications/",
+                    lambda w: {
+                        "citizen": w.users[CITIZEN_A].pk,
+                        "item": w.items["d1"].code,
+                        "answers": {"applicant_note": "窗口代办"},
+                        "idempotency_key": "sec-counter-api",
+                    },
+                ),
+            )
+        },
         "api/v1/tasks/$": Route(one("/api/v1/tasks/", auth)),
         T + "$": Route(
             lambda w: [
@@ -764,8 +990,43 @@ def routes_api() -> dict[str, Route]:
                 "release",
                 "extension",
                 "extension-decision",
+                "hand-over",
+                "send-back",
+                "procedure",
+                "procedure-end",
+                "supervise",
             )
         },
+        "api/v1/supervisions/$": Route(one("/api/v1/supervisions/", auth)),
+        "api/v1/supervisions/(?P<pk>[0-9]{1,18})/$": Route(
+            lambda w: [
+                Read(
+                    "a 督办 to d1",
+                    f"/api/v1/supervisions/{o(w)['supervision'].pk}/",
+                    rule(workers("d1"), anon=DENIED_API),
+                )
+            ]
+        ),
+        "api/v1/supervisions/(?P<pk>[0-9]{1,18})/reply/$": Route(
+            lambda w: [
+                Read(
+                    "a 督办 to d1",
+                    f"/api/v1/supervisions/{o(w)['supervision'].pk}/reply/",
+                    post_only,
+                )
+            ],
+            lambda w: [
+                Write(
+                    "answer a 督办 to d1",
+                    "post",
+                    f"/api/v1/supervisions/{o(w)['supervision'].pk}/reply/",
+                    refused_except(workers("d1")),
+                    rule([], anon=DENIED_API, other=404),
+                    {"reply": "答复"},
+                    json=True,
+                )
+            ],
+        ),
         "api/v1/tickets/$": Route(one("/api/v1/tickets/", auth)),
         "api/v1/tickets/duplicates/$": Route(
             one(
@@ -956,6 +1217,7 @@ def routes_open311() -> dict[str, Route]:
 
 C, S, D, AD = "clerk", "supervisor", "dispatcher", "admin"
 ALL4 = frozenset({C, S, D, AD})
+ALL_CASE_READERS = frozenset({C, S, AD})
 NONE: frozenset[str] = frozenset()
 CLOSED = "closed"  # not even the superuser
 
@@ -1106,6 +1368,17 @@ def admin_specs() -> dict[str, AdminSpec]:
             delete=CLOSED,
             scope=in_departments("d1"),
         ),
+        **{
+            f"workflows.{model}": AdminSpec(
+                lambda w, model=model: o(w)[model],
+                view=ALL_CASE_READERS,
+                add=CLOSED,
+                change=CLOSED,
+                delete=CLOSED,
+                scope=in_departments("d1"),
+            )
+            for model in ("extension", "specialprocedure", "supervision")
+        },
         "workflows.dataaccess": AdminSpec(
             lambda w: o(w)["data_access"],
             add=CLOSED,

@@ -336,6 +336,26 @@ def _applications(world: World) -> None:
         world, CITIZEN_A, item=items["d1"], key="a-open", uploads={"户口簿": _pdf()}
     )
     o["task_open"] = _move(world, o["app_open"], "d1", "claim")
+    # D1's clerk ran a one-day test (检测) on it and asks for more time; D1's supervisor issues
+    # a 督办 about it.
+    clerk_d1 = world.users[staff_role("d1", R.CLERK)]
+    workflows.procedure_start(
+        actor=clerk_d1,
+        task_id=o["task_open"].pk,
+        kind="testing",
+        reason="送检样品",
+        expected_end=timezone.localdate(),
+    )
+    o["specialprocedure"] = workflows.procedure_end(actor=clerk_d1, task_id=o["task_open"].pk)
+    o["extension"] = workflows.extension_request(
+        actor=clerk_d1, task_id=o["task_open"].pk, workdays=2, reason="需要补充调查"
+    )
+    o["supervision"] = workflows.supervision_issue(
+        actor=world.users[staff_role("d1", R.SUPERVISOR)],
+        task_id=o["task_open"].pk,
+        reason="请说明进度",
+    )
+    o["task_open"].refresh_from_db()
     o["attachment"] = o["app_open"].attachments.get()
     # A: completed at D1, rated 2: a rectification for D1.
     o["app_done"] = _apply(world, CITIZEN_A, item=items["d1"], key="a-done")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +16,15 @@ from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
 
 from ..forms import MAX_TEXTAREA
 from ..models import Application, Extension, Rating, Task
-from ..selectors import MaterialShown, TaskShown, application_form_spec, parts_of
+from ..selectors import (
+    SEARCH_MAX_LENGTH,
+    MaterialShown,
+    TaskShown,
+    applicant_masked,
+    application_form_spec,
+    parts_of,
+    search_key_of,
+)
 
 MAX_REASON = 2000
 MAX_OUTPUT = 200
@@ -149,8 +158,25 @@ class WorklistQuerySerializer(serializers.Serializer):
         choices=OVERDUE_CHOICES,
         required=False,
         allow_blank=True,
-        help_text="1: only open tasks past their due date. 0 or absent: no restriction.",
+        help_text="1: only open tasks past their due date. 0 or absent: no restriction. A "
+        "supervisor of a government service centre also gets the overdue tasks of every "
+        "department in the regions the centre oversees (read only: their moves answer 404).",
     )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text="Find a case by an exact key: its reference (ZB…), the applicant's 18-character "
+        "ID number (check digit verified), 11-digit mobile number or full name. Without `state`, "
+        "finished tasks are searched too. Each search is logged, the key masked. A number that "
+        "is none of these answers 400.",
+    )
+
+    def validate_q(self, value: str):
+        try:
+            return search_key_of(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code=exc.code) from None
 
 
 # ---------------------------------------------------------------- the citizen's view
@@ -333,6 +359,11 @@ class TaskSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True)
     due_provisional = serializers.BooleanField()
     overdue = serializers.SerializerMethodField()
+    due_today = serializers.SerializerMethodField()
+    applicant = serializers.SerializerMethodField(
+        help_text="Who applied, masked: the name's first character and the identity number's "
+        "first and last four."
+    )
     claimed_by = serializers.SerializerMethodField()
     version = serializers.IntegerField(
         help_text="Grows with every move; send it back with an action to refuse stale moves."
@@ -341,6 +372,12 @@ class TaskSerializer(serializers.Serializer):
 
     def get_overdue(self, obj: Task) -> bool:
         return obj.is_overdue(timezone.localdate())
+
+    def get_due_today(self, obj: Task) -> bool:
+        return obj.is_due_today(timezone.localdate())
+
+    def get_applicant(self, obj: Task) -> str:
+        return applicant_masked(obj.application.applicant)
 
     @extend_schema_field(TextField(allow_null=True))
     def get_claimed_by(self, obj: Task) -> str | None:

@@ -30,6 +30,13 @@ from zheliban.core.schema import link, response_links
 from .. import selectors, services
 from ..forms import FormSpec, prefill, validate_answers
 from ..models import Application, Task
+from .clock import (
+    HandOverSerializer,
+    ProcedureStartSerializer,
+    SendBackSerializer,
+    SuperviseSerializer,
+    SupervisionSerializer,
+)
 from .serializers import (
     ApplicationCreateSerializer,
     ApplicationDetailSerializer,
@@ -351,9 +358,17 @@ def task_action_schema(name: str, summary: str, description: str, request):
         extensions=response_links({200: task_links("$response.body#/results/0")}),
         summary="My departments' worklist",
         description="Tasks of the departments the caller works in (as clerk or supervisor), "
-        "by due date. Someone who works in no department (a citizen) gets an empty list.",
+        "by due date, each with its applicant masked. With `overdue=1`, a supervisor of a "
+        "government service centre gets every overdue task of the departments the centre "
+        "oversees too. `q` finds a case by an exact key (logged). Someone who works in no "
+        "department (a citizen) gets an empty list.",
         parameters=[WorklistQuerySerializer],
-        responses={200: TaskSerializer(many=True), 401: ErrorSerializer, 403: ErrorSerializer},
+        responses={
+            200: TaskSerializer(many=True),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
     ),
     retrieve=extend_schema(
         operation_id="tasks_retrieve",
@@ -385,14 +400,18 @@ class TaskViewSet(viewsets.GenericViewSet):
     def list(self, request):
         query = WorklistQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        search = query.validated_data.get("q")
         tasks = selectors.worklist(
             user=request.user,
             state=query.validated_data.get("state", ""),
             overdue=query.validated_data.get("overdue") == "1",
+            department_code=query.validated_data.get("department", ""),
+            search=search,
         )
-        if query.validated_data.get("department"):
-            tasks = tasks.filter(department__code=query.validated_data["department"])
         ids = self.paginate_queryset(tasks.values_list("pk", flat=True))
+        if search is not None:
+            found = self.paginator.page.paginator.count
+            services.staff_search_record(user=request.user, where="api", key=search, found=found)
         rows = selectors.worklist_rows(ids)
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
@@ -548,3 +567,92 @@ class TaskViewSet(viewsets.GenericViewSet):
             reason=data["reason"],
         )
         return Response(self._detail(request, self._task(request, task.pk)))
+
+    @task_action_schema(
+        "hand_over",
+        "Hand a task to a colleague",
+        "The holder hands the task to a clerk or supervisor of the same department "
+        "(`not_a_colleague` otherwise); the colleague holds it from now on and is told. In the "
+        "history, not shown to the citizen.",
+        HandOverSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="hand-over")
+    def hand_over(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(HandOverSerializer, request.data)
+        return self._move(
+            request,
+            task,
+            "hand_over",
+            data,
+            colleague_id=data["colleague"],
+            reason=data.get("reason", ""),
+        )
+
+    @task_action_schema(
+        "send_back",
+        "Send the case back a step",
+        "The holder sends the case back to the steps this one comes after: they "
+        "reopen (accepted, due again in their own working days) and this step waits for them. "
+        "The first step answers 409 (`no_earlier_step`).",
+        SendBackSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(SendBackSerializer, request.data)
+        return self._move(request, task, "send_back", data, reason=data["reason"])
+
+    @task_action_schema(
+        "procedure_start",
+        "Start a special procedure (the clock pauses)",
+        "The holder starts testing, inspection, appraisal, expert review, a public "
+        "notice or a hearing: the time limit pauses until it ends and the citizen is told. One "
+        "at a time (`procedure_running`).",
+        ProcedureStartSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="procedure")
+    def procedure(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(ProcedureStartSerializer, request.data)
+        services.procedure_start(
+            actor=request.user,
+            task_id=task.pk,
+            kind=data["kind"],
+            reason=data["reason"],
+            expected_end=data["expected_end"],
+        )
+        return Response(self._detail(request, self._task(request, task.pk)))
+
+    @task_action_schema(
+        "procedure_end",
+        "End the special procedure (the clock runs again)",
+        "The due date and the case's promise move by the working days it took; "
+        "the citizen is told the new date. None running answers 409 (`procedure_not_running`).",
+        None,
+    )
+    @action(detail=True, methods=["post"], url_path="procedure-end")
+    def procedure_end(self, request, pk: str):
+        task = self._task(request, pk)
+        services.procedure_end(actor=request.user, task_id=task.pk)
+        return Response(self._detail(request, self._task(request, task.pk)))
+
+    @extend_schema(
+        operation_id="tasks_supervise",
+        tags=["worklist"],
+        summary="Issue a 督办",
+        description="A supervisor of the department, or of a government service centre "
+        "overseeing it, issues a 督办: addressed to the department's supervisors (or the next "
+        "level up), who must reply in writing within 2 working days.",
+        request=SuperviseSerializer,
+        parameters=[TASK_PARAMETER],
+        responses={201: SupervisionSerializer, **STAFF_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="supervise")
+    def supervise(self, request, pk: str):
+        task = self._task(request, pk)
+        data = valid_data(SuperviseSerializer, request.data)
+        supervision = services.supervision_issue(
+            actor=request.user, task_id=task.pk, reason=data["reason"]
+        )
+        return Response(SupervisionSerializer(supervision).data, status=201)

@@ -12,6 +12,7 @@ from .applications import (
     application_start,
     application_submit,
 )
+from .audit import staff_search_record
 from .common import OUTPUT_NAMES, A, S
 from .deadlines import deadlines_sweep
 from .definitions import (
@@ -26,12 +27,22 @@ from .definitions import (
 )
 from .ratings import rating_follow_up, rating_submit, rectification_transition
 from .sharing import VerifyAnswer, data_read, data_verify
+from .supervision import (
+    may_issue_supervision,
+    may_reply,
+    supervision_issue,
+    supervision_reply,
+    supervision_visible,
+    supervisions_escalate,
+)
 from .tasks import (
     ACTIONS,
     correction_resubmit,
     extension_decide,
     extension_may_decide,
     extension_request,
+    procedure_end,
+    procedure_start,
     task_mark_delivered,
     task_reveal_record,
     task_transition,
@@ -60,10 +71,19 @@ __all__ = [
     "extension_may_decide",
     "extension_request",
     "item_default_text",
+    "may_issue_supervision",
+    "may_reply",
     "missing_grants",
+    "procedure_end",
+    "procedure_start",
     "rating_follow_up",
     "rating_submit",
     "rectification_transition",
+    "staff_search_record",
+    "supervision_issue",
+    "supervision_reply",
+    "supervision_visible",
+    "supervisions_escalate",
     "task_mark_delivered",
     "task_reveal_record",
     "task_transition",

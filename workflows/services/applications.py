@@ -110,6 +110,8 @@ def application_submit(
     idempotency_key: str,
     spec: FormSpec | None = None,
     prepared: held.Prepared | None = None,
+    filed_by=None,
+    received: list[str] | None = None,
 ) -> tuple[Application, bool]:
     """Submit a draft: the case starts. Returns (application, created_now).
 
@@ -117,6 +119,9 @@ def application_submit(
     answers must already be validated by the generated form. ``spec`` is that form's spec (built
     from the catalog now when not given): the application keeps it, with the item versions it was
     built from, as what it was filed under.
+
+    At the counter (一窗受理) ``filed_by`` is the counter clerk filing for the applicant, who stays
+    the case's owner, and ``received`` the materials the counter took on paper (收件清单).
     """
     key = (idempotency_key or "").strip()[:64]
     if not key:
@@ -170,11 +175,16 @@ def application_submit(
             app.promised_date = deadline.date
             app.promised_provisional = deadline.provisional
             app.form_spec = spec.to_dict()
+            if filed_by is not None:
+                app.filed_by = filed_by
+                app.received = sorted(set(received or ()))
             _pin_versions(app, spec)
             _store_attachments(app, uploads or {})
             _fetch_held(app, prepared, now=now)
             _create_tasks(app, wf, now=now)
-            event = _application_move(app, "submit", who=APPLICANT, actor=applicant)
+            event = _application_move(
+                app, "submit", who=APPLICANT, actor=filed_by if filed_by is not None else applicant
+            )
             _notify_citizen(
                 app,
                 event,
@@ -252,9 +262,12 @@ def application_create_and_submit(
     idempotency_key: str,
     spec: FormSpec | None = None,
     prepared: held.Prepared | None = None,
+    uploads: dict[str, Any] | None = None,
+    filed_by=None,
+    received: list[str] | None = None,
 ) -> tuple[Application, bool]:
-    """The API's one-call submission, idempotent on the key; ``spec`` and ``prepared`` as for
-    ``application_submit``."""
+    """The API's (and the counter's) one-call submission, idempotent on the key; ``spec``,
+    ``prepared``, ``uploads``, ``filed_by`` and ``received`` as for ``application_submit``."""
     key = (idempotency_key or "").strip()[:64]
     existing = (
         Application.objects.filter(applicant=applicant, idempotency_key=key).first()
@@ -271,6 +284,9 @@ def application_create_and_submit(
             idempotency_key=key,
             spec=spec,
             prepared=prepared,
+            uploads=uploads,
+            filed_by=filed_by,
+            received=received,
         )
     # A draft of this call's own, in one transaction with its submission: it becomes the
     # application, or is removed when another call with the key won the race; a failure midway
@@ -286,6 +302,9 @@ def application_create_and_submit(
             idempotency_key=key,
             spec=spec,
             prepared=prepared,
+            uploads=uploads,
+            filed_by=filed_by,
+            received=received,
         )
         if submitted[0].pk != draft.pk:
             Application.objects.filter(pk=draft.pk, status=A.DRAFT).delete()

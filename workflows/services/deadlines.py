@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from departments.models import Membership
 from departments.selectors import staff_of
 from zheliban.core.deadlines import Alert, DeadlineSweep, deadline_sweep
 
-from ..models import (
-    Task,
-    TaskEvent,
-)
+from ..models import Task
+from .supervision import supervision_for_overdue, supervisions_escalate
 
 # ---------------------------------------------------------------- deadlines
 
@@ -43,38 +42,41 @@ def _overdue(task: Task) -> tuple[str, str]:
     )
 
 
-def _escalated(task: Task) -> None:
-    TaskEvent.objects.create(
-        application_id=task.application_id,
-        task=task,
-        action="escalate",
-        from_state=task.state,
-        to_state=task.state,
-    )
+def _supervised(task: Task) -> None:
+    supervision_for_overdue(task, today=timezone.localdate())
 
 
 def _task_deadlines() -> DeadlineSweep:
     return DeadlineSweep(
         # A task waiting for a correction has its clock stopped: never reminded nor supervised.
-        rows=Task.objects.filter(state__in=Task.CLOCK_STATES),
+        # So is one in a special procedure (检测, 鉴定, 听证 …).
+        rows=Task.objects.filter(state__in=Task.CLOCK_STATES, paused_since__isnull=True),
         due="due_date",
         remind=Alert(marker="reminded_at", recipients=_holders, message=_due_soon),
+        # The 督办 itself says who is told (the department's supervisors, or the next level up).
         supervise=Alert(
-            marker="escalated_at",
-            recipients=lambda task: staff_of(task.department_id, Membership.Role.SUPERVISOR),
-            message=_overdue,
-            then=_escalated,
+            marker="escalated_at", recipients=lambda task: [], message=_overdue, then=_supervised
         ),
-        select_related=("department", "application", "claimed_by"),
-        # Not if a correction stopped the clock, or the due date moved, since the row was read.
-        unchanged=lambda task: {"state__in": Task.CLOCK_STATES, "due_date": task.due_date},
+        select_related=("department__region", "application", "claimed_by"),
+        # Not if a correction or a procedure stopped the clock, or the due date moved, since the
+        # row was read.
+        unchanged=lambda task: {
+            "state__in": Task.CLOCK_STATES,
+            "paused_since__isnull": True,
+            "due_date": task.due_date,
+        },
     )
 
 
 def deadlines_sweep(*, today: dt.date | None = None) -> dict[str, int]:
-    """Remind a department the working day before a promise falls due; escalate to its
-    supervisors (督办) once it is overdue. Each task is reminded and escalated at most once for a
+    """Remind a department the working day before a promise falls due; issue a 督办 to its
+    supervisors (or the next level up) once it is overdue; escalate each 督办 left unanswered
+    past its reply date one level up. Each task is reminded and supervised at most once for a
     due date (a pause or an extension that moves it arms both again). Tasks waiting for a
-    correction are skipped: their clock is paused."""
+    correction or in a special procedure are skipped: their clock is paused."""
     counts = deadline_sweep(_task_deadlines(), today=today)
-    return {"reminded": counts.reminded, "escalated": counts.supervised}
+    escalated = supervisions_escalate(today=today)
+    result = {"reminded": counts.reminded, "escalated": counts.supervised}
+    if escalated:
+        result["supervisions_escalated"] = escalated
+    return result

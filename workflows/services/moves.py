@@ -66,3 +66,17 @@ def _application_move(
     return TaskEvent.objects.create(
         application=app, action=action, from_state=source, to_state=target, actor=actor
     )
+
+
+def _task_note(task: Task, action: str, *, actor=None, note: str = "") -> TaskEvent:
+    """A history row about a task that leaves its state as it is: a pause, a request for more
+    time, a special procedure, a 督办 and its reply."""
+    return TaskEvent.objects.create(
+        application_id=task.application_id,
+        task=task,
+        action=action,
+        from_state=task.state,
+        to_state=task.state,
+        actor=actor,
+        note=note,
+    )

@@ -7,15 +7,18 @@ the services make on their own (``ready``, ``cancel``, the case's ``status``).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from departments.models import Membership
+from departments.scoping import overseen_department_ids
 from departments.selectors import can_work_on, staff_name, staff_of
 from workflows.errors import WorkflowsErrorCode
 from zheliban.core.errors import Conflict, Forbidden, Refused
@@ -32,13 +35,15 @@ from ..models import (
     Application,
     ELicence,
     Extension,
+    SpecialProcedure,
     Task,
     TaskEvent,
 )
 from ..selectors import REVEAL
 from .applications import _make_ready, _store_attachments
 from .common import OUTPUT_NAMES, A, S, _notify_citizen
-from .moves import _application_move, _task_move
+from .moves import _application_move, _task_move, _task_note
+from .supervision import supervises, supervision_addressee
 
 # ---------------------------------------------------------------- tasks
 
@@ -58,11 +63,14 @@ def task_transition(
     fields: Iterable[str] = (),
     answers: dict[str, Any] | None = None,
     uploads: dict[str, Any] | None = None,
+    colleague_id: int | None = None,
 ) -> Task:
     """The one way a task moves. Refusals raise and change nothing.
 
-    Staff of the task's department make the moves of ``TASK_MACHINE`` marked ``STAFF``; the
-    applicant makes ``resubmit`` (the correction asked for: ``answers`` and ``uploads``)."""
+    Staff of the task's department make the moves of ``TASK_MACHINE`` marked ``STAFF``
+    (``hand_over`` names the ``colleague_id`` taking the task; ``send_back`` returns the case to
+    the earlier steps with a ``reason``); the applicant makes ``resubmit`` (the correction asked
+    for: ``answers`` and ``uploads``)."""
     if action not in ACTIONS:
         raise Refused(
             _("Unknown action “%(action)s”.") % {"action": action},
@@ -118,6 +126,20 @@ def task_transition(
             )
         now = timezone.now()
         note = ""
+        if task.paused_since is not None and action in (
+            "correction",
+            "complete",
+            "reject",
+            "send_back",
+        ):
+            raise Conflict(
+                _("A special procedure is running on this task: end it first."),
+                code=WorkflowsErrorCode.PROCEDURE_RUNNING,
+            )
+        if action == "hand_over":
+            return _hand_over(app, task, actor, colleague_id, reason)
+        if action == "send_back":
+            return _send_back(app, task, actor, reason, now=now)
         if action == "complete":
             outputs = {k: str(v).strip() for k, v in (outputs or {}).items() if str(v).strip()}
             missing = [g for g in task.gives if not outputs.get(g)]
@@ -248,6 +270,102 @@ def _release(task: Task, actor, holder) -> Task:
         actor=actor,
         update_fields=["claimed_by", "claimed_at", "updated_at"],
     )
+    return task
+
+
+def _hand_over(app: Application, task: Task, actor, colleague_id: int | None, reason: str) -> Task:
+    """The holder hands the task to a colleague who works on the department's cases."""
+    colleague = (
+        get_user_model().objects.filter(pk=colleague_id, is_active=True).first()
+        if colleague_id
+        else None
+    )
+    if (
+        colleague is None
+        or colleague.pk == actor.pk
+        or not Membership.objects.filter(
+            user_id=colleague.pk,
+            department_id=task.department_id,
+            role__in=[Membership.Role.CLERK, Membership.Role.SUPERVISOR],
+        ).exists()
+    ):
+        raise Refused(
+            _("Choose a colleague who works on this department's cases."),
+            code=WorkflowsErrorCode.NOT_A_COLLEAGUE,
+        )
+    note = _("Handed to %(who)s") % {"who": staff_name(colleague)}
+    if reason.strip():
+        note = f"{note}: {reason.strip()[:1000]}"
+    task.claimed_by, task.claimed_at = colleague, timezone.now()
+    _task_move(
+        task,
+        "hand_over",
+        who=STAFF,
+        actor=actor,
+        note=note,
+        update_fields=["claimed_by", "claimed_at", "updated_at"],
+    )
+    notify(
+        colleague,
+        subject=_("Handed to you: %(ref)s") % {"ref": app.reference},
+        body=_("%(who)s handed you “%(step)s” of case %(ref)s. %(note)s")
+        % {"who": staff_name(actor), "step": task.label, "ref": app.reference, "note": note},
+        link=task.get_absolute_url(),
+        link_label=app.reference or "",
+    )
+    return task
+
+
+def _send_back(app: Application, task: Task, actor, reason: str, *, now) -> Task:
+    """The holder sends the case back to the steps before this one: they reopen (accepted, with
+    their holders, due again in their own working days) and this step waits for them again."""
+    reason = reason.strip()
+    if not reason:
+        raise Refused(
+            _("Say why the case goes back to the earlier step."),
+            code=WorkflowsErrorCode.REASON_MISSING,
+        )
+    earlier = list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(application=app, step__in=task.after, state=S.COMPLETED)
+        .select_related("claimed_by")
+    )
+    if not earlier:
+        raise Conflict(
+            _("This is the case's first step: there is no earlier step to send it back to."),
+            code=WorkflowsErrorCode.NO_EARLIER_STEP,
+        )
+    today = timezone.localdate(now)
+    _task_move(task, "send_back", who=STAFF, actor=actor, note=reason[:2000])
+    for previous in earlier:
+        deadline = add_workdays(today, previous.due_workdays)
+        previous.due_date, previous.due_provisional = deadline.date, deadline.provisional
+        previous.finished_at = None
+        previous.reason = reason[:2000]
+        previous.reminded_at = previous.escalated_at = None
+        _task_move(previous, "reopen", who=SYSTEM, note=reason[:2000])
+        Application.objects.filter(pk=app.pk, promised_date__lt=previous.due_date).update(
+            promised_date=previous.due_date
+        )
+        for person in (
+            [previous.claimed_by]
+            if previous.claimed_by
+            else staff_of(previous.department_id, Membership.Role.CLERK)
+        ):
+            notify(
+                person,
+                subject=_("Sent back to you: %(ref)s") % {"ref": app.reference},
+                body=_("“%(later)s” sent case %(ref)s back to “%(step)s”: %(reason)s")
+                % {
+                    "later": task.label,
+                    "ref": app.reference,
+                    "step": previous.label,
+                    "reason": reason,
+                },
+                link=previous.get_absolute_url(),
+                link_label=app.reference or "",
+            )
+    _application_refresh(app, now=now)
     return task
 
 
@@ -384,14 +502,7 @@ def _resubmit(
     paused = _clock_resume(task, since=last.at if last else None, today=today)
     event = _task_move(task, "resubmit", who=APPLICANT, to=back, actor=applicant)
     if paused:
-        TaskEvent.objects.create(
-            application_id=task.application_id,
-            task=task,
-            action=PAUSE,
-            from_state=task.state,
-            to_state=task.state,
-            note=str(paused),
-        )
+        _task_note(task, PAUSE, note=str(paused))
     _application_refresh(app, now=timezone.now())
     body = _("Your correction for “%(step)s” went to %(dept)s.") % {
         "step": task.label,
@@ -454,8 +565,23 @@ def _clock_resume(task: Task, *, since, today) -> int:
 
 
 def extension_may_decide(*, user, task: Task) -> bool:
-    """Whether ``user`` decides extensions of ``task``: a supervisor of its department."""
-    return user.is_authenticated and _is_supervisor(user, task.department_id)
+    """Whether ``user`` decides extensions of ``task``: a supervisor of its department, or of a
+    government service centre overseeing it (where the department has no other supervisor).
+    Nobody decides their own request (``extension_decide`` refuses it)."""
+    return user.is_authenticated and supervises(user, task.department_id)
+
+
+def _extension_deciders(task: Task, requester) -> list:
+    """Who is asked to decide: the department's supervisors other than the requester, else the
+    next level up (as for a 督办); never nobody."""
+    people = [
+        person
+        for person in staff_of(task.department_id, Membership.Role.SUPERVISOR)
+        if person.pk != requester.pk
+    ]
+    if people:
+        return people
+    return supervision_addressee(task.department, above=True)[1]
 
 
 def _is_supervisor(user, department_id: int) -> bool:
@@ -507,17 +633,9 @@ def extension_request(*, actor, task_id: int, workdays: int, reason: str) -> Ext
             requested_by=actor,
             due_before=task.due_date,
         )
-        TaskEvent.objects.create(
-            application_id=task.application_id,
-            task=task,
-            action=EXTEND_REQUEST,
-            from_state=task.state,
-            to_state=task.state,
-            actor=actor,
-            note=extension.reason,
-        )
+        _task_note(task, EXTEND_REQUEST, actor=actor, note=extension.reason)
         ref = task.application.reference
-        for supervisor in staff_of(task.department_id, Membership.Role.SUPERVISOR):
+        for supervisor in _extension_deciders(task, actor):
             notify(
                 supervisor,
                 subject=_("Extension (延期) asked: %(ref)s") % {"ref": ref},
@@ -543,16 +661,25 @@ def extension_decide(*, actor, extension_id: int, approve: bool, reason: str) ->
         .values("task_id", "task__department_id", "requested_by_id")
         .first()
     )
-    if base is None or not can_work_on(actor, base["task__department_id"]):
+    overseer = (
+        base is not None
+        and overseen_department_ids(actor).filter(pk=base["task__department_id"]).exists()
+    )
+    if base is None or not (can_work_on(actor, base["task__department_id"]) or overseer):
         # Another department's request is answered exactly like one that does not exist.
         raise Refused(
             _("No such extension request in your departments."),
             code=WorkflowsErrorCode.NOT_FOUND,
         )
-    if not _is_supervisor(actor, base["task__department_id"]):
+    if not (overseer or _is_supervisor(actor, base["task__department_id"])):
         raise Forbidden(
             _("Only a supervisor of the department decides an extension."),
             code=WorkflowsErrorCode.NOT_SUPERVISOR,
+        )
+    if base["requested_by_id"] == actor.pk and not actor.is_superuser:
+        raise Forbidden(
+            _("Nobody decides their own request for more time: another supervisor decides it."),
+            code=WorkflowsErrorCode.OWN_REQUEST,
         )
     reason = reason.strip()
     if not reason:
@@ -592,12 +719,9 @@ def extension_decide(*, actor, extension_id: int, approve: bool, reason: str) ->
         else:
             extension.status = Extension.Status.REFUSED
         extension.save()
-        event = TaskEvent.objects.create(
-            application_id=task.application_id,
-            task=task,
-            action=EXTEND_APPROVE if approve else EXTEND_REFUSE,
-            from_state=task.state,
-            to_state=task.state,
+        event = _task_note(
+            task,
+            EXTEND_APPROVE if approve else EXTEND_REFUSE,
             actor=actor,
             note=extension.decision_reason,
         )
@@ -663,14 +787,150 @@ def task_reveal_record(*, task: Task, actor) -> TaskEvent | None:
             action=REVEAL, actor_id=actor.pk, at__gte=locked.claimed_at
         ).exists():
             return None
-        return TaskEvent.objects.create(
-            application_id=locked.application_id,
-            task=locked,
-            action=REVEAL,
-            from_state=locked.state,
-            to_state=locked.state,
-            actor=actor,
-        )
+        return _task_note(locked, REVEAL, actor=actor)
 
 
 _NOT_A_FIELD = FieldSpec(name="", label="")
+
+
+# ---------------------------------------------------------------- special procedures
+
+PROCEDURE_START = "procedure_start"
+PROCEDURE_END = "procedure_end"
+# The longest a special procedure may be expected to run (a hearing, a long expert review).
+PROCEDURE_MAX_DAYS = 366
+
+
+def _held_for_clock(actor, task_id: int) -> Task:
+    """The task, locked, when ``actor`` holds it (the caller's transaction)."""
+    base = Task.objects.filter(pk=task_id).values("department_id").first()
+    if base is None or not can_work_on(actor, base["department_id"]):
+        raise Refused(_("No such task in your worklist."), code=WorkflowsErrorCode.NOT_FOUND)
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("application", "department")
+        .get(pk=task_id)
+    )
+    if task.claimed_by_id != actor.pk:
+        raise Conflict(_("Claim the task first."), code=WorkflowsErrorCode.NOT_HOLDER)
+    return task
+
+
+def procedure_start(
+    *, actor, task_id: int, kind: str, reason: str, expected_end
+) -> SpecialProcedure:
+    """The holder starts a special procedure (检测, 检验, 鉴定, 专家评审, 公示, 听证) that the law
+    keeps out of the time limit: the task's clock pauses until ``procedure_end``; the citizen is
+    told what, why and until when."""
+    reason = reason.strip()
+    today = timezone.localdate()
+    problems = []
+    if kind not in SpecialProcedure.Kind.values:
+        problems.append(_("Choose the procedure."))
+    if not reason:
+        problems.append(_("Give the reason for the procedure."))
+    if not isinstance(expected_end, dt.date):
+        problems.append(_("Give the expected end date."))
+    elif not today <= expected_end <= today + dt.timedelta(days=PROCEDURE_MAX_DAYS):
+        problems.append(_("The expected end is a date from today to a year ahead."))
+    if problems:
+        raise Refused(" ".join(problems), code=WorkflowsErrorCode.PROCEDURE_INVALID)
+    with transaction.atomic():
+        task = _held_for_clock(actor, task_id)
+        if task.state not in Task.CLOCK_STATES:
+            raise _wrong_state(task)
+        if task.paused_since is not None:
+            raise Conflict(
+                _("A special procedure is already running on this task."),
+                code=WorkflowsErrorCode.PROCEDURE_RUNNING,
+            )
+        procedure = SpecialProcedure.objects.create(
+            task=task,
+            kind=kind,
+            reason=reason[:2000],
+            expected_end=expected_end,
+            started_on=today,
+            started_by=actor,
+        )
+        task.paused_since = today
+        task.save(update_fields=["paused_since", "updated_at"])
+        event = _task_note(
+            task,
+            PROCEDURE_START,
+            actor=actor,
+            note=f"{procedure.get_kind_display()}: {procedure.reason}",
+        )
+        app = task.application
+        values = {
+            "ref": app.reference,
+            "dept": task.department.name,
+            "step": task.label,
+            "kind": procedure.get_kind_display(),
+            "end": expected_end,
+            "reason": procedure.reason,
+        }
+        _notify_citizen(
+            app,
+            event,
+            subject=_("%(ref)s: %(kind)s, the time limit is paused") % values,
+            body=_(
+                "%(dept)s started %(kind)s for “%(step)s” (%(reason)s), expected to end by "
+                "%(end)s. By law this time does not count towards the time limit; the due date "
+                "moves by the working days it takes."
+            )
+            % values,
+        )
+        return procedure
+
+
+def procedure_end(*, actor, task_id: int) -> SpecialProcedure:
+    """The holder ends the running special procedure: the clock resumes and the due date (and
+    the case's promise) moves by the working days it took; the citizen is told the new date."""
+    with transaction.atomic():
+        task = _held_for_clock(actor, task_id)
+        procedure = (
+            SpecialProcedure.objects.select_for_update()
+            .filter(task=task, ended_on__isnull=True)
+            .first()
+        )
+        if procedure is None:
+            raise Conflict(
+                _("No special procedure is running on this task."),
+                code=WorkflowsErrorCode.PROCEDURE_NOT_RUNNING,
+            )
+        today = timezone.localdate()
+        procedure.workdays = _clock_resume(task, since=None, today=today)
+        procedure.ended_on, procedure.ended_by = today, actor
+        procedure.save(update_fields=["workdays", "ended_on", "ended_by"])
+        task.save(
+            update_fields=[
+                "paused_since",
+                "paused_workdays",
+                "due_date",
+                "due_provisional",
+                "reminded_at",
+                "escalated_at",
+                "updated_at",
+            ]
+        )
+        event = _task_note(task, PROCEDURE_END, actor=actor, note=str(procedure.workdays))
+        app = task.application
+        values = {
+            "ref": app.reference,
+            "kind": procedure.get_kind_display(),
+            "step": task.label,
+            "days": procedure.workdays,
+            "date": task.due_date,
+        }
+        _notify_citizen(
+            app,
+            event,
+            subject=_("%(ref)s: %(kind)s finished") % values,
+            body=ngettext(
+                "%(kind)s for “%(step)s” took %(days)d working day; the step is now due by %(date)s.",  # noqa: E501
+                "%(kind)s for “%(step)s” took %(days)d working days; the step is now due by %(date)s.",  # noqa: E501
+                procedure.workdays,
+            )
+            % values,
+        )
+        return procedure

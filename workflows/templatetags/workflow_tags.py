@@ -21,6 +21,13 @@ ACTIONS = {
     "reject": _("Rejected"),
     "cancel": _("Not carried out"),
     "escalate": _("Overdue: escalated to the supervisor (督办)"),
+    "supervise": _("Supervision (督办) issued"),
+    "supervise_reply": _("Supervision (督办) answered"),
+    "hand_over": _("Handed to a colleague"),
+    "send_back": _("Sent back to the earlier step"),
+    "reopen": _("Reopened: a later step sent the case back"),
+    "procedure_start": _("Special procedure started: the time limit is paused"),
+    "procedure_end": _("Special procedure finished: the time limit runs again"),
     "status": _("Case status changed"),
     "rate": _("Rated"),
 }
@@ -57,3 +64,52 @@ def item_ratings(item) -> dict:
         average=Avg("score"), count=Count("id")
     )
     return {"average": summary["average"], "count": summary["count"]}
+
+
+@register.inclusion_tag("workflows/task_clock.html", takes_context=True)
+def task_clock(context, task) -> dict:
+    """The task page's clock and supervision panel: special procedures (start, end), hand-over
+    to a colleague or back a step, and the task's 督办 (a few queries, whatever the history)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from departments.models import Membership
+    from workflows.models import SpecialProcedure
+    from workflows.services import may_issue_supervision
+
+    user = context["request"].user
+    mine = task.claimed_by_id == user.pk
+    # The history (read with the task) says whether there is anything to list.
+    done = {event.action for event in task.events.all()}
+    procedures = list(task.procedures.all()) if "procedure_start" in done else []
+    colleagues = []
+    if mine and task.state in Task.OPEN_STATES:
+        colleagues = list(
+            get_user_model()
+            .objects.filter(
+                memberships__department_id=task.department_id,
+                memberships__role__in=[Membership.Role.CLERK, Membership.Role.SUPERVISOR],
+                is_active=True,
+            )
+            .exclude(pk=user.pk)
+            .distinct()
+            .order_by("username")
+        )
+    return {
+        "csrf_token": context.get("csrf_token"),
+        "task": task,
+        "mine": mine,
+        "procedures": procedures,
+        "running": next((p for p in procedures if p.ended_on is None), None),
+        "kinds": SpecialProcedure.Kind.choices,
+        "today": timezone.localdate(),
+        "colleagues": colleagues,
+        "may_send_back": mine
+        and task.state in (Task.State.READY, Task.State.ACCEPTED)
+        and bool(task.after),
+        "supervisions": list(task.supervisions.select_related("department").order_by("issued_at"))
+        if done & {"supervise", "escalate"}
+        else [],
+        "may_supervise": task.state in Task.OPEN_STATES
+        and may_issue_supervision(user=user, task=task),
+    }

@@ -73,3 +73,29 @@ class RegistrationForm(forms.Form):
                 ),
             )
         return cleaned
+
+
+class CounterRegistrationForm(forms.Form):
+    """A walk-in citizen's ID card, as the counter clerk reads it (no password: the citizen sets
+    one through the one-time link the counter hands over)."""
+
+    real_name = forms.CharField(label=_("Name (姓名)"), max_length=100)
+    sex = forms.ChoiceField(
+        label=_("Sex (性别)"),
+        choices=[("男", _("Male (男)")), ("女", _("Female (女)"))],
+        widget=forms.RadioSelect,
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth (出生)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    id_number = forms.CharField(
+        label=_("Citizen ID number (公民身份号码)"),
+        max_length=18,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number (optional)"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )

@@ -47,6 +47,8 @@ class User(AbstractUser):
         indexes = [
             # Login looks user names up case-insensitively (selectors.user_for_login).
             models.Index(Upper("username"), name="user_username_upper_idx"),
+            # Staff find a case's applicant by exact name (the worklist's and the counter's search).
+            models.Index(fields=["real_name"], name="user_real_name_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from zheliban.accounts.errors import AccountsErrorCode
@@ -164,3 +169,112 @@ def staff_user_upsert(
     if changed:
         user.save(update_fields=changed)
     return user
+
+
+def citizen_register_at_counter(
+    *,
+    real_name: str,
+    id_number: str,
+    sex: str,
+    birth_date: dt.date | None,
+    phone: str = "",
+) -> User:
+    """Register a citizen who walked in to a service counter, from their ID card's fields.
+
+    The card's sex and date of birth must agree with its number (GB 11643: digits 7–14 are the
+    birth date, the 17th is odd for a man); a mismatch is a mistyped card and changes nothing.
+    The account has no usable password: the citizen sets one through ``set_password_path``.
+    The mobile number is optional (not everyone has one); when given it must be free.
+    """
+    errors: dict[str, list[ValidationError]] = {}
+    real_name = (real_name or "").strip()
+    if not real_name:
+        errors.setdefault("real_name", []).append(
+            ValidationError(_("Enter the name on the ID card."), code=AccountsErrorCode.REQUIRED)
+        )
+    id_number = normalize_id_number(fold_width(id_number or ""))
+    try:
+        validate_id_number(id_number)
+    except ValidationError as exc:
+        errors.setdefault("id_number", []).append(exc)
+    else:
+        if User.objects.filter(id_number=id_number).exists():
+            errors.setdefault("id_number", []).append(
+                ValidationError(
+                    _("An account with this ID number already exists; find the citizen instead."),
+                    code=AccountsErrorCode.ID_NUMBER_TAKEN,
+                )
+            )
+        if birth_date is not None and birth_date.strftime("%Y%m%d") != id_number[6:14]:
+            errors.setdefault("birth_date", []).append(
+                ValidationError(
+                    _("The date of birth differs from the one inside the ID number."),
+                    code=AccountsErrorCode.BIRTH_DATE_MISMATCH,
+                )
+            )
+        if sex in ID_CARD_SEXES and ID_CARD_SEXES[sex] != int(id_number[16]) % 2:
+            errors.setdefault("sex", []).append(
+                ValidationError(
+                    _("The sex differs from the one the ID number records."),
+                    code=AccountsErrorCode.SEX_MISMATCH,
+                )
+            )
+    if sex not in ID_CARD_SEXES:
+        errors.setdefault("sex", []).append(
+            ValidationError(_("Choose the sex on the ID card."), code=AccountsErrorCode.REQUIRED)
+        )
+    normal_phone = None
+    if (phone or "").strip():
+        try:
+            normal_phone = _normalize_phone(phone)
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+        else:
+            if User.objects.filter(phone=normal_phone).exists():
+                errors.setdefault("phone", []).append(
+                    ValidationError(
+                        _("This mobile number is already registered."),
+                        code=AccountsErrorCode.PHONE_TAKEN,
+                    )
+                )
+    if errors:
+        raise ValidationError(errors)
+    user = User(
+        username=f"u{uuid.uuid4().hex[:12]}",
+        kind=User.Kind.CITIZEN,
+        real_name=real_name,
+        phone=normal_phone,
+        id_number=id_number,
+    )
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "id_number": ValidationError(
+                    _("This identity is already registered."), code=AccountsErrorCode.IDENTITY_TAKEN
+                )
+            }
+        ) from None
+    return user
+
+
+# The sex printed on an ID card, and the parity of the number's 17th digit that goes with it.
+ID_CARD_SEXES = {"男": 1, "女": 0}
+
+
+def set_password_path(user: User) -> str:
+    """The one-time link with which an account made for someone (at a counter) gets its first
+    password: Django's password-reset token, which stops working once a password is set or after
+    ``PASSWORD_RESET_TIMEOUT``. Empty for an account that has a password already."""
+    if user.has_usable_password():
+        return ""
+    return reverse(
+        "accounts:set-password",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )

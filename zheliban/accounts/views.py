@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -62,3 +63,17 @@ def _safe_next(request) -> str:
 @login_required
 def profile(request):
     return render(request, "accounts/profile.html", {"account": request.user})
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The first password of an account made for its owner at a service counter, through the
+    one-time link the counter handed over (``services.set_password_path``)."""
+
+    template_name = "accounts/set_password.html"
+    success_url = reverse_lazy("accounts:login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password is set. Log in with your ID number."))
+        return response

@@ -1,11 +1,9 @@
 """``train_dispatch [--data PATH] [--out DIR] [--no-returns]``: train, evaluate, save the model."""
 
 import hashlib
-import os
 import unicodedata
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from complaints.dispatch.model import (
@@ -19,6 +17,7 @@ from complaints.dispatch.model import (
     model_save,
 )
 from complaints.services import returned_examples
+from zheliban.core.datasets import data_dir
 
 
 def with_returns(data: LabelledData, returns: list[tuple[str, str]]) -> LabelledData:
@@ -38,9 +37,7 @@ def with_returns(data: LabelledData, returns: list[tuple[str, str]]) -> Labelled
 
 
 def default_data_path() -> Path:
-    data_dir = os.environ.get("ZHELIBAN_DATA_DIR")
-    base = Path(data_dir) if data_dir else Path(settings.BASE_DIR).parent / "shared" / "data"
-    return base / "complaints" / "labelled_messages.jsonl"
+    return data_dir() / "complaints" / "labelled_messages.jsonl"
 
 
 def width(text: str) -> int:
