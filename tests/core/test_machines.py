@@ -173,6 +173,8 @@ def test_the_chokepoint_s_questions():
     assert TASK_MACHINE.actions(exclude=("system",)) == (
         "claim",
         "release",
+        "hand_over",
+        "send_back",
         "accept",
         "correction",
         "complete",
