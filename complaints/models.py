@@ -157,7 +157,21 @@ class Ticket(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="tickets",
     )
-    category = models.CharField(_("category"), max_length=20, blank=True)
+    category = models.CharField(
+        _("category"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "The matter of the department handling it: the dispatch model's guess until the "
+            "ticket is dispatched, then the lead department's."
+        ),
+    )
+    category_guessed = models.CharField(
+        _("category guessed on arrival"),
+        max_length=20,
+        blank=True,
+        help_text=_("Kept as the dispatch model guessed it, to measure and train the model."),
+    )
     dispatch_confidence = models.FloatField(_("dispatch confidence"), null=True, blank=True)
     dispatch_reasons = models.JSONField(_("dispatch reasons"), default=list, blank=True)
     dispatch_model = models.CharField(_("dispatch model version"), max_length=40, blank=True)

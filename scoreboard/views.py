@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from departments.models import Department, Region
+from zheliban.core.text import rounded_number
 
 from . import charts, selectors
 from .api.serializers import board_data, breakdown_data, history_data, snapshot_data
@@ -714,8 +715,8 @@ def _group_cells(metric: Metric, dimension: str, group) -> list[str]:
     average = group.num / group.den if group.den else None
     return [
         number_format(group.rows, 0),
-        number_format(group.num, 1),
-        "—" if average is None else _("%(n)s days") % {"n": number_format(average, 1)},
+        rounded_number(group.num, 1),
+        "—" if average is None else _("%(n)s days") % {"n": rounded_number(average, 1)},
     ]
 
 

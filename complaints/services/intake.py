@@ -343,7 +343,7 @@ def _dispatch_new(ticket: Ticket, *, department_kind: str, now) -> None:
         )
     else:
         suggestion = dispatch_suggest(ticket)
-    ticket.category = suggestion.category
+    ticket.category = ticket.category_guessed = suggestion.category
     ticket.dispatch_confidence = suggestion.confidence
     ticket.dispatch_reasons = list(suggestion.reasons)
     ticket.dispatch_model = suggestion.model_version

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from departments.models import Department
 from zheliban.core.errors import Refused
 
+from ..dispatch.categories import CATEGORY_BY_KIND
 from ..models import (
     PART_MACHINE,
     TICKET_MACHINE,
@@ -106,6 +107,10 @@ def _do_dispatch(
     # the dispatchers' queue has a deadline; a ticket dispatched on arrival had none to keep
     kept = _kept(ticket, now=now) if ticket.state == S.QUEUED else (None, None)
     ticket.department = lead
+    # The category follows the truth: the lead department's matter, whatever was guessed (the
+    # guess stays in ``category_guessed``); a department outside the categories leaves none.
+    matter = CATEGORY_BY_KIND.get(lead.kind)
+    ticket.category = matter.name if matter else ""
     TicketDepartment.objects.create(ticket=ticket, department=lead, is_lead=True)
     for department in assisting:
         if department.pk != lead.pk:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from complaints import stats
 from complaints.dispatch.categories import CATEGORIES
 from complaints.models import Ticket
+from zheliban.core.text import rounded_number
 
 CHART_WIDTH = 320
 BAR_ROW_HEIGHT = 34
@@ -32,11 +33,11 @@ SERIES_TOP = 8
 
 
 def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{number_format(rate * 100, 1)}%"
+    return "—" if rate is None else f"{rounded_number(rate * 100, 1)}%"
 
 
 def average(value: float | None) -> str:
-    return "—" if value is None else number_format(value, 2)
+    return "—" if value is None else rounded_number(value, 2)
 
 
 def bar_chart(rows: list[dict], *, key: str, title: str) -> dict:

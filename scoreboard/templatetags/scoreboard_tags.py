@@ -7,6 +7,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from zheliban.core.text import rounded_number
+
 from ..metrics import METRIC_BY_KEY, Metric
 
 register = template.Library()
@@ -20,7 +22,7 @@ def value_text(metric: Metric, value: float | None) -> str:
     if value is None:
         return "—"
     if metric.kind in ("mean", "quantile"):
-        return _("%(n)s days") % {"n": number_format(value, 1)}
+        return _("%(n)s days") % {"n": rounded_number(value, 1)}
     return percent(value)
 
 
@@ -46,7 +48,7 @@ def counts_text(metric: Metric, figure: dict | None) -> str:
         return _("of %(n)s steps") % {"n": number_format(den, 0)}
     if metric.kind == "mean":
         return _("%(days)s days over %(n)s") % {
-            "days": number_format(num, 1),
+            "days": rounded_number(num, 1),
             "n": number_format(den, 0),
         }
     return f"{number_format(num, 0)} / {number_format(den, 0)}"
@@ -65,7 +67,7 @@ def change_text(change: int | None) -> tuple[str, str]:
 
 
 def score_text(score: float | None) -> str:
-    return "—" if score is None else number_format(score, 1)
+    return "—" if score is None else rounded_number(score, 1)
 
 
 def target_text(metric: Metric) -> str:

@@ -611,3 +611,16 @@ def test_refused_filters_run_no_statistics(client, desk, django_assert_num_queri
         assert client.get(PAGE, {"kind": "rant"}).status_code == 400
     with django_assert_num_queries(3):
         assert client.get(API, {"kind": "rant"}).status_code == 400
+
+
+def test_percentages_are_rounded_not_cut_off():
+    from django.utils import translation
+
+    from complaints.views.stats import average, percent
+
+    with translation.override("en"):
+        assert percent(round(4 / 11, 4)) == "36.4%"  # Django's number_format alone says 36.3
+        assert percent(round(2 / 3, 4)) == "66.7%"
+        assert percent(0.25) == "25.0%"
+        assert percent(None) == "—"
+        assert average(4.455) == "4.46"

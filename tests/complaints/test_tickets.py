@@ -1098,7 +1098,8 @@ def test_the_lead_returns_a_ticket_that_is_not_theirs(desk):
         "噪音属于环保部门",
         True,
     )
-    assert event.data == {"suggested": shengtai.code, "category": ""}
+    # The category followed the dispatch to 住建 (its matter), and stays until the next one.
+    assert event.data == {"suggested": shengtai.code, "category": "城乡建设"}
     assert notices(desk.citizen)[-1] == (
         f"Ticket {t.number} returned by 杭州市住房和城乡建设局",
         "杭州市住房和城乡建设局 said the ticket is not theirs (“噪音属于环保部门”). "
@@ -1737,3 +1738,21 @@ def test_the_staff_detail_runs_a_fixed_number_of_queries(desk, django_assert_num
     with django_assert_num_queries(5):
         events, big_parts, files, *_rest = read(big)
     assert (len(events), len(big_parts), len(files)) == (6, 3, 5)
+
+
+def test_the_category_follows_the_department_the_guess_is_kept(desk):
+    """Dispatching sets the category to the lead department's matter; the model's guess on
+    arrival is kept apart for measuring and training it; a return leaves it until the next
+    dispatch, and the redispatch sets it again."""
+    zhujian, shengtai = desk.departments["zhujian"], desk.departments["shengtai"]
+    ticket = desk.ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(category="卫生计生", category_guessed="卫生计生")
+    act(ticket, desk.dispatcher, "dispatch", department=zhujian)
+    t = fresh(ticket)
+    assert (t.category, t.category_guessed) == ("城乡建设", "卫生计生")
+    act(t, desk.clerks["zhujian"], "return", note="噪音属于环保部门", department=shengtai)
+    assert fresh(ticket).category == "城乡建设"
+    act(fresh(ticket), desk.dispatcher, "dispatch", department=shengtai)
+    t = fresh(ticket)
+    assert (t.category, t.category_guessed) == ("环境保护", "卫生计生")
+

@@ -71,3 +71,14 @@ def json_fields_with_control_characters(data: Any) -> list[str]:
                 found.append(name)
                 break
     return found
+
+
+def rounded_number(value, places: int) -> str:
+    """``value`` rounded half up to ``places`` decimals and written as the page's language
+    writes numbers. Django's ``number_format`` cuts the digits off (4/11 would read 36.3 %)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from django.utils.formats import number_format
+
+    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number_format(exact, places)
