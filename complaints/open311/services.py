@@ -80,7 +80,8 @@ def _region_of_point(form: RequestForm) -> tuple[Region | None, str]:
 
 def _region(form: RequestForm) -> Region | None:
     """The region attribute, else the address_id (a region code), else the region the point
-    lies in, else the default region. A point outside the region named is refused."""
+    lies in, else the region the address names, else the default region. A point outside the
+    region named is refused."""
     wanted = form.attributes.get("region") or form.address_id
     if (
         form.attributes.get("region")
@@ -109,7 +110,25 @@ def _region(form: RequestForm) -> Region | None:
         return region
     if located is not None:
         return located
+    named = _region_named_in(form.address_string)
+    if named is not None:
+        return named
     return Region.objects.filter(code=settings.OPEN311_DEFAULT_REGION).first()
+
+
+def _region_named_in(address: str) -> Region | None:
+    """The most precise region whose name the address contains (“杭州市西湖区文三路” → 西湖区),
+    when exactly one region of that level is named; None otherwise. One query."""
+    if not address:
+        return None
+    named = [r for r in Region.objects.only("code", "name", "level") if r.name in address]
+    for level in (Region.Level.COUNTY, Region.Level.CITY):
+        found = [r for r in named if r.level == level]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            return None  # two districts named: do not guess
+    return None
 
 
 def _notice(ticket: Ticket) -> str:

@@ -245,6 +245,15 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
             ),
             None,
         )
+        # named as the dispatcher knows it, not by its code
+        context["suggested_department"] = next(
+            (
+                d
+                for d in context["departments"]
+                if context["suggested"] and d.code == context["suggested"]["suggested"]
+            ),
+            None,
+        )
         context["duplicates"] = selectors.duplicates_find(
             content=ticket.content,
             title=ticket.title,

@@ -343,7 +343,7 @@ def test_post_general_service_waits_for_a_dispatcher_without_a_model(desk, api, 
     ticket = Ticket.objects.get()
     assert ticket.state == Ticket.State.QUEUED
     assert ticket.department is None
-    assert ticket.region == desk.province  # OPEN311_DEFAULT_REGION
+    assert ticket.region == desk.district  # the address names 西湖区
     assert ticket.kind == "complaint"
     assert ticket.is_public is False
     assert reply.data[0]["service_notice"] == (

@@ -91,3 +91,21 @@ def test_unknown_service_codes_are_404_when_searching_too(desk, api):  # noqa: F
     reply = api.get("requests", service_code="potholes")
     assert reply.status == 404
     assert errors_of(reply) == ["service_code: there is no service “potholes”; see services.json."]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("杭州市西湖区文三路 100 号", "330106"),
+        ("西湖区文三路", "330106"),
+        ("杭州市某路", "330100"),
+        ("文三路 100 号", "330000"),  # nothing named: the default region
+    ],
+)
+def test_an_address_string_is_matched_to_a_region_by_name(desk, api, key, address, expected):  # noqa: F811
+    values = good_post(
+        key, lat=None, long=None, address_string=address, attributes={"kind": "complaint"}
+    )
+    reply = api.post("json", **values)
+    assert reply.status == 200, reply.data
+    assert Ticket.objects.get().region.code == expected

@@ -1756,3 +1756,22 @@ def test_the_category_follows_the_department_the_guess_is_kept(desk):
     t = fresh(ticket)
     assert (t.category, t.category_guessed) == ("环境保护", "卫生计生")
 
+
+def test_the_dispatcher_reads_the_suggestion_by_department_name(desk):
+    from django.test import Client
+
+    zhujian, shengtai = desk.departments["zhujian"], desk.departments["shengtai"]
+    ticket = desk.ticket()
+    act(ticket, desk.dispatcher, "dispatch", department=zhujian)
+    act(
+        fresh(ticket),
+        desk.clerks["zhujian"],
+        "return",
+        note="噪音属于环保部门",
+        department=shengtai,
+    )
+    client = Client()
+    client.force_login(desk.dispatcher)
+    page = client.get(f"/staff/tickets/{ticket.pk}/").content.decode()
+    assert '<strong id="suggested-department">杭州市生态环境局</strong>' in page
+    assert shengtai.code not in page.split('id="suggested-department"')[1][:80]
