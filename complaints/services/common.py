@@ -99,3 +99,19 @@ def _require_note(note: str, message: str, code: str) -> None:
 def _tell_citizen(ticket: Ticket, subject: str, body: str) -> None:
     if ticket.citizen is not None and ticket.citizen.is_active:
         notify(ticket.citizen, subject=subject, body=body)
+
+
+def _tell_senders(ticket: Ticket, subject: str, body: str) -> None:
+    """Tell the ticket's sender, and the sender of every ticket linked to it as the same matter
+    (they were promised to hear about it with this one), each under their own number."""
+    _tell_citizen(ticket, subject % {"number": ticket.number}, body)
+    linked = Ticket.objects.filter(duplicate_of=ticket, citizen__is_active=True).select_related(
+        "citizen"
+    )
+    for other in linked:
+        notify(
+            other.citizen,
+            subject=subject % {"number": other.number},
+            body=_("Handled together with ticket %(lead)s: %(outcome)s")
+            % {"lead": ticket.number, "outcome": body},
+        )

@@ -31,7 +31,7 @@ from ..selectors import (
     part_for,
 )
 from .closing import _h_callback, _h_close, _h_rate
-from .common import P, _require_note, _tell_citizen
+from .common import P, _require_note, _tell_citizen, _tell_senders
 from .moves import _do_dispatch, _kept, _link, _link_target_lock, _move, _part_move, _stay
 
 # ---------------------------------------------------------------- who may do what
@@ -412,9 +412,9 @@ def _h_answer(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
         note=note,
         kept=kept,
     )
-    _tell_citizen(
+    _tell_senders(
         ticket,
-        _("Ticket %(number)s answered") % {"number": ticket.number},
+        _("Ticket %(number)s answered"),
         _("%(department)s answered: %(reply)s")
         % {"department": part.department.name, "reply": note},
     )

@@ -1775,3 +1775,26 @@ def test_the_dispatcher_reads_the_suggestion_by_department_name(desk):
     page = client.get(f"/staff/tickets/{ticket.pk}/").content.decode()
     assert '<strong id="suggested-department">杭州市生态环境局</strong>' in page
     assert shengtai.code not in page.split('id="suggested-department"')[1][:80]
+
+
+def test_every_sender_of_a_linked_ticket_hears_the_answer(desk):
+    """Linking promises "you will hear about it with that ticket": the answer reaches the
+    sender of each ticket linked to it, under their own number, and nobody else."""
+    zhujian = desk.departments["zhujian"]
+    lead = desk.ticket()
+    second = desk.ticket(citizen=desk.other_citizen)
+    act(second, desk.dispatcher, "link", target=lead)
+    anonymous = desk.ticket(citizen=None, contact_phone="13900000000")
+    act(anonymous, desk.dispatcher, "link", target=lead)
+    act(fresh(lead), desk.dispatcher, "dispatch", department=zhujian)
+    act(fresh(lead), desk.clerks["zhujian"], "sign")
+    act(fresh(lead), desk.clerks["zhujian"], "answer", note="已责令施工单位停止夜间施工。")
+    assert notices(desk.citizen)[-1] == (
+        f"Ticket {lead.number} answered",
+        "杭州市住房和城乡建设局 answered: 已责令施工单位停止夜间施工。",
+    )
+    assert notices(desk.other_citizen)[-1] == (
+        f"Ticket {second.number} answered",
+        f"Handled together with ticket {lead.number}: 杭州市住房和城乡建设局 answered: "
+        "已责令施工单位停止夜间施工。",
+    )
