@@ -584,3 +584,48 @@ def tickets_overdue_overseen(*, user, limit: int = 50) -> QuerySet[Ticket]:
         .only(*ROW_FIELDS)
         .order_by("node_due_date", "id")[:limit]
     )
+
+
+# ---------------------------------------------------------------- the dispatchers' queue
+
+
+@dataclass(frozen=True)
+class QueueSuggestion:
+    department: Department
+    confidence: float | None
+
+
+def queue_suggestions(tickets: Iterable[Ticket]) -> dict[int, QueueSuggestion]:
+    """For tickets waiting for a dispatcher, the newest suggestion not yet declined (the
+    model's on arrival, or the department a returning one named), with its department and
+    confidence (two queries, whatever the number of tickets)."""
+    ids = [t.pk for t in tickets]
+    if not ids:
+        return {}
+    newest: dict[int, str] = {}
+    declined: dict[int, set[str]] = {}
+    confidence = {t.pk: t.dispatch_confidence for t in tickets}
+    events = (
+        TicketEvent.objects.filter(ticket_id__in=ids, action__in=("queue", "return"))
+        .select_related("department")
+        .order_by("ticket_id", "at", "id")
+        .only("ticket_id", "action", "data", "department__code")
+    )
+    for event in events:
+        if event.action == "return" and event.department is not None:
+            declined.setdefault(event.ticket_id, set()).add(event.department.code)
+        code = (event.data or {}).get("suggested")
+        if code:
+            newest[event.ticket_id] = code
+    wanted = {pk: code for pk, code in newest.items() if code not in declined.get(pk, set())}
+    departments = {
+        d.code: d
+        for d in Department.objects.filter(code__in=set(wanted.values()), is_active=True).only(
+            "id", "code", "name", "kind"
+        )
+    }
+    return {
+        pk: QueueSuggestion(departments[code], confidence.get(pk))
+        for pk, code in wanted.items()
+        if code in departments
+    }

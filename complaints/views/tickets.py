@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from departments.models import Membership
@@ -195,7 +196,8 @@ def _staff_required(request: HttpRequest) -> None:
 def staff_tickets(request: HttpRequest) -> HttpResponse:
     _staff_required(request)
     view = request.GET.get("view", "")
-    desk = selectors.is_desk(request.user)
+    roles = selectors.desk_roles(request.user)
+    desk = bool(roles)
     if view not in ("queue", "overdue", "all", ""):
         view = ""
     if not view:
@@ -206,9 +208,74 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
         overdue=view == "overdue",
     )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    queue = view == "queue"
+    dispatchers = {Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR}
+    can_dispatch = queue and bool(roles & dispatchers)
+    suggestions = selectors.queue_suggestions(page.object_list) if queue else {}
     return render(
-        request, "complaints/staff_tickets.html", {"page": page, "view": view, "desk": desk}
+        request,
+        "complaints/staff_tickets.html",
+        {
+            "page": page,
+            "view": view,
+            "desk": desk,
+            "can_dispatch": can_dispatch,
+            "rows": [(t, suggestions.get(t.pk)) for t in page.object_list],
+        },
     )
+
+
+@login_required
+@require_POST
+def staff_tickets_dispatch(request: HttpRequest) -> HttpResponse:
+    """A dispatcher sends the selected tickets of the queue each to its suggestion, one move
+    at a time through the chokepoint; what is refused is named and left as it was."""
+    _staff_required(request)
+    try:
+        ids = [int(value) for value in request.POST.getlist("tickets")][:100]
+    except ValueError:
+        ids = []
+    if not ids:
+        messages.error(request, _("Select the tickets to dispatch."))
+        return redirect(f"{reverse('complaints:staff-tickets')}?view=queue")
+    queued = list(selectors.staff_tickets(user=request.user, queue=True).filter(pk__in=ids))
+    suggestions = selectors.queue_suggestions(queued)
+    done, refused = 0, []
+    for ticket in queued:
+        suggestion = suggestions.get(ticket.pk)
+        if suggestion is None:
+            refused.append(
+                _("%(number)s: no suggestion; dispatch it from its page.")
+                % {"number": ticket.number}
+            )
+            continue
+        try:
+            services.ticket_transition(
+                actor=request.user,
+                ticket=ticket.pk,
+                action="dispatch",
+                version=ticket.version,
+                department=suggestion.department,
+            )
+        except Refused as exc:
+            refused.append(f"{ticket.number}: {exc.message}")
+        else:
+            done += 1
+    missing = len(set(ids) - {t.pk for t in queued})
+    refused += [_("No such ticket in the queue.")] * missing
+    if done:
+        messages.success(
+            request,
+            ngettext(
+                "%(n)d ticket dispatched to its suggestion.",
+                "%(n)d tickets dispatched to their suggestions.",
+                done,
+            )
+            % {"n": done},
+        )
+    for message in refused:
+        messages.error(request, message)
+    return redirect(f"{reverse('complaints:staff-tickets')}?view=queue")
 
 
 def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
@@ -350,6 +417,7 @@ urlpatterns = [
     path("my/tickets/<int:pk>/rate/", ticket_rate, name="ticket-rate"),
     path("tickets/files/<int:pk>/", attachment, name="ticket-attachment"),
     path("staff/tickets/", staff_tickets, name="staff-tickets"),
+    path("staff/tickets/dispatch/", staff_tickets_dispatch, name="staff-tickets-dispatch"),
     path("staff/tickets/<int:pk>/", staff_ticket, name="staff-ticket"),
     path("staff/tickets/<int:pk>/act/", staff_act, name="staff-act"),
     path("staff/tickets/<int:pk>/reporter/", staff_reporter, name="staff-reporter"),

@@ -319,3 +319,44 @@ def test_a_link_to_that_is_not_a_ticket_number_is_ignored(client, desk):
     ticket = Ticket.objects.get()
     assert response.status_code == 302
     assert (ticket.state, ticket.duplicate_of) == ("queued", None)
+
+
+def test_the_dispatcher_sends_selected_queued_tickets_to_their_suggestions(desk):
+    """The queue shows each ticket's suggestion by department name with its confidence; the
+    selected ones go to their suggestions in one request, each through the chokepoint; one
+    without a suggestion, or not in the queue, is named and left as it was."""
+    from django.test import Client
+
+    from complaints.models import Ticket, TicketEvent
+
+    zhujian, shengtai = desk.departments["zhujian"], desk.departments["shengtai"]
+    first, second, bare = desk.ticket(), desk.ticket(), desk.ticket()
+    for ticket, department in ((first, zhujian), (second, shengtai)):
+        TicketEvent.objects.filter(ticket=ticket, action="queue").update(
+            data={"suggested": department.code}
+        )
+    Ticket.objects.filter(pk=first.pk).update(dispatch_confidence=0.62)
+    TicketEvent.objects.filter(ticket=bare, action="queue").update(data={})
+    client = Client()
+    client.cookies["zhb_lang"] = "en"
+    client.force_login(desk.dispatcher)
+    page = client.get("/staff/tickets/?view=queue").content.decode()
+    assert f'<span data-suggested="{zhujian.code}">{zhujian.name}</span> · 0.62' in page
+    assert f'name="tickets" value="{bare.pk}"' not in page  # nothing to send it to
+
+    operator = Client()
+    operator.force_login(desk.operator)
+    before = list(Ticket.objects.order_by("pk").values_list("state", "department_id"))
+    operator.post("/staff/tickets/dispatch/", {"tickets": [first.pk]})
+    assert list(Ticket.objects.order_by("pk").values_list("state", "department_id")) == before
+
+    answer = client.post(
+        "/staff/tickets/dispatch/", {"tickets": [first.pk, second.pk, bare.pk, 999999]}, follow=True
+    )
+    body = answer.content.decode()
+    assert "2 tickets dispatched to their suggestions." in body
+    assert f"{Ticket.objects.get(pk=bare.pk).number}: no suggestion" in body
+    assert "No such ticket in the queue." in body
+    assert Ticket.objects.get(pk=first.pk).department == zhujian
+    assert Ticket.objects.get(pk=second.pk).department == shengtai
+    assert Ticket.objects.get(pk=bare.pk).state == Ticket.State.QUEUED

@@ -661,6 +661,19 @@ def routes_pages() -> dict[str, Route]:
                 ),
             ],
         ),
+        "staff/tickets/dispatch/": Route(
+            one("/staff/tickets/dispatch/", logged_in(405)),
+            lambda w: [
+                Write(
+                    "dispatch the queued hotline ticket to its suggestion",
+                    "post",
+                    "/staff/tickets/dispatch/",
+                    refused_except(DESK_DISPATCHER, DESK_SUPERVISOR),
+                    rule([], citizens=403, staff=REDIRECT, other=403),
+                    {"tickets": str(o(w)["ticket_hotline"].pk)},
+                )
+            ],
+        ),
         "staff/tickets/<int:pk>/reporter/": Route(
             lambda w: [
                 Read("report", f"/staff/tickets/{o(w)['report'].pk}/reporter/", logged_in(405))
