@@ -297,14 +297,29 @@ def regions_for_choice() -> QuerySet[Region]:
     return Region.objects.order_by("code").only("id", "code", "name", "level")
 
 
-def dispatch_departments() -> QuerySet[Department]:
-    return (
-        Department.objects.filter(is_active=True)
+def dispatch_departments(region: Region | None = None) -> list[tuple[Region, list[Department]]]:
+    """The departments a dispatcher chooses from for a ticket of ``region``, grouped by region,
+    nearest first: the ticket's district, its city, the province, then the province's other
+    regions; never another province's (one query)."""
+    province = (region.code[:2] if region is not None else "33") + "0000"
+    near = [province]
+    if region is not None:
+        near = [region.code, region.code[:4] + "00", province]
+    rows = (
+        Department.objects.filter(is_active=True, region__code__startswith=province[:2])
         .exclude(kind=Department.Kind.HOTLINE)
         .select_related("region")
-        .only("id", "code", "name", "kind", "region__code", "region__name")
+        .only("id", "code", "name", "kind", "region__code", "region__name", "region__level")
         .order_by("region__code", "kind", "name")
     )
+    groups: dict[str, tuple[Region, list[Department]]] = {}
+    for department in rows:
+        groups.setdefault(department.region.code, (department.region, []))[1].append(department)
+
+    def distance(code: str) -> tuple[int, str]:
+        return (near.index(code) if code in near else len(near), code)
+
+    return [groups[code] for code in sorted(groups, key=distance)]
 
 
 # ---------------------------------------------------------------- the citizen's overview (/my/)

@@ -298,7 +298,8 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         **extra,
     }
     if can_dispatch and ticket.state in (S.RECEIVED, S.QUEUED):
-        context["departments"] = selectors.dispatch_departments()
+        context["department_groups"] = selectors.dispatch_departments(ticket.region)
+        context["departments"] = [d for _r, ds in context["department_groups"] for d in ds]
         returned = [p.department for p in ticket.parts.all() if p.state == "returned"]
         context["declined"] = {d.pk for d in returned}
         # the newest suggestion (the model's, or a returning department's) not yet declined

@@ -1798,3 +1798,28 @@ def test_every_sender_of_a_linked_ticket_hears_the_answer(desk):
         f"Handled together with ticket {lead.number}: 杭州市住房和城乡建设局 answered: "
         "已责令施工单位停止夜间施工。",
     )
+
+
+def test_the_department_chooser_is_nearest_first_and_never_another_province_s(desk):
+    from django.test import Client
+
+    from departments.models import Department, Region
+    from tests.factories import DepartmentFactory
+
+    guangdong = Region.objects.create(code="440000", name="广东省", level="province")
+    DepartmentFactory(code="440000-zhujian", name="广东省住房和城乡建设厅", region=guangdong)
+    xihu = DepartmentFactory(
+        code="330106-zhujian",
+        name="西湖区住房和城乡建设局",
+        kind=Department.Kind.HOUSING,
+        region=desk.district,
+    )
+    ticket = desk.ticket()
+    client = Client()
+    client.force_login(desk.dispatcher)
+    page = client.get(f"/staff/tickets/{ticket.pk}/").content.decode()
+    chooser = page.split('id="d-lead"')[1].split("</select>")[0]
+    assert "广东省住房和城乡建设厅" not in chooser
+    groups = [part.split('"')[0] for part in chooser.split('<optgroup label="')[1:]]
+    assert groups[:2] == ["西湖区", "杭州市"]
+    assert chooser.index(xihu.name) < chooser.index("杭州市住房和城乡建设局")
