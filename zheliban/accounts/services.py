@@ -122,19 +122,7 @@ def user_register(
         raise ValidationError(errors)
 
     user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        # Two registrations raced past the checks above; the database kept the first.
-        raise ValidationError(
-            {
-                "phone": ValidationError(
-                    _("This identity is already registered."), code=AccountsErrorCode.IDENTITY_TAKEN
-                )
-            }
-        ) from None
-    return user
+    return _save_new_identity(user, field="phone")
 
 
 def staff_user_upsert(
@@ -247,18 +235,7 @@ def citizen_register_at_counter(
         id_number=id_number,
     )
     user.set_unusable_password()
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise ValidationError(
-            {
-                "id_number": ValidationError(
-                    _("This identity is already registered."), code=AccountsErrorCode.IDENTITY_TAKEN
-                )
-            }
-        ) from None
-    return user
+    return _save_new_identity(user, field="id_number")
 
 
 # The sex printed on an ID card, and the parity of the number's 17th digit that goes with it.
@@ -278,3 +255,20 @@ def set_password_path(user: User) -> str:
             "token": default_token_generator.make_token(user),
         },
     )
+
+
+def _save_new_identity(user, *, field: str):
+    """Save a new account; when a registration raced past the checks and the database kept the
+    other one, refuse on ``field`` as a taken identity."""
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("This identity is already registered."), code=AccountsErrorCode.IDENTITY_TAKEN
+                )
+            }
+        ) from None
+    return user
