@@ -55,6 +55,7 @@ class Ticket(TimeStampedModel):
         QUEUED = "queued", _("Waiting for a dispatcher")
         DISPATCHED = "dispatched", _("Dispatched, waiting to be signed for")
         HANDLING = "handling", _("Being handled")
+        SUSPENDED = "suspended", _("Suspended (挂起) until a set date")
         ANSWERED = "answered", _("Answered, waiting for the callback")
         CALLED_BACK = "called_back", _("Called back, waiting for the rating")
         CLOSED = "closed", _("Closed")
@@ -65,6 +66,7 @@ class Ticket(TimeStampedModel):
         State.QUEUED,
         State.DISPATCHED,
         State.HANDLING,
+        State.SUSPENDED,
         State.ANSWERED,
         State.CALLED_BACK,
     )
@@ -191,6 +193,20 @@ class Ticket(TimeStampedModel):
     supervised_at = models.DateTimeField(_("supervised (督办) at"), null=True, blank=True)
     supervision_count = models.PositiveSmallIntegerField(_("times supervised"), default=0)
     reply = models.TextField(_("reply"), blank=True)
+    article = models.ForeignKey(
+        "complaints.Article",
+        verbose_name=_("answered from article"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The knowledge-base article the desk answered the consultation with."),
+    )
+    delay_count = models.PositiveSmallIntegerField(
+        _("times extended or suspended"),
+        default=0,
+        help_text=_("Approved extensions (延期) and suspensions (挂起)."),
+    )
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     callback_note = models.TextField(_("callback note"), blank=True)
     called_back_at = models.DateTimeField(_("called back at"), null=True, blank=True)
@@ -239,6 +255,7 @@ class Ticket(TimeStampedModel):
                         "queued",
                         "dispatched",
                         "handling",
+                        "suspended",
                         "answered",
                         "called_back",
                     ]
@@ -303,7 +320,20 @@ TICKET_MACHINE = Machine(
             when=_("on arrival, when the suggestion is sure enough and no duplicate is open"),
         ),
         Transition("queue", _S.RECEIVED, _S.QUEUED, SYSTEM, when=_("on arrival, otherwise")),
-        Transition("link", (_S.RECEIVED, _S.QUEUED), _S.LINKED, DESK),
+        Transition(
+            "link",
+            (_S.RECEIVED, _S.QUEUED),
+            _S.LINKED,
+            DESK,
+            when=_("to an open ticket of the same region about the same matter (合并)"),
+        ),
+        Transition(
+            "resolve",
+            (_S.RECEIVED, _S.QUEUED),
+            _S.CLOSED,
+            DESK,
+            when=_("a consultation the knowledge base answers, with the article as its source"),
+        ),
         Transition(
             "link",
             _S.RECEIVED,
@@ -316,6 +346,23 @@ TICKET_MACHINE = Machine(
         Transition("return", _S.DISPATCHED, _S.QUEUED, LEAD),
         Transition("return", (_S.DISPATCHED, _S.HANDLING), STAY, ASSISTING),
         Transition("opinion", (_S.DISPATCHED, _S.HANDLING), STAY, ASSISTING),
+        Transition(
+            "subdispatch",
+            _S.HANDLING,
+            STAY,
+            LEAD,
+            when=_("part of the ticket to a street or township of its own district (下派)"),
+        ),
+        Transition("delay", _S.HANDLING, STAY, LEAD, when=_("asking for 延期 or 挂起")),
+        Transition(
+            "decide",
+            _S.HANDLING,
+            (_S.HANDLING, _S.SUSPENDED),
+            DESK,
+            when=_("on a request for 延期 or 挂起: suspended when a 挂起 is approved"),
+        ),
+        Transition("resume", _S.SUSPENDED, _S.HANDLING, LEAD, when=_("before the end date")),
+        Transition("resume", _S.SUSPENDED, _S.HANDLING, SYSTEM, when=_("on the end date")),
         Transition("answer", _S.HANDLING, _S.ANSWERED, LEAD),
         Transition("callback", _S.ANSWERED, _S.CALLED_BACK, DESK),
         Transition(
@@ -353,6 +400,15 @@ class TicketDepartment(TimeStampedModel):
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
     )
     is_lead = models.BooleanField(_("lead"), default=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("sub-dispatched (下派) by"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="subparts",
+        help_text=_("The district department's part that sent this part on to a street."),
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.DISPATCHED
     )
@@ -414,6 +470,95 @@ PART_MACHINE = Machine(
     ],
     code=ComplaintsErrorCode.WRONG_STATE,
     refusal=_("Your department's part is “%(state)s”; that cannot be done now."),
+)
+
+
+class TicketDelay(TimeStampedModel):
+    """A lead department's request for 延期 (a later due date) or 挂起 (the clock stopped until
+    a date: waiting for a court, a season, a third party), and the desk's decision."""
+
+    class Kind(models.TextChoices):
+        EXTENSION = "extension", _("Extension (延期)")
+        SUSPENSION = "suspension", _("Suspension (挂起)")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the desk")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+        ENDED = "ended", _("Ended")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="delays")
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("asked by department"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    reason = models.TextField(_("reason"))
+    until = models.DateField(_("until"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    due_before = models.DateField(_("due before"), null=True, blank=True)
+    remaining_workdays = models.PositiveSmallIntegerField(
+        _("working days left when suspended"), null=True, blank=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("extension or suspension")
+        verbose_name_plural = _("extensions and suspensions")
+        ordering = ["ticket_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(state__in=["pending", "approved"], kind="suspension")
+                | Q(state="pending"),
+                name="ticket_delay_one_pending",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "until"], name="ticket_delay_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} · {self.get_kind_display()} · {self.until}"
+
+
+_D = TicketDelay.State
+DELAY_MACHINE = Machine(
+    name="complaints.ticketdelay",
+    title=_("Extension or suspension"),
+    model="complaints.TicketDelay",
+    field="state",
+    states=TicketDelay.State,
+    who={k: v for k, v in _WHO.items() if k in (DESK, LEAD, SYSTEM)},
+    transitions=[
+        Transition("approve", _D.PENDING, _D.APPROVED, DESK),
+        Transition("refuse", _D.PENDING, _D.REFUSED, DESK),
+        Transition(
+            "end", _D.APPROVED, _D.ENDED, LEAD, when=_("a suspension, when the lead resumes")
+        ),
+        Transition("end", _D.APPROVED, _D.ENDED, SYSTEM, when=_("a suspension, on its end date")),
+    ],
+    code=ComplaintsErrorCode.WRONG_STATE,
+    refusal=_("This request is “%(state)s”; that cannot be done now."),
 )
 
 

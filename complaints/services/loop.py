@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
@@ -14,6 +15,7 @@ from departments.selectors import staff_name
 from zheliban.core.errors import Conflict, Forbidden, Refused
 from zheliban.core.machines import SYSTEM
 
+from ..dispatch.categories import CATEGORIES
 from ..models import (
     ASSISTING,
     DESK,
@@ -21,6 +23,7 @@ from ..models import (
     PART_MACHINE,
     SENDER,
     TICKET_MACHINE,
+    Article,
     ReporterAccess,
     Ticket,
     TicketDepartment,
@@ -32,6 +35,7 @@ from ..selectors import (
 )
 from .closing import _h_callback, _h_close, _h_rate
 from .common import P, _require_note, _tell_citizen, _tell_senders
+from .desk import _h_decide, _h_delay, _h_resolve, _h_resume, _h_subdispatch, suspensions_due
 from .moves import _do_dispatch, _kept, _link, _link_target_lock, _move, _part_move, _stay
 
 # ---------------------------------------------------------------- who may do what
@@ -60,8 +64,10 @@ def reporter_reveal(*, user, ticket: Ticket, reason: str) -> dict[str, str]:
 
 # The moves people make through ``ticket_transition``; the system's own are made at intake.
 ACTIONS = TICKET_MACHINE.actions(exclude=(SYSTEM,))
-# The moves a department makes on its own part of the ticket.
-DEPARTMENT_ACTIONS = ("sign", "return", "opinion", "answer")
+# The moves a department makes on its own part of the ticket, and those the part's table lists.
+DEPARTMENT_ACTIONS = ("sign", "return", "opinion", "answer", "subdispatch", "delay", "resume")
+PART_ACTIONS = frozenset(PART_MACHINE.actions())
+CATEGORY_NAMES = frozenset(CATEGORIES)
 
 
 def ticket_transition(
@@ -75,8 +81,13 @@ def ticket_transition(
     assisting: Sequence[Department] = (),
     target: Ticket | None = None,
     satisfaction: int | None = None,
+    article: Article | None = None,
+    data: dict | None = None,
 ) -> Ticket:
-    """Move a ticket one step of the loop, or refuse and change nothing."""
+    """Move a ticket one step of the loop, or refuse and change nothing.
+
+    ``data`` carries what a move needs beyond these: a 延期/挂起's ``kind`` and ``until``, the
+    desk's ``approve`` on it, the dispatcher's ``category``."""
     if action not in ACTIONS:
         raise Refused(_("Unknown action."), code=ComplaintsErrorCode.UNKNOWN_ACTION)
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
@@ -107,6 +118,8 @@ def ticket_transition(
             assisting=assisting,
             target=target,
             satisfaction=satisfaction,
+            article=article,
+            data=data,
         )
         return locked
 
@@ -123,6 +136,7 @@ def _step(
     assisting: Sequence[Department] = (),
     target: Ticket | None = None,
     satisfaction: int | None = None,
+    article: Article | None = None,
     data: dict | None = None,
 ) -> None:
     """Every move of a ticket passes here, on its locked row: who may make it, then the tables
@@ -133,7 +147,7 @@ def _step(
     part = None
     if who is None:
         who, part = _authorize(ticket, actor, action)
-    if part is not None:
+    if part is not None and action in PART_ACTIONS:
         PART_MACHINE.require(
             part.state, action, who=who, refuse=lambda: _part_refusal(ticket, action)
         )
@@ -149,6 +163,7 @@ def _step(
         assisting=assisting,
         target=target,
         satisfaction=satisfaction,
+        article=article,
         data=data,
     )
 
@@ -196,6 +211,8 @@ _DESK_ROLES: dict[str, tuple[str, ...]] = {
     "link": (Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR),
     "callback": (),  # anyone at the desk
     "close": (Membership.Role.SUPERVISOR, Membership.Role.DISPATCHER),
+    "resolve": (Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR),
+    "decide": (Membership.Role.SUPERVISOR, Membership.Role.DISPATCHER),
 }
 
 
@@ -227,7 +244,9 @@ def _require_desk(actor, *roles: str) -> None:
         )
 
 
-def _h_dispatch(ticket: Ticket, *, actor, who, now, note, department, assisting, **_kw) -> None:
+def _h_dispatch(
+    ticket: Ticket, *, actor, who, now, note, department, assisting, data, **_kw
+) -> None:
     if who == SYSTEM:  # on arrival, to the department the suggestion found
         _do_dispatch(ticket, department, (), actor=None, who=who, note="", now=now)
         return
@@ -250,8 +269,16 @@ def _h_dispatch(ticket: Ticket, *, actor, who, now, note, department, assisting,
                 % {"department": candidate.name},
                 code=ComplaintsErrorCode.DEPARTMENT_DECLINED,
             )
+    category = (data or {}).get("category") or ""
+    if category and category not in CATEGORY_NAMES:
+        raise Refused(
+            _("Unknown category “%(category)s”.") % {"category": category},
+            code=ComplaintsErrorCode.CATEGORY_UNKNOWN,
+        )
     previous = ticket.return_count
-    _do_dispatch(ticket, department, assisting, actor=actor, who=who, note=note, now=now)
+    _do_dispatch(
+        ticket, department, assisting, actor=actor, who=who, note=note, now=now, category=category
+    )
     if previous:
         _tell_citizen(
             ticket,
@@ -281,6 +308,20 @@ def _h_link(ticket: Ticket, *, actor, who, now, target, **_kw) -> None:
     if target is None or target.pk == ticket.pk or not target.is_open:
         raise Refused(
             _("Choose an open ticket to link to."), code=ComplaintsErrorCode.TARGET_INVALID
+        )
+    if ticket.region_id is not None and target.region_id not in (None, ticket.region_id):
+        raise Refused(
+            _(
+                "Ticket %(number)s is about %(region)s and %(target)s about %(other)s: only "
+                "tickets of the same region are one matter."
+            )
+            % {
+                "number": ticket.number,
+                "region": ticket.region.name,
+                "target": target.number,
+                "other": target.region.name,
+            },
+            code=ComplaintsErrorCode.REGION_MISMATCH,
         )
     _link(ticket, target, actor=actor, who=who, now=now)
     _tell_citizen(
@@ -432,4 +473,31 @@ _HANDLERS: dict[str, Callable[..., None]] = {
     "callback": _h_callback,
     "rate": _h_rate,
     "close": _h_close,
+    "resolve": _h_resolve,
+    "subdispatch": _h_subdispatch,
+    "delay": _h_delay,
+    "decide": _h_decide,
+    "resume": _h_resume,
 }
+
+
+def suspensions_end(*, today=None) -> int:
+    """Resume every suspended ticket whose 挂起 ends on or before today; how many resumed."""
+    now = timezone.now()
+    if today is not None and today != timezone.localdate(now):  # a sweep run for another day
+        now = timezone.make_aware(dt.datetime.combine(today, timezone.localtime(now).time()))
+    today = timezone.localdate(now)
+    resumed = 0
+    for pk in suspensions_due(today=today):
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("department", "citizen", "region")
+                .filter(pk=pk, state=Ticket.State.SUSPENDED)
+                .first()
+            )
+            if ticket is None:  # resumed by its department since
+                continue
+            _step(ticket, "resume", actor=None, who=SYSTEM, now=now)
+            resumed += 1
+    return resumed

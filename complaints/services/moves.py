@@ -41,16 +41,19 @@ def _move(
     note: str = "",
     data: dict | None = None,
     kept: tuple[dt.date | None, bool | None] = (None, None),
+    keep_step: bool = False,
 ) -> None:
     """Move the ticket by ``action`` to ``to`` (by default the one target the table gives), start
     its next ``step``'s deadline (``None``: none) and write its history row (named ``event``
     when the history calls it otherwise, as a reopening). A move the table does not list raises
     ``Conflict``. ``kept`` is what ``_kept`` said of the step this move ends, when it had a
-    deadline; ``new_version`` is False for the queueing on arrival, which no page has seen."""
+    deadline; ``new_version`` is False for the queueing on arrival, which no page has seen;
+    ``keep_step`` leaves the step's clock as the caller set it (a 延期, the end of a 挂起)."""
     from_state = ticket.state
     to_state = TICKET_MACHINE.target(from_state, action, who=who, to=to)
     ticket.state = to_state
-    _start_step(ticket, step, now=now)
+    if not keep_step:
+        _start_step(ticket, step, now=now)
     if new_version:
         ticket.version += 1
     ticket.save()
@@ -103,14 +106,16 @@ def _do_dispatch(
     who: str,
     note: str,
     now,
+    category: str = "",
 ) -> None:
     # the dispatchers' queue has a deadline; a ticket dispatched on arrival had none to keep
     kept = _kept(ticket, now=now) if ticket.state == S.QUEUED else (None, None)
     ticket.department = lead
     # The category follows the truth: the lead department's matter, whatever was guessed (the
     # guess stays in ``category_guessed``); a department outside the categories leaves none.
+    # The dispatcher may name the category instead (a department of several matters).
     matter = CATEGORY_BY_KIND.get(lead.kind)
-    ticket.category = matter.name if matter else ""
+    ticket.category = category or (matter.name if matter else "")
     TicketDepartment.objects.create(ticket=ticket, department=lead, is_lead=True)
     for department in assisting:
         if department.pk != lead.pk:
@@ -130,6 +135,7 @@ def _do_dispatch(
             "confidence": ticket.dispatch_confidence,
             "reasons": ticket.dispatch_reasons,
             "assisting": [d.code for d in assisting if d.pk != lead.pk],
+            "category": ticket.category,
         },
     )
 

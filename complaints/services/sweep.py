@@ -81,14 +81,20 @@ def tickets_sweep(*, today: dt.date | None = None, limit: int = 500) -> dict[str
     """Remind whoever holds a step the working day before it falls due; once it is overdue,
     supervise it (督办): the holder's supervisors are told and the history shows it. Each step
     is reminded and supervised at most once; the notices go out through the outbox."""
+    from .loop import suspensions_end
+
+    resumed = suspensions_end(today=today)
     counts = deadline_sweep(_ticket_deadlines(), today=today, limit=limit)
-    return {"reminded": counts.reminded, "supervised": counts.supervised}
+    result = {"reminded": counts.reminded, "supervised": counts.supervised}
+    if resumed:
+        result["resumed"] = resumed
+    return result
 
 
 def _holders(ticket: Ticket, role: str) -> list:
     """Who holds the ticket's current step: the lead department for signing and answering,
     the desk for dispatching and the callback."""
-    if ticket.state in (S.DISPATCHED, S.HANDLING) and ticket.department_id:
+    if ticket.state in (S.DISPATCHED, S.HANDLING, S.SUSPENDED) and ticket.department_id:
         return staff_of(ticket.department_id, role)
     return _desk_staff(
         ticket.region,

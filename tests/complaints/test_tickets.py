@@ -785,6 +785,7 @@ def test_a_staff_rule_dispatches_to_the_nearest_department_of_its_kind(desk):
         "confidence": 1.0,
         "reasons": ["rule: 噪音"],
         "assisting": [],
+        "category": "环境保护",
     }
     assert notices(desk.citizen) == [
         (

@@ -63,6 +63,7 @@ def test_the_listing_names_every_machine_and_every_row():
         "workflows.rectification",
         "complaints.ticket",
         "complaints.ticketdepartment",
+        "complaints.ticketdelay",
     ]
     for machine in machines():
         with translation.override("en"):
