@@ -62,3 +62,13 @@ class ActionForm(forms.Form):
     assisting = forms.CharField(required=False, max_length=400)
     target = forms.CharField(required=False, max_length=20)
     satisfaction = forms.IntegerField(required=False, min_value=1, max_value=5)
+    article = forms.CharField(required=False, max_length=40)
+    category = forms.CharField(required=False, max_length=20)
+    kind = forms.CharField(required=False, max_length=12)
+    until = forms.DateField(required=False)
+    approve = forms.TypedChoiceField(
+        required=False,
+        choices=[("yes", "yes"), ("no", "no")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+    )

@@ -26,7 +26,7 @@ from zheliban.core.identity import mask_name, mask_phone
 
 from .dispatch.text import normalize
 from .errors import ComplaintsErrorCode
-from .models import Ticket, TicketAttachment, TicketDepartment, TicketEvent
+from .models import Article, Ticket, TicketAttachment, TicketDelay, TicketDepartment, TicketEvent
 
 S = Ticket.State
 P = TicketDepartment.State
@@ -35,7 +35,7 @@ P = TicketDepartment.State
 ROW_FIELDS = (
     "id", "title", "kind", "channel", "state", "created_at", "node_due_date",
     "node_due_provisional", "category", "dispatch_confidence", "dispatched_automatically",
-    "return_count", "version", "supervised_at",
+    "return_count", "version", "supervised_at", "dispatch_reasons", "content", "address",
     "department__id", "department__name", "department__code",
     "region__id", "region__name", "region__code",
 )  # fmt: skip
@@ -104,10 +104,15 @@ def staff_tickets(
     department: Department | None = None,
     overdue: bool = False,
     queue: bool = False,
+    delays: bool = False,
 ) -> QuerySet[Ticket]:
     """The tickets a member of staff works on, due first. ``queue``: those waiting for a
-    dispatcher. Without ``state``, the open ones."""
+    dispatcher; ``delays``: those with a request for 延期 or 挂起 waiting for the desk. Without
+    ``state``, the open ones."""
     qs = tickets_for_staff(user)
+    if delays:
+        pending = TicketDelay.objects.filter(ticket=OuterRef("pk"), state=TicketDelay.State.PENDING)
+        qs = qs.filter(Exists(pending))
     if queue:
         qs = qs.filter(state__in=[S.RECEIVED, S.QUEUED])
     elif state:
@@ -439,6 +444,15 @@ def _similarity(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if min(len(a), len(b)) >= 4 else 0.0
 
 
+def _duplicate_score(mine: set[str], address_pairs: set[str], other: Ticket) -> float:
+    """How much ``other`` reads as the same matter as a text (its pairs ``mine``) sent from an
+    address (its pairs): a different street lowers the score, the same one keeps it."""
+    score = _similarity(mine, _pairs(f"{other.title} {other.content}"))
+    if address_pairs and other.address:
+        score *= 0.5 + 0.5 * max(_similarity(address_pairs, _pairs(other.address)), 0.0)
+    return score
+
+
 DUPLICATE_DAYS = 90
 DUPLICATE_MIN_SCORE = 0.6
 DUPLICATE_CANDIDATES = 400
@@ -482,10 +496,7 @@ def duplicates_find(
     address_pairs = _pairs(address)
     found = []
     for ticket in qs.select_related("department").order_by("-created_at")[:DUPLICATE_CANDIDATES]:
-        score = _similarity(mine, _pairs(f"{ticket.title} {ticket.content}"))
-        if address and ticket.address:
-            # a different street lowers the score; the same one keeps it
-            score *= 0.5 + 0.5 * max(_similarity(address_pairs, _pairs(ticket.address)), 0.0)
+        score = _duplicate_score(mine, address_pairs, ticket)
         if score >= DUPLICATE_MIN_SCORE:
             found.append(DuplicateMatch(ticket, round(score, 3)))
     found.sort(key=lambda m: (-m.score, -m.ticket.pk))
@@ -515,33 +526,85 @@ def ticket_pk_of(reference: Ticket | int | str | None) -> int | None:
     return int(match.group(1)) or None if match is not None else None
 
 
-def departments_for_codes(codes: Iterable[str], *, field: str = "assisting") -> list[Department]:
-    """The active departments with these codes, in the order given, each once (one query); a
-    code naming none refuses the lot (``department_unknown`` on ``field``). Whether a department
-    may take the ticket is the move's to say (``ticket_transition``)."""
-    codes = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
-    if not codes:
+def departments_for_codes(
+    references: Iterable[str], *, field: str = "assisting"
+) -> list[Department]:
+    """The active departments these references name, each by its code or by its exact name, in
+    the order given, each once (one query); a reference naming none, or a name several
+    departments share, refuses the lot (``department_unknown`` on ``field``). Whether a
+    department may take the ticket is the move's to say (``ticket_transition``)."""
+    references = list(dict.fromkeys(r.strip() for r in references if r.strip()))
+    if not references:
         return []
-    found = {d.code: d for d in Department.objects.filter(is_active=True, code__in=codes)}
-    unknown = [code for code in codes if code not in found]
-    if unknown:
+    rows = Department.objects.filter(is_active=True).filter(
+        Q(code__in=references) | Q(name__in=references)
+    )
+    by_code: dict[str, Department] = {}
+    by_name: dict[str, list[Department]] = {}
+    for department in rows:
+        by_code[department.code] = department
+        by_name.setdefault(department.name, []).append(department)
+    found, unknown, shared = [], [], []
+    for reference in references:
+        if reference in by_code:
+            found.append(by_code[reference])
+        elif len(by_name.get(reference, ())) == 1:
+            found.append(by_name[reference][0])
+        elif reference in by_name:
+            shared.append(reference)
+        else:
+            unknown.append(reference)
+    if unknown or shared:
+        message = (
+            _("No active department has the code or name %(codes)s.")
+            if unknown
+            else _("Several departments are called %(codes)s; choose one by its code.")
+        )
         raise ValidationError(
             {
                 field: ValidationError(
-                    _("No active department has the code %(codes)s."),
+                    message,
                     code=ComplaintsErrorCode.DEPARTMENT_UNKNOWN,
-                    params={"codes": ", ".join(unknown)},
+                    params={"codes": ", ".join(unknown or shared)},
                 )
             }
         )
-    return [found[code] for code in codes]
+    return list({d.pk: d for d in found}.values())
+
+
+ASSISTING_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def department_references(text: str) -> list[str]:
+    """The departments a text field names, separated by spaces, commas or 、."""
+    return [part for part in ASSISTING_SEPARATORS.split(text or "") if part]
 
 
 def department_for_code(code: str, *, field: str = "department") -> Department | None:
-    """The active department with this code (None for no code at all), or ``department_unknown``
-    on ``field``."""
+    """The active department with this code or name (None for none at all), or
+    ``department_unknown`` on ``field``."""
     found = departments_for_codes([code], field=field)
     return found[0] if found else None
+
+
+def article_for_code(code: str, *, field: str = "article") -> Article | None:
+    """The active knowledge-base article with this code (None for no code), or ``not_found``
+    on ``field``."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    article = Article.objects.filter(code=code, is_active=True).select_related("department").first()
+    if article is None:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("No active article has the code %(code)s."),
+                    code=ComplaintsErrorCode.NOT_FOUND,
+                    params={"code": code},
+                )
+            }
+        )
+    return article
 
 
 def link_target_for(
@@ -644,3 +707,87 @@ def queue_suggestions(tickets: Iterable[Ticket]) -> dict[int, QueueSuggestion]:
         for pk, code in wanted.items()
         if code in departments
     }
+
+
+def queue_duplicates(tickets: Iterable[Ticket], *, now=None) -> dict[int, list[Ticket]]:
+    """For each ticket of a page of the queue, the other open or recent tickets of its region
+    that are likely the same matter (``duplicates_find``'s rule), in one query for the page."""
+    tickets = [t for t in tickets if t.region_id is not None]
+    if not tickets:
+        return {}
+    now = now or timezone.now()
+    candidates = list(
+        link_candidates()
+        .filter(
+            region_id__in={t.region_id for t in tickets},
+            created_at__gte=now - dt.timedelta(days=DUPLICATE_DAYS),
+        )
+        .exclude(state=S.LINKED)
+        .only("id", "title", "content", "region_id", "state", "address")
+        .order_by("-created_at")[:DUPLICATE_CANDIDATES]
+    )
+    found: dict[int, list[Ticket]] = {}
+    for ticket in tickets:
+        mine = _pairs(f"{ticket.title} {ticket.content}")
+        address_pairs = _pairs(ticket.address) if ticket.address else set()
+        found_here = [
+            other
+            for other in candidates
+            if other.pk != ticket.pk
+            and other.region_id == ticket.region_id
+            and _duplicate_score(mine, address_pairs, other) >= DUPLICATE_MIN_SCORE
+        ]
+        if found_here:
+            found[ticket.pk] = found_here
+    return found
+
+
+def next_in_queue(*, user, after: Ticket) -> int | None:
+    """The id of the ticket the dispatcher works next: the first of their queue but ``after``."""
+    return (
+        staff_tickets(user=user, queue=True)
+        .exclude(pk=after.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def suspensions_due(*, today: dt.date) -> list[int]:
+    """The suspended tickets whose 挂起 ends on or before ``today``."""
+    return list(
+        Ticket.objects.filter(
+            state=S.SUSPENDED,
+            delays__state=TicketDelay.State.APPROVED,
+            delays__kind=TicketDelay.Kind.SUSPENSION,
+            delays__until__lte=today,
+        ).values_list("pk", flat=True)
+    )
+
+
+def street_offices(region: Region | None) -> list[Department]:
+    """The active offices of the streets and townships of a district, by street code."""
+    if region is None or region.level != Region.Level.COUNTY:
+        return []
+    return list(
+        Department.objects.filter(
+            is_active=True, region__parent=region, region__level=Region.Level.STREET
+        )
+        .select_related("region")
+        .order_by("region__code", "kind", "name")
+    )
+
+
+def articles_suggested(ticket: Ticket, *, limit: int = 3) -> list[Article]:
+    """The knowledge-base articles that best answer a consultation, for its region, best
+    first: what the desk may answer it with (one query once the index is built)."""
+    from .knowledge.index import current_index
+
+    hits = current_index().search(
+        f"{ticket.title} {ticket.content}",
+        region_code=ticket.region.code if ticket.region_id else None,
+        day=timezone.localdate(),
+        limit=limit * 4,
+    )
+    ids = [hit.doc.id for hit in hits if hit.doc.kind == "article"][:limit]
+    found = {a.pk: a for a in Article.objects.filter(pk__in=ids, is_active=True)}
+    return [found[pk] for pk in ids if pk in found]

@@ -18,7 +18,8 @@ from departments.models import Region
 from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
 from zheliban.core.schema import NamedChoiceField
 
-from ..models import Ticket, TicketDepartment
+from ..dispatch.categories import CATEGORIES
+from ..models import Ticket, TicketDelay, TicketDepartment
 from ..services import ACTIONS, CONTENT_MAX_CHARS, MAX_ATTACHMENTS, TITLE_MAX_CHARS
 
 REGION_CODE_PATTERN = r"^([0-9]{6})?$"  # empty: no region
@@ -179,8 +180,9 @@ class TicketActionSerializer(serializers.Serializer):
     action = NamedChoiceField(
         enum_name="TicketActionEnum",
         choices=[(a, a) for a in ACTIONS],
-        help_text="dispatch, link (desk); sign, return, opinion, answer (the departments); "
-        "callback, close (desk); rate (the sender, or the desk on the callback).",
+        help_text="dispatch, link, resolve (desk); sign, return, opinion, answer, subdispatch, "
+        "delay, resume (the departments); decide, callback, close (desk); rate (the sender, or "
+        "the desk on the callback).",
     )
     version = serializers.IntegerField(
         min_value=0,
@@ -226,6 +228,46 @@ class TicketActionSerializer(serializers.Serializer):
         allow_null=True,
         help_text="rate (or callback, when the citizen rated on the phone): 5 very satisfied "
         "… 1 very dissatisfied; 1 and 2 reopen the ticket.",
+    )
+    article = serializers.RegexField(
+        SLUG_PATTERN,
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="resolve: the code of the knowledge-base article that answers the consultation.",
+    )
+    category = serializers.ChoiceField(
+        choices=[(c, c) for c in CATEGORIES],
+        required=False,
+        allow_blank=True,
+        help_text="dispatch: the category, when not the lead department's matter.",
+    )
+    kind = serializers.ChoiceField(
+        choices=TicketDelay.Kind.choices,
+        required=False,
+        help_text="delay: extension (延期, a later due date) or suspension (挂起, the clock "
+        "stops until `until`).",
+    )
+    until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="delay: the new due date (extension) or the day work resumes (suspension).",
+    )
+    approve = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="decide: approve (true) or refuse (false, with a `note`) the pending request.",
+    )
+
+
+class TicketMergeSerializer(serializers.Serializer):
+    tickets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_INT),
+        min_length=1,
+        max_length=50,
+        help_text="Ids of the tickets (received or queued, of the same region) to merge into "
+        "this one; all are merged, or none.",
     )
 
 

@@ -48,6 +48,7 @@ from .serializers import (
     TicketDetailSerializer,
     TicketDuplicateSerializer,
     TicketListQuerySerializer,
+    TicketMergeSerializer,
     TicketSerializer,
 )
 
@@ -336,7 +337,11 @@ class TicketViewSet(viewsets.GenericViewSet):
         "answers 403, one the ticket's state does not allow or a stale `version` 409 (with "
         "`holder`: who moved it last), a missing note or a bad value 400 (a report, 举报, is "
         "never a `link` target: `target_report`); nothing changes. A ticket outside your reach "
-        "answers 404.",
+        "answers 404. The desk may also answer a consultation from the knowledge base "
+        "(`resolve` with `article`: closed, never dispatched); a lead department may 下派 part of "
+        "it to a street or township of its district (`subdispatch` with `department`), ask for "
+        "延期 or 挂起 (`delay` with `kind`, `until` and the reason in `note`), and `resume` a "
+        "suspended ticket; the desk `decide`s the request (`approve`).",
         parameters=[TICKET_PARAMETER],
         request=TicketActionSerializer,
         responses={200: TicketDetailSerializer, **MOVE_ERRORS},
@@ -354,6 +359,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         department = selectors.department_for_code(data.get("department", ""))
         assisting = selectors.departments_for_codes(data["assisting"])
         target = selectors.link_target_get(data.get("target"), staff=request.user)
+        article = selectors.article_for_code(data.get("article", ""))
         moved = services.ticket_transition(
             actor=request.user,
             ticket=ticket.pk,
@@ -364,6 +370,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             assisting=assisting,
             target=target,
             satisfaction=data.get("satisfaction"),
+            article=article,
+            data=services.move_data(data),
         )
         try:
             ticket = self._ticket(request, pk)
@@ -372,6 +380,29 @@ class TicketViewSet(viewsets.GenericViewSet):
             # they still see what they just did, once.
             ticket = moved
         return Response(self._detail(request, ticket))
+
+    @extend_schema(
+        operation_id="tickets_merge_create",
+        tags=["tickets"],
+        summary="Merge tickets about the same matter into this one (合并, desk)",
+        description="Each ticket listed (received or waiting for dispatch, of the same region) "
+        "is linked to this one and follows it; every sender is told the outcome with it. All "
+        "or nothing: one that may not be merged refuses the lot (400/403/409) and nothing "
+        "changes. Answers this ticket as it now stands.",
+        parameters=[TICKET_PARAMETER],
+        request=TicketMergeSerializer,
+        responses={200: TicketDetailSerializer, **MOVE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def merge(self, request, pk: str):
+        ticket = self._ticket(request, pk)
+        data = valid_data(TicketMergeSerializer, request.data)
+        others = [
+            selectors.link_target_get(ref, staff=request.user, field="tickets")
+            for ref in data["tickets"]
+        ]
+        services.tickets_merge(actor=request.user, into=ticket, tickets=others)
+        return Response(self._detail(request, self._ticket(request, pk)))
 
     @extend_schema(
         operation_id="tickets_reporter_create",

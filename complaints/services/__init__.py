@@ -19,6 +19,7 @@ from .common import (
     TicketInvalid,
     step_workdays,
 )
+from .desk import article_source
 from .dispatch import (
     Suggestion,
     _predictor_cache,
@@ -36,7 +37,14 @@ from .intake import (
     ticket_title,
     ticket_validate,
 )
-from .loop import ACTIONS, reporter_reveal, ticket_transition
+from .loop import (
+    ACTIONS,
+    move_data,
+    reporter_reveal,
+    suspensions_end,
+    ticket_transition,
+    tickets_merge,
+)
 from .sweep import returned_examples, tickets_sweep
 
 __all__ = [
@@ -55,18 +63,22 @@ __all__ = [
     "Suggestion",
     "TicketInvalid",
     "_predictor_cache",
+    "article_source",
     "attachments_check",
     "dispatch_rules",
     "dispatch_suggest",
+    "move_data",
     "nearest_department",
     "predictor_get",
     "reporter_reveal",
     "returned_examples",
     "step_workdays",
+    "suspensions_end",
     "ticket_submit",
     "ticket_submit_once",
     "ticket_title",
     "ticket_transition",
     "ticket_validate",
+    "tickets_merge",
     "tickets_sweep",
 ]

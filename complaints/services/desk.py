@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from complaints.errors import ComplaintsErrorCode
-from departments.models import Department, Region
+from departments.models import Region
 from zheliban.core.errors import Conflict, Refused
 from zheliban.core.machines import SYSTEM
 from zheliban.core.workdays import add_workdays, workdays_between
@@ -345,28 +345,3 @@ def _tell_department(ticket: Ticket, delay: TicketDelay, subject: str, body: str
 
     if delay.requested_by is not None and delay.requested_by.is_active:
         notify(delay.requested_by, subject=subject, body=body, link=ticket.get_absolute_url())
-
-
-def suspensions_due(*, today: dt.date) -> list[int]:
-    """The suspended tickets whose 挂起 ends on or before ``today``."""
-    return list(
-        Ticket.objects.filter(
-            state=S.SUSPENDED,
-            delays__state=TicketDelay.State.APPROVED,
-            delays__kind=TicketDelay.Kind.SUSPENSION,
-            delays__until__lte=today,
-        ).values_list("pk", flat=True)
-    )
-
-
-def street_offices(region: Region | None) -> list[Department]:
-    """The active offices of the streets and townships of a district, by street code."""
-    if region is None or region.level != Region.Level.COUNTY:
-        return []
-    return list(
-        Department.objects.filter(
-            is_active=True, region__parent=region, region__level=Region.Level.STREET
-        )
-        .select_related("region")
-        .order_by("region__code", "kind", "name")
-    )

@@ -32,10 +32,11 @@ from ..selectors import (
     is_desk,
     may_see_reporter,
     part_for,
+    suspensions_due,
 )
 from .closing import _h_callback, _h_close, _h_rate
 from .common import P, _require_note, _tell_citizen, _tell_senders
-from .desk import _h_decide, _h_delay, _h_resolve, _h_resume, _h_subdispatch, suspensions_due
+from .desk import _h_decide, _h_delay, _h_resolve, _h_resume, _h_subdispatch
 from .moves import _do_dispatch, _kept, _link, _link_target_lock, _move, _part_move, _stay
 
 # ---------------------------------------------------------------- who may do what
@@ -68,6 +69,14 @@ ACTIONS = TICKET_MACHINE.actions(exclude=(SYSTEM,))
 DEPARTMENT_ACTIONS = ("sign", "return", "opinion", "answer", "subdispatch", "delay", "resume")
 PART_ACTIONS = frozenset(PART_MACHINE.actions())
 CATEGORY_NAMES = frozenset(CATEGORIES)
+
+
+MOVE_DATA_KEYS = ("kind", "until", "approve", "category")
+
+
+def move_data(values: dict) -> dict:
+    """From a page's or a request's cleaned values, what a move takes as ``data``."""
+    return {k: values[k] for k in MOVE_DATA_KEYS if values.get(k) not in ("", None)}
 
 
 def ticket_transition(
@@ -479,6 +488,28 @@ _HANDLERS: dict[str, Callable[..., None]] = {
     "decide": _h_decide,
     "resume": _h_resume,
 }
+
+
+def tickets_merge(*, actor, into: Ticket, tickets: Sequence[Ticket | int]) -> list[Ticket]:
+    """Merge (合并) tickets about the same matter into ``into``: each is linked to it through
+    the chokepoint, follows it, and its sender is told the outcome with it. All or nothing: a
+    ticket that may not be merged refuses the lot, and nothing changes."""
+    if not tickets:
+        raise Refused(
+            _("Select the tickets to merge into this one."),
+            code=ComplaintsErrorCode.TARGET_INVALID,
+        )
+    merged = []
+    with transaction.atomic():
+        for ticket in tickets:
+            pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+            if pk == into.pk:
+                raise Refused(
+                    _("A ticket cannot be merged into itself."),
+                    code=ComplaintsErrorCode.TARGET_INVALID,
+                )
+            merged.append(ticket_transition(actor=actor, ticket=pk, action="link", target=into))
+    return merged
 
 
 def suspensions_end(*, today=None) -> int:

@@ -18,6 +18,11 @@ ACTIONS = {
     "link": _("Linked to an earlier ticket"),
     "linked": _("Another ticket linked to this one"),
     "supervise": _("Overdue, supervised (督办)"),
+    "resolve": _("Answered by the desk from the knowledge base"),
+    "subdispatch": _("Sub-dispatched to a street (下派)"),
+    "delay": _("Asked for an extension or suspension"),
+    "decide": _("Extension or suspension decided"),
+    "resume": _("Resumed after a suspension"),
 }
 
 

@@ -18,8 +18,9 @@ from zheliban.core.errors import Refused
 from zheliban.core.uploads import private_file_response
 
 from .. import selectors, services
+from ..dispatch.categories import CATEGORIES
 from ..forms import ActionForm, TicketForm
-from ..models import AssistantQuestion, Ticket, TicketAttachment
+from ..models import AssistantQuestion, Ticket, TicketAttachment, TicketDelay
 
 S = Ticket.State
 
@@ -198,7 +199,7 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "")
     roles = selectors.desk_roles(request.user)
     desk = bool(roles)
-    if view not in ("queue", "overdue", "all", ""):
+    if view not in ("queue", "overdue", "delays", "all", ""):
         view = ""
     if not view:
         view = "queue" if desk else "open"
@@ -206,12 +207,14 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
         user=request.user,
         queue=view == "queue",
         overdue=view == "overdue",
+        delays=view == "delays",
     )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     queue = view == "queue"
     dispatchers = {Membership.Role.DISPATCHER, Membership.Role.SUPERVISOR}
     can_dispatch = queue and bool(roles & dispatchers)
     suggestions = selectors.queue_suggestions(page.object_list) if queue else {}
+    duplicates = selectors.queue_duplicates(page.object_list) if queue else {}
     return render(
         request,
         "complaints/staff_tickets.html",
@@ -220,7 +223,15 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
             "view": view,
             "desk": desk,
             "can_dispatch": can_dispatch,
-            "rows": [(t, suggestions.get(t.pk)) for t in page.object_list],
+            "rows": [
+                (
+                    t,
+                    suggestions.get(t.pk),
+                    duplicates.get(t.pk, ()),
+                    selectors.dispatch_reasons_shown(t, sender_visible=False)[:5],
+                )
+                for t in page.object_list
+            ],
         },
     )
 
@@ -297,9 +308,26 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "application": selectors.application_facts(ticket, sender_visible=sender_visible),
         **extra,
     }
+    part = context["part"]
+    if part is not None and part.is_lead and ticket.state == S.HANDLING:
+        context["streets"] = selectors.street_offices(part.department.region)
+        context["delay_kinds"] = TicketDelay.Kind.choices
+    delays = list(ticket.delays.all())
+    context["pending_delay"] = next((d for d in delays if d.state == "pending"), None)
+    context["delays"] = delays
+    if can_dispatch and ticket.is_open:
+        # tickets of the same matter, which the desk may merge into this one
+        context["duplicates"] = selectors.duplicates_find(
+            content=ticket.content,
+            title=ticket.title,
+            region=ticket.region,
+            address=ticket.address,
+            exclude=ticket.pk,
+        )
     if can_dispatch and ticket.state in (S.RECEIVED, S.QUEUED):
         context["department_groups"] = selectors.dispatch_departments(ticket.region)
         context["departments"] = [d for _r, ds in context["department_groups"] for d in ds]
+        context["categories"] = list(CATEGORIES)
         returned = [p.department for p in ticket.parts.all() if p.state == "returned"]
         context["declined"] = {d.pk for d in returned}
         # the newest suggestion (the model's, or a returning department's) not yet declined
@@ -322,13 +350,8 @@ def _staff_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
             ),
             None,
         )
-        context["duplicates"] = selectors.duplicates_find(
-            content=ticket.content,
-            title=ticket.title,
-            region=ticket.region,
-            address=ticket.address,
-            exclude=ticket.pk,
-        )
+        if ticket.kind == Ticket.Kind.CONSULTATION:
+            context["articles"] = selectors.articles_suggested(ticket)
     return context
 
 
@@ -355,8 +378,15 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         department = selectors.department_for_code(data["department"])
-        assisting = selectors.departments_for_codes(data["assisting"].replace(",", " ").split())
+        assisting = selectors.departments_for_codes(
+            selectors.department_references(data["assisting"])
+        )
         target = selectors.link_target_get(data["target"], staff=request.user)
+        article = selectors.article_for_code(data["article"])
+        merge = [
+            selectors.link_target_get(ref, staff=request.user, field="merge")
+            for ref in request.POST.getlist("merge")[:50]
+        ]
     except ValidationError as exc:
         return render(
             request,
@@ -364,18 +394,24 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
             _staff_context(request, ticket, refusal=exc.messages[0]),
             status=400,
         )
+    action = data["action"]
     try:
-        services.ticket_transition(
-            actor=request.user,
-            ticket=ticket,
-            action=data["action"],
-            version=data["version"],
-            note=data["note"],
-            department=department,
-            assisting=assisting,
-            target=target,
-            satisfaction=data["satisfaction"],
-        )
+        if action == "merge":
+            services.tickets_merge(actor=request.user, into=ticket, tickets=merge)
+        else:
+            services.ticket_transition(
+                actor=request.user,
+                ticket=ticket,
+                action=action,
+                version=data["version"],
+                note=data["note"],
+                department=department,
+                assisting=assisting,
+                target=target,
+                satisfaction=data["satisfaction"],
+                article=article,
+                data=services.move_data(data),
+            )
     except Refused as exc:
         ticket = selectors.ticket_for_staff(user=request.user, pk=pk)
         return render(
@@ -385,9 +421,19 @@ def staff_act(request: HttpRequest, pk: int) -> HttpResponse:
             status=exc.status,
         )
     messages.success(request, _("Done."))
+    if action in QUEUE_MOVES and ticket.state in (S.RECEIVED, S.QUEUED):
+        # a dispatcher working the queue goes on with its next ticket
+        following = selectors.next_in_queue(user=request.user, after=ticket)
+        if following is not None:
+            return redirect("complaints:staff-ticket", pk=following)
+        return redirect(f"{reverse('complaints:staff-tickets')}?view=queue")
     if not selectors.tickets_for_staff(request.user).filter(pk=ticket.pk).exists():
         return redirect("complaints:staff-tickets")
     return redirect("complaints:staff-ticket", pk=ticket.pk)
+
+
+# The desk's moves that take a ticket out of the queue.
+QUEUE_MOVES = ("dispatch", "link", "resolve")
 
 
 @login_required

@@ -16,8 +16,6 @@ from zheliban.core.errors import Conflict, Refused
 from zheliban.core.models import Notice
 from zheliban.core.workdays import add_workdays
 
-from .desk import desk  # noqa: F401
-
 S = Ticket.State
 
 
@@ -58,7 +56,9 @@ def _handling(desk, **fields) -> Ticket:
 
 
 def _notices(user) -> list[str]:
-    return list(Notice.objects.filter(recipient=user).order_by("id").values_list("subject", flat=True))
+    return list(
+        Notice.objects.filter(recipient=user).order_by("id").values_list("subject", flat=True)
+    )
 
 
 # ---------------------------------------------------------------- the desk's own answers
@@ -458,7 +458,8 @@ def test_merge_three_tickets_and_every_sender_is_told(desk):
         "文三路100号附近建筑工地深夜施工，打桩声音很大，请管一管。",
     ]
     tickets = [
-        desk.ticket(citizen=s, content=t, title="夜间施工扰民") for s, t in zip(senders, texts)
+        desk.ticket(citizen=s, content=t, title="夜间施工扰民")
+        for s, t in zip(senders, texts, strict=True)
     ]
     lead_ticket, *others = tickets
     from complaints.selectors import duplicates_find
@@ -485,7 +486,7 @@ def test_merge_three_tickets_and_every_sender_is_told(desk):
     ticket_transition(
         actor=desk.clerks["zhujian"], ticket=lead_ticket, action="answer", note="已责令停止夜间施工"
     )
-    for sender, ticket in zip(senders, tickets):
+    for sender, ticket in zip(senders, tickets, strict=True):
         assert _notices(sender)[-1] == f"Ticket {ticket.number} answered"
     assert "已责令停止夜间施工" in Notice.objects.filter(recipient=senders[2]).latest("id").body
 

@@ -89,7 +89,7 @@ def test_an_unknown_or_inactive_code_is_refused_on_its_field(desk):
     assert refusal(error.value) == (
         "assisting",
         "department_unknown",
-        "No active department has the code 330100-old, nowhere.",
+        "No active department has the code or name 330100-old, nowhere.",
     )
     with pytest.raises(ValidationError) as error:
         selectors.department_for_code("nowhere")
