@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from django.contrib.auth import get_user_model
@@ -41,6 +42,16 @@ DEMO_TICKETS = (
         "请住建部门核查。",
         "330106",
         ("dispatch:zhujian", "sign"),
+    ),
+    (
+        "delay",
+        "citizen3",
+        "complaint",
+        "老旧小区加装电梯迟迟不动工",
+        "我们小区加装电梯的审批去年就通过了，施工单位一直没有进场，问了几次都说在等管线迁移，"
+        "请住建部门督促。",
+        "330106",
+        ("dispatch:zhujian", "sign", "delay:extension"),
     ),
     (
         "called_back",
@@ -130,6 +141,17 @@ def seed(*, stdout) -> None:
                     action="answer",
                     note="您好，已安排人员现场核查并处理，感谢您的监督。",
                 )
+            elif action == "delay":  # the lead asks the desk for 10 more days
+                services.ticket_transition(
+                    actor=lead,
+                    ticket=ticket,
+                    action="delay",
+                    note="管线迁移需燃气公司配合，已发函，等待其排期。",
+                    data={
+                        "kind": kind_code,
+                        "until": ticket.node_due_date + dt.timedelta(days=10),
+                    },
+                )
             elif action == "callback":
                 services.ticket_transition(
                     actor=operator, ticket=ticket, action="callback", note="市民确认已处理。"
@@ -144,5 +166,6 @@ def seed(*, stdout) -> None:
 
 def login_help() -> list[str]:
     return [
-        "Complaints desk (12345) staff log in as 330100-rexian-dispatcher, -clerk, -supervisor."
+        "Complaints desk (12345) staff log in as 330100-rexian-dispatcher, -clerk, -supervisor;"
+        " a request for 延期 waits for them at /staff/tickets/?view=delays."
     ]

@@ -369,6 +369,18 @@ METRICS: tuple[Metric, ...] = (
         weight=0.5,
     ),
     Metric(
+        "ticket_delay",
+        _("Extension and suspension rate (延期/挂起)"),
+        "complaints",
+        _("answered tickets given more time by an approved 延期 or 挂起"),
+        _("tickets received in the period and answered"),
+        _answered_tickets,
+        "department",
+        counted=Q(delay_count__gt=0),
+        higher_is_better=False,
+        weight=0.0,
+    ),
+    Metric(
         "assistant_answered",
         _("Assistant answer rate"),
         "complaints",

@@ -387,6 +387,8 @@ def _level_links(request: HttpRequest, snapshot: Snapshot, query: dict) -> list[
     links = []
     for value, label in Region.Level.choices:
         ranked, total = counts.get(value, (0, 0))
+        if value == Region.Level.STREET and not total:
+            continue  # streets are ranked once their offices are scored
         links.append(
             {
                 "value": value,

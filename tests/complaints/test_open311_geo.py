@@ -109,3 +109,27 @@ def test_an_address_string_is_matched_to_a_region_by_name(desk, api, key, addres
     reply = api.post("json", **values)
     assert reply.status == 200, reply.data
     assert Ticket.objects.get().region.code == expected
+
+
+@pytest.mark.parametrize(
+    ("lat", "long", "start"),
+    [
+        ("30.25x", "120.13", "lat"),
+        ("95", "120.13", "lat"),
+        ("30.25", "190", "long"),
+        ("30.25", "", "long"),
+    ],
+)
+def test_a_malformed_coordinate_is_refused_and_changes_nothing(
+    desk,  # noqa: F811
+    boundaries,
+    api,  # noqa: F811
+    key,  # noqa: F811
+    lat,
+    long,
+    start,
+):
+    values = good_post(key, lat=lat, long=long, attributes={"kind": "complaint"})
+    (message,) = _refused(api, "json", 400, values)
+    assert message.startswith(start), message
+    assert Ticket.objects.count() == 0

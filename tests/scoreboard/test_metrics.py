@@ -57,6 +57,7 @@ WILSON = {
     (0, 2): (0.000000000000, 0.657628047110),
     (1, 2): (0.094528654801, 0.905471345199),
     (2, 2): (0.342371952890, 1.000000000000),
+    (1, 3): (0.061490315276, 0.792345044874),
     (2, 3): (0.207654955126, 0.938509684724),
     (3, 3): (0.438493919551, 1.000000000000),
     (1, 4): (0.045586062645, 0.699363947557),
@@ -389,6 +390,7 @@ def build_board() -> Board:
         answered_on_time=False,
         satisfaction=2,
         reopen_count=1,
+        delay_count=1,  # given a 延期
         state=answered,
     )
     make_part(k2t, a1, at(2026, 3, 3), P.REPLIED)
@@ -507,6 +509,7 @@ EXPECTED_MARCH = {
         "returns": rate(1, 6),  # led parts k1, k2, k3, k4, k6, k7 (returned); not k1's assist
         "satisfaction": rate(2, 3),  # rated k1 5, k2 2, k4 4
         "reopened": rate(2, 3),  # answered k1 0, k2 1, k4 2
+        "ticket_delay": rate(1, 3),  # answered k1, k2 (延期), k4
         # ratings in March of A1's cases: case1 1 (two A1 steps: once), case2 2, case7 5
         "bad_ratings": rate(2, 3),
         "assistant_answered": EMPTY,  # measured per region only
@@ -531,6 +534,7 @@ EXPECTED_MARCH = {
         "returns": rate(1, 4),  # led parts m1, m2, k7, m3 (returned)
         "satisfaction": rate(0, 1),  # m1 rated 3
         "reopened": rate(0, 2),  # m1, m2 never reopened
+        "ticket_delay": rate(0, 2),
         "bad_ratings": rate(1, 2),  # case1 1, case9 4 (00:00 on 1 Mar)
         "assistant_answered": EMPTY,  # measured per region only
         "rectified_on_time": rate(0, 1),  # due 1 Mar, only called back
@@ -552,6 +556,7 @@ EXPECTED_MARCH = {
         "returns": rate(0, 2),  # led parts n1, m3
         "satisfaction": rate(1, 1),  # n1 rated 5
         "reopened": rate(0, 1),
+        "ticket_delay": rate(0, 1),
         "bad_ratings": rate(0, 1),  # case10 rated 3
         "assistant_answered": EMPTY,  # measured per region only
         "rectified_on_time": EMPTY,
@@ -576,6 +581,7 @@ EXPECTED_MARCH = {
                 "returns",
                 "satisfaction",
                 "reopened",
+                "ticket_delay",
                 "bad_ratings",
                 "rectified_on_time",
                 "assistant_answered",
