@@ -832,7 +832,9 @@ def routes_api() -> dict[str, Route]:
         "api/v1/accounts/register/": Route(one("/api/v1/accounts/register/", everyone(405))),
         "api/v1/auth/token/": Route(one("/api/v1/auth/token/", everyone(405))),
         "api/v1/regions/$": Route(one("/api/v1/regions/", public)),
-        "api/v1/regions/(?P<code>\\d{6})/$": Route(one("/api/v1/regions/330100/", public)),
+        "api/v1/regions/(?P<code>\\d{6}(?:\\d{3})?)/$": Route(
+            one("/api/v1/regions/330100/", public)
+        ),
         "api/v1/departments/$": Route(one("/api/v1/departments/", public)),
         "api/v1/departments/(?P<code>[-a-zA-Z0-9_]+)/$": Route(
             lambda w: [Read("d1", f"/api/v1/departments/{w.departments['d1'].code}/", public)]
@@ -1084,6 +1086,26 @@ def routes_api() -> dict[str, Route]:
                     {"action": "dispatch", "department": w.departments["d1"].code},
                     json=True,
                 ),
+            ],
+        ),
+        K + "merge/$": Route(
+            lambda w: [
+                Read(
+                    "ticket_hotline",
+                    f"/api/v1/tickets/{o(w)['ticket_hotline'].pk}/merge/",
+                    post_only,
+                )
+            ],
+            lambda w: [
+                Write(
+                    "merge the anonymous ticket into the hotline one",
+                    "post",
+                    f"/api/v1/tickets/{o(w)['ticket_hotline'].pk}/merge/",
+                    refused_except(DESK_DISPATCHER, DESK_SUPERVISOR),
+                    _api_dispatch_refusal,
+                    {"tickets": [o(w)["ticket_anonymous"].pk]},
+                    json=True,
+                )
             ],
         ),
         K + "reporter/$": Route(
