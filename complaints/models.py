@@ -486,6 +486,7 @@ class TicketDelay(TimeStampedModel):
         APPROVED = "approved", _("Approved")
         REFUSED = "refused", _("Refused")
         ENDED = "ended", _("Ended")
+        WITHDRAWN = "withdrawn", _("Withdrawn: answered before the desk decided")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="delays")
     department = models.ForeignKey(
@@ -552,6 +553,13 @@ DELAY_MACHINE = Machine(
     transitions=[
         Transition("approve", _D.PENDING, _D.APPROVED, DESK),
         Transition("refuse", _D.PENDING, _D.REFUSED, DESK),
+        Transition(
+            "withdraw",
+            _D.PENDING,
+            _D.WITHDRAWN,
+            SYSTEM,
+            when=_("when the lead answers before the desk decided"),
+        ),
         Transition(
             "end", _D.APPROVED, _D.ENDED, LEAD, when=_("a suspension, when the lead resumes")
         ),
@@ -869,3 +877,5 @@ class Open311Key(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+

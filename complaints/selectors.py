@@ -24,9 +24,9 @@ from departments.scoping import member_department_ids, overseen_department_ids
 from departments.selectors import staff_roles
 from zheliban.core.identity import mask_name, mask_phone
 
-from .dispatch.text import normalize
 from .errors import ComplaintsErrorCode
 from .models import Article, Ticket, TicketAttachment, TicketDelay, TicketDepartment, TicketEvent
+from .similarity import Fingerprint, fingerprint, same_matter_score
 
 S = Ticket.State
 P = TicketDepartment.State
@@ -432,25 +432,8 @@ class DuplicateMatch:
         return self.ticket.title if self.ticket.shown_in_public else None
 
 
-def _pairs(text: str) -> set[str]:
-    text = normalize(text)
-    text = re.sub(r"[\W_]+", "", text)
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
-def _similarity(a: set[str], b: set[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b)) if min(len(a), len(b)) >= 4 else 0.0
-
-
-def _duplicate_score(mine: set[str], address_pairs: set[str], other: Ticket) -> float:
-    """How much ``other`` reads as the same matter as a text (its pairs ``mine``) sent from an
-    address (its pairs): a different street lowers the score, the same one keeps it."""
-    score = _similarity(mine, _pairs(f"{other.title} {other.content}"))
-    if address_pairs and other.address:
-        score *= 0.5 + 0.5 * max(_similarity(address_pairs, _pairs(other.address)), 0.0)
-    return score
+def _fingerprint(ticket: Ticket) -> Fingerprint:
+    return fingerprint(ticket.title, ticket.content, ticket.address)
 
 
 DUPLICATE_DAYS = 90
@@ -492,11 +475,10 @@ def duplicates_find(
     qs = qs.filter(region=region) if region is not None else qs.filter(address=address)
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
-    mine = _pairs(f"{title} {content}")
-    address_pairs = _pairs(address)
+    mine = fingerprint(title, content, address)
     found = []
     for ticket in qs.select_related("department").order_by("-created_at")[:DUPLICATE_CANDIDATES]:
-        score = _duplicate_score(mine, address_pairs, ticket)
+        score = same_matter_score(mine, _fingerprint(ticket))
         if score >= DUPLICATE_MIN_SCORE:
             found.append(DuplicateMatch(ticket, round(score, 3)))
     found.sort(key=lambda m: (-m.score, -m.ticket.pk))
@@ -726,16 +708,16 @@ def queue_duplicates(tickets: Iterable[Ticket], *, now=None) -> dict[int, list[T
         .only("id", "title", "content", "region_id", "state", "address")
         .order_by("-created_at")[:DUPLICATE_CANDIDATES]
     )
+    prints = {other.pk: _fingerprint(other) for other in candidates}
     found: dict[int, list[Ticket]] = {}
     for ticket in tickets:
-        mine = _pairs(f"{ticket.title} {ticket.content}")
-        address_pairs = _pairs(ticket.address) if ticket.address else set()
+        mine = prints[ticket.pk] if ticket.pk in prints else _fingerprint(ticket)
         found_here = [
             other
             for other in candidates
             if other.pk != ticket.pk
             and other.region_id == ticket.region_id
-            and _duplicate_score(mine, address_pairs, other) >= DUPLICATE_MIN_SCORE
+            and same_matter_score(mine, prints[other.pk]) >= DUPLICATE_MIN_SCORE
         ]
         if found_here:
             found[ticket.pk] = found_here

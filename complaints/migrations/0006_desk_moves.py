@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
                 ('kind', models.CharField(choices=[('extension', 'Extension (延期)'), ('suspension', 'Suspension (挂起)')], max_length=10, verbose_name='kind')),
-                ('state', models.CharField(choices=[('pending', 'Waiting for the desk'), ('approved', 'Approved'), ('refused', 'Refused'), ('ended', 'Ended')], default='pending', max_length=10, verbose_name='state')),
+                ('state', models.CharField(choices=[('pending', 'Waiting for the desk'), ('approved', 'Approved'), ('refused', 'Refused'), ('ended', 'Ended'), ('withdrawn', 'Withdrawn: answered before the desk decided')], default='pending', max_length=10, verbose_name='state')),
                 ('reason', models.TextField(verbose_name='reason')),
                 ('until', models.DateField(verbose_name='until')),
                 ('due_before', models.DateField(blank=True, null=True, verbose_name='due before')),

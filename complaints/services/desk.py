@@ -340,6 +340,18 @@ def _h_resume(ticket: Ticket, *, actor, who, now, note, **_kw) -> None:
     )
 
 
+def delays_withdraw(ticket: Ticket, *, now) -> int:
+    """Withdraw the request for more time still waiting when the lead answers: nothing is left
+    for the desk to decide. How many were withdrawn (0 or 1)."""
+    withdrawn = 0
+    for delay in ticket.delays.select_for_update().filter(state=TicketDelay.State.PENDING):
+        delay.state = DELAY_MACHINE.target(delay.state, "withdraw", who=SYSTEM)
+        delay.decided_at = now
+        delay.save()
+        withdrawn += 1
+    return withdrawn
+
+
 def _tell_department(ticket: Ticket, delay: TicketDelay, subject: str, body: str) -> None:
     from zheliban.core.notices import notify
 

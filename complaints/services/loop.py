@@ -36,7 +36,7 @@ from ..selectors import (
 )
 from .closing import _h_callback, _h_close, _h_rate
 from .common import P, _require_note, _tell_citizen, _tell_senders
-from .desk import _h_decide, _h_delay, _h_resolve, _h_resume, _h_subdispatch
+from .desk import _h_decide, _h_delay, _h_resolve, _h_resume, _h_subdispatch, delays_withdraw
 from .moves import _do_dispatch, _kept, _link, _link_target_lock, _move, _part_move, _stay
 
 # ---------------------------------------------------------------- who may do what
@@ -195,7 +195,9 @@ def _authorize(ticket: Ticket, actor, action: str) -> tuple[str, TicketDepartmen
                     code=ComplaintsErrorCode.LEAD_ANSWERS,
                 )
             raise Forbidden(
-                _("Only the lead department answers the citizen."),
+                _("Only the lead department answers the citizen.")
+                if action == "answer"
+                else _("Only the lead department can do this."),
                 code=ComplaintsErrorCode.NOT_LEAD,
             )
         return who, part
@@ -445,6 +447,7 @@ def _h_answer(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
             code=ComplaintsErrorCode.OPINIONS_MISSING,
         )
     kept = _kept(ticket, now=now)
+    delays_withdraw(ticket, now=now)
     part.replied_at = now
     _part_move(part, "answer", who=who)
     ticket.reply = note

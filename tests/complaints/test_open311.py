@@ -734,6 +734,7 @@ def _tickets(desk, count: int, **fields) -> list[Ticket]:
         values = {
             "kind": "complaint",
             "channel": "web",
+            "title": NOISES[n],  # each its own matter, in its title too
             "content": NOISES[n],
             "region": desk.district,
             "address": f"文三路 {n} 号",
