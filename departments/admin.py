@@ -45,8 +45,11 @@ class DepartmentScopedAdmin(admin.ModelAdmin):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
+    """Every level, down to the streets, towns and townships; filter by level, or by the region
+    above to list one district's streets."""
+
     list_display = ("code", "name", "level", "parent")
-    list_filter = ("level",)
+    list_filter = ("level", ("parent", admin.RelatedOnlyFieldListFilter))
     search_fields = ("code", "name")
     list_select_related = ("parent",)
     raw_id_fields = ("parent",)

@@ -1,9 +1,13 @@
-"""The demo province: 浙江省, its 11 cities, districts of 杭州市, departments and their staff."""
+"""The demo province: 浙江省, its 11 cities, districts of 杭州市 and their streets, towns and
+townships, departments and their staff."""
+
+from pathlib import Path
 
 from zheliban.accounts.demo import demo_password_hash
 from zheliban.accounts.services import staff_user_upsert
 
 from .models import Department, Membership, Region, ServiceLocation
+from .services import streets_import, streets_read
 
 PROVINCE = ("330000", "浙江省")
 CITIES = (
@@ -27,6 +31,15 @@ HANGZHOU_DISTRICTS = (
     ("330109", "萧山区"),
     ("330110", "余杭区"),
 )
+
+# The real streets, towns and townships of the six districts above, copied unchanged from the
+# official division codes (departments/data/README.md), so the demo needs no data folder.
+STREETS_CSV = Path(__file__).resolve().parent / "data" / "hangzhou_streets.csv"
+# The district whose streets, towns and townships get their offices, and how many of those (the
+# first by code) get staff.
+STREET_OFFICES_DISTRICT = "330106"
+STAFFED_STREETS = 2
+STREET_ROLES = (Membership.Role.CLERK, Membership.Role.SUPERVISOR)
 
 K = Department.Kind
 # kind: (province name, city name pattern, district name pattern)
@@ -83,7 +96,7 @@ def _region(code, name, level, parent=None) -> Region:
     return region
 
 
-def _department(region: Region, kind: str, name: str) -> Department:
+def _department(region: Region, kind: str, name: str, address: str = "") -> Department:
     department, _created = Department.objects.update_or_create(
         code=f"{region.code}-{kind}",
         defaults={
@@ -92,10 +105,39 @@ def _department(region: Region, kind: str, name: str) -> Department:
             "region": region,
             "phone": "12345",
             "complaint_phone": "12345",
-            "address": f"{region.name}民生服务中心",
+            "address": address or f"{region.name}民生服务中心",
         },
     )
     return department
+
+
+def street_office_name(street: str) -> str:
+    """A street's office is its 街道办事处; a town's or township's, its people's government."""
+    return f"{street}人民政府" if street.endswith(("镇", "乡")) else f"{street}办事处"
+
+
+def _staff(department: Department, roles) -> None:
+    for role in roles:
+        user = staff_user_upsert(
+            username=f"{department.code}-{role}",
+            password_hash=demo_password_hash(),
+            real_name=f"{department.name}{ROLE_NAMES[role]}",
+        )
+        Membership.objects.get_or_create(user=user, department=department, role=role)
+
+
+def _street_offices() -> list[Department]:
+    """The two offices of every street, town and township of the district: its 街道办事处 (or
+    乡镇人民政府) and its 综合行政执法队."""
+    streets = Region.objects.filter(
+        level=Region.Level.STREET, parent__code=STREET_OFFICES_DISTRICT
+    ).order_by("code")
+    offices: list[Department] = []
+    for street in streets:
+        hall = f"{street.name}便民服务中心"
+        offices.append(_department(street, K.STREET_OFFICE, street_office_name(street.name), hall))
+        offices.append(_department(street, K.ENFORCEMENT, f"{street.name}综合行政执法队", hall))
+    return offices
 
 
 def seed(*, stdout) -> None:
@@ -105,6 +147,7 @@ def seed(*, stdout) -> None:
     districts = [
         _region(code, name, Region.Level.COUNTY, hangzhou) for code, name in HANGZHOU_DISTRICTS
     ]
+    streets = streets_import(streets_read(STREETS_CSV))
 
     departments: list[Department] = []
     for kind, (province_name, city_name, district_name) in DEPARTMENT_NAMES.items():
@@ -131,16 +174,15 @@ def seed(*, stdout) -> None:
                 },
             )
 
+    street_offices = _street_offices()
+
     staffed = [d for d in departments if d.region.code in STAFFED_REGIONS]
     for department in staffed:
-        for role in ROLES:
-            username = f"{department.code}-{role}"
-            user = staff_user_upsert(
-                username=username,
-                password_hash=demo_password_hash(),
-                real_name=f"{department.name}{ROLE_NAMES[role]}",
-            )
-            Membership.objects.get_or_create(user=user, department=department, role=role)
+        _staff(department, ROLES)
+    staffed_streets = sorted({d.region.code for d in street_offices})[:STAFFED_STREETS]
+    for department in street_offices:
+        if department.region.code in staffed_streets:
+            _staff(department, STREET_ROLES)
     # A counter clerk (一窗受理) at each staffed government service centre.
     for department in staffed:
         if department.kind == K.SERVICE_CENTRE:
@@ -154,8 +196,11 @@ def seed(*, stdout) -> None:
             )
 
     stdout.write(
-        f"Regions: {Region.objects.count()}, departments: {Department.objects.count()}, "
-        f"staff memberships: {Membership.objects.count()}"
+        f"Regions: {Region.objects.count()} (streets, towns and townships: "
+        f"{streets['created']} new, {streets['updated']} updated, "
+        f"{streets['unchanged']} unchanged), departments: {Department.objects.count()} "
+        f"({len(street_offices)} street offices), staff memberships: "
+        f"{Membership.objects.count()}"
     )
 
 
@@ -165,4 +210,6 @@ def login_help() -> list[str]:
         "330100-renshe-supervisor, 330100-zhengwu-dispatcher, 330106-weijian-admin.",
         "Counter clerks (一窗受理) of the service centres: 330106-zhengwu-counter, "
         "330100-zhengwu-counter.",
+        "Street offices of 西湖区 (北山街道, 西溪街道): 330106002-jiedao-clerk, "
+        "330106002-zhifa-supervisor, 330106004-jiedao-supervisor, 330106004-zhifa-clerk ...",
     ]

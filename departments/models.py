@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -9,7 +10,16 @@ from guardian.models import UserObjectPermissionBase
 from departments.errors import DepartmentsErrorCode
 from zheliban.core.models import TimeStampedModel
 
+# A region's code: six digits (GB/T 2260) for a province, city or county; nine for a street,
+# town or township (its county's six and three of its own, as the statistical division codes
+# give them).
 region_code_validator = RegexValidator(
+    r"^\d{6}(\d{3})?$",
+    _("A region code has six digits, or nine for a street, town or township."),
+    code=DepartmentsErrorCode.REGION_CODE_FORMAT,
+)
+# Down to the county only: published boundaries and what they resolve to.
+county_code_validator = RegexValidator(
     r"^\d{6}$",
     _("A region code has exactly six digits."),
     code=DepartmentsErrorCode.REGION_CODE_FORMAT,
@@ -17,15 +27,17 @@ region_code_validator = RegexValidator(
 
 
 class Region(models.Model):
-    """An administrative division with its 6-digit code (GB/T 2260)."""
+    """An administrative division: a province, city or county with its 6-digit code (GB/T 2260),
+    or a street, town or township (街道, 镇, 乡) below a county, with its 9-digit code."""
 
     class Level(models.TextChoices):
         PROVINCE = "province", _("Province")
         CITY = "city", _("City")
         COUNTY = "county", _("County or district")
+        STREET = "street", _("Street, town or township")
 
     code = models.CharField(
-        _("code"), max_length=6, unique=True, validators=[region_code_validator]
+        _("code"), max_length=9, unique=True, validators=[region_code_validator]
     )
     name = models.CharField(_("name"), max_length=50)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
@@ -44,7 +56,9 @@ class Region(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(code__regex=r"^[0-9]{6}$"), name="region_code_six_digits"
+                condition=Q(level="street", code__regex=r"^[0-9]{9}$")
+                | (~Q(level="street") & Q(code__regex=r"^[0-9]{6}$")),
+                name="region_code_digits_match_level",
             ),
             models.CheckConstraint(
                 condition=Q(level="province", parent__isnull=True)
@@ -55,6 +69,36 @@ class Region(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A street, town or township belongs to a county-level region and its code begins with
+        that county's: checks across rows, which a database constraint cannot make. (Counties
+        are not held to a city above them: some are administered by their province directly.)"""
+        super().clean()
+        if self.level != self.Level.STREET:
+            return
+        parent = self.parent
+        if parent is None:
+            return  # the database constraint refuses a street without a parent
+        if parent.level != self.Level.COUNTY:
+            raise ValidationError(
+                {
+                    "parent": ValidationError(
+                        _("A street, town or township belongs to a county or district."),
+                        code=DepartmentsErrorCode.REGION_PARENT_LEVEL,
+                    )
+                }
+            )
+        if not self.code.startswith(parent.code):
+            raise ValidationError(
+                {
+                    "code": ValidationError(
+                        _("A street's code begins with its county's code, %(code)s.")
+                        % {"code": parent.code},
+                        code=DepartmentsErrorCode.REGION_CODE_FORMAT,
+                    )
+                }
+            )
 
 
 class Department(TimeStampedModel):
@@ -75,6 +119,10 @@ class Department(TimeStampedModel):
         EDUCATION = "jiaoyu", _("Education")
         COMMERCE = "shangwu", _("Commerce")
         SERVICE_CENTRE = "zhengwu", _("Government service centre")
+        # The offices of a street, town or township: 街道办事处 or 乡镇人民政府, and its
+        # comprehensive administrative law enforcement team (综合行政执法队).
+        STREET_OFFICE = "jiedao", _("Street or township office")
+        ENFORCEMENT = "zhifa", _("Comprehensive law enforcement")
         HOTLINE = "rexian", _("12345 hotline desk")
         OTHER = "other", _("Other")
 
@@ -262,7 +310,7 @@ class Boundary(models.Model):
     name = models.CharField(_("name as published"), max_length=50)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     region_code = models.CharField(
-        _("region a point inside belongs to"), max_length=6, validators=[region_code_validator]
+        _("region a point inside belongs to"), max_length=6, validators=[county_code_validator]
     )
     exact = models.BooleanField(
         _("exact"), default=True, help_text=_("False where only the city above can be told.")

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from .models import Department, Membership
+from .models import Department, Membership, Region
 
 M = TypeVar("M", bound=Model)
 
@@ -54,18 +54,31 @@ def in_scope(obj: Model, user, **options) -> bool:
     return scope_queryset(type(obj)._default_manager.filter(pk=obj.pk), user, **options).exists()
 
 
+# How many levels lie below the top one (province → city → county → street): how far down a
+# region's subtree can reach.
+REGION_DEPTH = len(Region.Level.values) - 1
+
+
+def region_subtree_q(regions, *, path: str = "region") -> Q:
+    """The rows whose region (at ``path``; ``""`` for regions themselves) is one of ``regions``
+    (ids, or a subquery of them) or lies anywhere below one, down to the streets. One condition,
+    no recursion: it follows the parent chain as deep as there are levels."""
+    prefix = f"{path}__" if path else ""
+    condition = Q(**{f"{path or 'pk'}__in": regions})
+    for depth in range(1, REGION_DEPTH + 1):
+        condition |= Q(**{f"{prefix}{'parent__' * (depth - 1)}parent__in": regions})
+    return condition
+
+
 def overseen_department_ids(user) -> QuerySet:
     """A subquery of the departments a supervisor of a government service centre oversees: every
-    department in the centre's region and the regions below it. Oversight reads (overdue lists,
-    督办); it never lets the overseer move another department's task."""
+    department in the centre's region and the regions below it, down to the offices of the
+    streets, towns and townships (a district's centre oversees its 街道办事处 and 综合行政执法队).
+    Oversight reads (overdue lists, 督办); it never lets the overseer move another department's
+    task."""
     centres = Membership.objects.filter(
         user_id=user.pk,
         role=Membership.Role.SUPERVISOR,
         department__kind=Department.Kind.SERVICE_CENTRE,
     ).values("department__region_id")
-    return Department.objects.filter(
-        Q(region_id__in=centres)
-        | Q(region__parent_id__in=centres)
-        | Q(region__parent__parent_id__in=centres)
-        | Q(region__parent__parent__parent_id__in=centres)
-    ).values("pk")
+    return Department.objects.filter(region_subtree_q(centres)).values("pk")

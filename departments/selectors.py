@@ -12,11 +12,18 @@ from shapely.geometry import Point, shape
 from shapely.prepared import prep
 
 from .models import Boundary, Department, Membership, Region, ServiceLocation
-from .scoping import scope_queryset
+from .scoping import region_subtree_q, scope_queryset
 
 
 def region_list() -> QuerySet[Region]:
     return Region.objects.select_related("parent").order_by("code")
+
+
+def region_subtree(*, code: str) -> QuerySet[Region]:
+    """The region of ``code`` and every region below it, down to its streets, towns and
+    townships (one query; empty for an unknown code)."""
+    top = Region.objects.filter(code=code).values("pk")
+    return Region.objects.filter(region_subtree_q(top, path="")).order_by("code")
 
 
 def department_list_public(*, region_code: str | None = None) -> QuerySet[Department]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from .models import (
     Boundary,
     Department,
     Membership,
+    Region,
     ServiceLocation,
     ServiceLocationUserPermission,
 )
@@ -195,3 +199,113 @@ def boundaries_import(directory: Path) -> ImportReport:
         remapped=sorted(b.code for b in counties if b.code in REORGANISED and b.exact),
         approximate=sorted(b.code for b in counties if not b.exact),
     )
+
+
+# ---------------------------------------------------------------- streets, towns and townships
+
+# The official codes of the streets (街道), towns (镇) and townships (乡) below each county, as
+# ../shared/data/regions/zhejiang_streets.csv publishes them (see departments/data/README.md):
+# ``code`` (9 digits: the county's 6 and 3 more), ``name``, ``areaCode`` (the county's code).
+STREET_COLUMNS = ("code", "name", "areaCode")
+STREET_CODE = re.compile(r"[0-9]{9}")
+STREET_NAME_MAX = int(Region._meta.get_field("name").max_length or 0)
+
+
+def streets_read(path: Path) -> list[dict[str, str]]:
+    """The rows of a streets CSV file (columns ``code``, ``name``, ``areaCode`` at least).
+    Raises ``OSError`` when the file cannot be read and ``ValueError`` naming what is wrong
+    when it is not such a file."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in STREET_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise ValueError(
+                    f"{path.name}: no column {', '.join(missing)} in its first line "
+                    f"(expected {', '.join(STREET_COLUMNS)})"
+                )
+            return [{column: row[column] or "" for column in STREET_COLUMNS} for row in reader]
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path.name}: not a UTF-8 CSV file ({exc})") from exc
+
+
+def _street_problem(code: str, name: str, county: str, seen: Mapping[str, object]) -> str | None:
+    if not STREET_CODE.fullmatch(code):
+        return "the code is not 9 digits"
+    if county != code[:6]:
+        return f"the code does not begin with its county's code {county or '(none)'}"
+    if not name:
+        return "no name"
+    if len(name) > STREET_NAME_MAX:
+        return f"the name is longer than {STREET_NAME_MAX} characters"
+    if code in seen:
+        return "the code is listed twice"
+    return None
+
+
+def streets_import(rows: Iterable[Mapping[str, str]]) -> dict:
+    """Create or update the street, town and township regions of ``rows`` (``code``, ``name``,
+    ``areaCode``) under their counties, all or nothing, in a handful of queries whatever the
+    number of rows. A row whose county is not in the database is skipped and counted, never
+    attached elsewhere; a malformed row is reported with its reason (its number counts the rows
+    from 1) and not imported. Running it again changes nothing. Streets absent from ``rows`` stay
+    as they are: departments may be attached to them.
+
+    Returns ``created``, ``updated``, ``unchanged`` and ``skipped`` counts, ``skipped_counties``
+    (the county codes not found, sorted) and ``invalid`` (``{"row", "code", "reason"}`` each)."""
+    wanted: dict[str, tuple[str, str]] = {}  # code → (name, county code)
+    invalid: list[dict] = []
+    for number, row in enumerate(rows, start=1):
+        code = (row.get("code") or "").strip()
+        name = (row.get("name") or "").strip()
+        county = (row.get("areaCode") or "").strip()
+        problem = _street_problem(code, name, county, wanted)
+        if problem:
+            invalid.append({"row": number, "code": code, "reason": problem})
+        else:
+            wanted[code] = (name, county)
+
+    with transaction.atomic():
+        counties = dict(
+            Region.objects.filter(
+                level=Region.Level.COUNTY, code__in={county for _name, county in wanted.values()}
+            ).values_list("code", "pk")
+        )
+        existing = {
+            region.code: region
+            for region in Region.objects.filter(code__in=list(wanted)).only(
+                "pk", "code", "name", "level", "parent_id"
+            )
+        }
+        new: list[Region] = []
+        changed: list[Region] = []
+        skipped: set[str] = set()
+        skipped_rows = 0
+        for code, (name, county) in wanted.items():
+            parent_id = counties.get(county)
+            if parent_id is None:
+                skipped.add(county)
+                skipped_rows += 1
+                continue
+            region = existing.get(code)
+            if region is None:
+                new.append(
+                    Region(code=code, name=name, level=Region.Level.STREET, parent_id=parent_id)
+                )
+            elif (region.name, region.level, region.parent_id) != (
+                name,
+                Region.Level.STREET,
+                parent_id,
+            ):
+                region.name, region.level, region.parent_id = name, Region.Level.STREET, parent_id
+                changed.append(region)
+        Region.objects.bulk_create(new, batch_size=500)
+        Region.objects.bulk_update(changed, ["name", "level", "parent"], batch_size=500)
+    return {
+        "created": len(new),
+        "updated": len(changed),
+        "unchanged": len(wanted) - skipped_rows - len(new) - len(changed),
+        "skipped": skipped_rows,
+        "skipped_counties": sorted(skipped),
+        "invalid": invalid,
+    }

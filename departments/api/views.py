@@ -48,7 +48,8 @@ class RegionFilter(django_filters.FilterSet):
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RegionSerializer
     lookup_field = "code"
-    lookup_value_regex = r"\d{6}"
+    # 6 digits down to a county, 9 for a street, town or township.
+    lookup_value_regex = r"\d{6}(?:\d{3})?"
     filterset_class = RegionFilter
     permission_classes = [permissions.AllowAny]
 

@@ -80,9 +80,13 @@ def test_seed_demo_is_idempotent_and_complete(capsys):
         "jiaoyu",
         "shangwu",
     }
-    for region in Region.objects.all():
+    for region in Region.objects.exclude(level=Region.Level.STREET):
         kinds = set(Department.objects.filter(region=region).values_list("kind", flat=True))
         assert required <= kinds, (region.code, required - kinds)
+    # a street has its office and its law-enforcement team, where the demo seeds them
+    for street in Region.objects.filter(level=Region.Level.STREET, parent__code="330106"):
+        kinds = set(Department.objects.filter(region=street).values_list("kind", flat=True))
+        assert kinds == {"jiedao", "zhifa"}, street.code
     roles = set(
         Membership.objects.filter(department__code="330106-gongan").values_list("role", flat=True)
     )
