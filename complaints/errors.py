@@ -53,3 +53,6 @@ class ComplaintsErrorCode(ErrorCode):
     DELAY_NONE = "delay_none"
     DECISION_MISSING = "decision_missing"
     REGION_MISMATCH = "region_mismatch"
+    LINK_EXPIRED = "link_expired"
+    LINK_INVALID = "link_invalid"
+    LINK_USED = "link_used"

@@ -374,6 +374,13 @@ TICKET_MACHINE = Machine(
         ),
         Transition(
             "rate",
+            _S.ANSWERED,
+            (_S.CLOSED, _S.HANDLING),
+            SENDER,
+            when=_("by the one-tap link sent with the answer (智能回访), before any callback"),
+        ),
+        Transition(
+            "rate",
             _S.CALLED_BACK,
             (_S.CLOSED, _S.HANDLING),
             DESK,

@@ -24,6 +24,7 @@ from departments.scoping import member_department_ids, overseen_department_ids
 from departments.selectors import staff_roles
 from zheliban.core.identity import mask_name, mask_phone
 
+from .dispatch.departments import region_chain
 from .errors import ComplaintsErrorCode
 from .models import Article, Ticket, TicketAttachment, TicketDelay, TicketDepartment, TicketEvent
 from .similarity import Fingerprint, fingerprint, same_matter_score
@@ -105,11 +106,15 @@ def staff_tickets(
     overdue: bool = False,
     queue: bool = False,
     delays: bool = False,
+    callbacks: bool = False,
 ) -> QuerySet[Ticket]:
     """The tickets a member of staff works on, due first. ``queue``: those waiting for a
-    dispatcher; ``delays``: those with a request for 延期 or 挂起 waiting for the desk. Without
-    ``state``, the open ones."""
+    dispatcher; ``delays``: those with a request for 延期 or 挂起 waiting for the desk;
+    ``callbacks``: answered ones the sender has not rated by the link within the callback step's
+    working days, for the desk to call (回访). Without ``state``, the open ones."""
     qs = tickets_for_staff(user)
+    if callbacks:
+        qs = qs.filter(state=S.ANSWERED, node_due_date__lte=timezone.localdate())
     if delays:
         pending = TicketDelay.objects.filter(ticket=OuterRef("pk"), state=TicketDelay.State.PENDING)
         qs = qs.filter(Exists(pending))
@@ -309,7 +314,7 @@ def dispatch_departments(region: Region | None = None) -> list[tuple[Region, lis
     province = (region.code[:2] if region is not None else "33") + "0000"
     near = [province]
     if region is not None:
-        near = [region.code, region.code[:4] + "00", province]
+        near = region_chain(region.code)
     rows = (
         Department.objects.filter(is_active=True, region__code__startswith=province[:2])
         .exclude(kind=Department.Kind.HOTLINE)

@@ -24,8 +24,9 @@ class DepartmentRef:
 
 
 def region_chain(region_code: str) -> list[str]:
-    """A region code, its city's and its province's (GB/T 2260: 330106 → 330100 → 330000)."""
-    chain = [region_code, f"{region_code[:4]}00", f"{region_code[:2]}0000"]
+    """A region code, its district's (for a street's 9 digits), its city's and its province's
+    (GB/T 2260: 330106002 → 330106 → 330100 → 330000)."""
+    chain = [region_code, region_code[:6], f"{region_code[:4]}00", f"{region_code[:2]}0000"]
     return list(dict.fromkeys(chain))
 
 

@@ -6,6 +6,7 @@ moves the ticket and the department's part, sets the next step's deadline in wor
 the history row and tells the citizen, all in one transaction.
 """
 
+from .callback import RATING_LINK_DAYS, rate_by_link, rating_link_open, rating_url
 from .common import (
     CONTENT_MAX_CHARS,
     DEFAULT_DEADLINES,
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_ATTACHMENTS",
     "PHONE_RE",
     "PHOTO_TYPES",
+    "RATING_LINK_DAYS",
     "SATISFIED_FROM",
     "TICKET_UPLOAD_TYPES",
     "TITLE_MAX_CHARS",
@@ -70,6 +72,9 @@ __all__ = [
     "move_data",
     "nearest_department",
     "predictor_get",
+    "rate_by_link",
+    "rating_link_open",
+    "rating_url",
     "reporter_reveal",
     "returned_examples",
     "step_workdays",

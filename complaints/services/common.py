@@ -101,10 +101,13 @@ def _tell_citizen(ticket: Ticket, subject: str, body: str) -> None:
         notify(ticket.citizen, subject=subject, body=body)
 
 
-def _tell_senders(ticket: Ticket, subject: str, body: str) -> None:
+def _tell_senders(ticket: Ticket, subject: str, body: str, *, to_sender: str = "") -> None:
     """Tell the ticket's sender, and the sender of every ticket linked to it as the same matter
-    (they were promised to hear about it with this one), each under their own number."""
-    _tell_citizen(ticket, subject % {"number": ticket.number}, body)
+    (they were promised to hear about it with this one), each under their own number.
+    ``to_sender`` is added for the ticket's own sender only (the link to rate the answer)."""
+    _tell_citizen(
+        ticket, subject % {"number": ticket.number}, f"{body}\n\n{to_sender}" if to_sender else body
+    )
     linked = Ticket.objects.filter(duplicate_of=ticket, citizen__is_active=True).select_related(
         "citizen"
     )

@@ -34,6 +34,7 @@ from ..selectors import (
     part_for,
     suspensions_due,
 )
+from .callback import RATING_LINK_DAYS, rating_url
 from .closing import _h_callback, _h_close, _h_rate
 from .common import P, _require_note, _tell_citizen, _tell_senders
 from .desk import _h_decide, _h_delay, _h_resolve, _h_resume, _h_subdispatch, delays_withdraw
@@ -470,6 +471,8 @@ def _h_answer(ticket: Ticket, *, actor, who, part, now, note, **_kw) -> None:
         _("Ticket %(number)s answered"),
         _("%(department)s answered: %(reply)s")
         % {"department": part.department.name, "reply": note},
+        to_sender=_("Rate the answer with one tap, no login needed (valid %(days)d days): %(url)s")
+        % {"days": RATING_LINK_DAYS, "url": rating_url(ticket)},
     )
 
 

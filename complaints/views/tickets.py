@@ -172,6 +172,27 @@ def ticket_rate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("complaints:ticket", pk=ticket.pk)
 
 
+@require_http_methods(["GET", "POST"])
+def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-tap rating page of the automatic callback: no login, the signed link is enough."""
+    link = services.rating_link_open(token)
+    context = {"link": link, "ticket": link.ticket, "token": token}
+    if link.ticket is None:
+        return render(request, "complaints/rate_link.html", context, status=410)
+    if request.method == "GET":
+        return render(request, "complaints/rate_link.html", context)
+    try:
+        score = int(request.POST.get("satisfaction", ""))
+    except ValueError:
+        score = None
+    try:
+        services.rate_by_link(token=token, satisfaction=score, note=request.POST.get("comment", ""))
+    except Refused as exc:
+        context["refusal"] = exc.message
+        return render(request, "complaints/rate_link.html", context, status=exc.status)
+    return render(request, "complaints/rate_link.html", {**context, "rated": score})
+
+
 @login_required
 def attachment(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -199,7 +220,7 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "")
     roles = selectors.desk_roles(request.user)
     desk = bool(roles)
-    if view not in ("queue", "overdue", "delays", "all", ""):
+    if view not in ("queue", "overdue", "delays", "callbacks", "all", ""):
         view = ""
     if not view:
         view = "queue" if desk else "open"
@@ -208,6 +229,7 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
         queue=view == "queue",
         overdue=view == "overdue",
         delays=view == "delays",
+        callbacks=view == "callbacks",
     )
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     queue = view == "queue"
@@ -462,6 +484,7 @@ urlpatterns = [
     path("my/tickets/", my_tickets, name="my-tickets"),
     path("my/tickets/<int:pk>/", ticket_detail, name="ticket"),
     path("my/tickets/<int:pk>/rate/", ticket_rate, name="ticket-rate"),
+    path("tickets/rate/<str:token>/", rate_by_link, name="rate-by-link"),
     path("tickets/files/<int:pk>/", attachment, name="ticket-attachment"),
     path("staff/tickets/", staff_tickets, name="staff-tickets"),
     path("staff/tickets/dispatch/", staff_tickets_dispatch, name="staff-tickets-dispatch"),

@@ -974,9 +974,9 @@ def test_the_full_loop_to_a_satisfied_close(desk):
     assert notices(desk.citizen)[1][1] == (
         f"杭州市住房和城乡建设局 signed for your ticket and will answer by {due(today(), 10)}."
     )
-    assert (
-        notices(desk.citizen)[2][1] == "杭州市住房和城乡建设局 answered: 已责令施工单位夜间停工。"
-    )
+    answer, rating = notices(desk.citizen)[2][1].split("\n\n")
+    assert answer == "杭州市住房和城乡建设局 answered: 已责令施工单位夜间停工。"
+    assert rating.startswith("Rate the answer with one tap, no login needed (valid 7 days): ")
     assert notices(desk.citizen)[3][1] == "Thank you for your rating. The ticket is closed."
     # a closed ticket moves no more
     for action, actor, extra in [
@@ -1791,10 +1791,12 @@ def test_every_sender_of_a_linked_ticket_hears_the_answer(desk):
     act(fresh(lead), desk.dispatcher, "dispatch", department=zhujian)
     act(fresh(lead), desk.clerks["zhujian"], "sign")
     act(fresh(lead), desk.clerks["zhujian"], "answer", note="已责令施工单位停止夜间施工。")
-    assert notices(desk.citizen)[-1] == (
+    subject, body = notices(desk.citizen)[-1]
+    assert (subject, body.split("\n\n")[0]) == (
         f"Ticket {lead.number} answered",
         "杭州市住房和城乡建设局 answered: 已责令施工单位停止夜间施工。",
     )
+    assert "/tickets/rate/" in body  # the lead's own sender rates it
     assert notices(desk.other_citizen)[-1] == (
         f"Ticket {second.number} answered",
         f"Handled together with ticket {lead.number}: 杭州市住房和城乡建设局 answered: "

@@ -613,6 +613,8 @@ def routes_pages() -> dict[str, Route]:
                 )
             ],
         ),
+        # the signed link is the whole of the permission: a wrong one is gone for everyone
+        "tickets/rate/<str:token>/": Route(one("/tickets/rate/not-a-token/", everyone(410))),
         "tickets/files/<int:pk>/": Route(
             lambda w: [
                 Read(
