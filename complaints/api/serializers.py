@@ -22,7 +22,7 @@ from ..dispatch.categories import CATEGORIES
 from ..models import Ticket, TicketDelay, TicketDepartment
 from ..services import ACTIONS, CONTENT_MAX_CHARS, MAX_ATTACHMENTS, TITLE_MAX_CHARS
 
-REGION_CODE_PATTERN = r"^([0-9]{6})?$"  # empty: no region
+REGION_CODE_PATTERN = r"^([0-9]{6}([0-9]{3})?)?$"  # empty: no region; 9 digits: a street
 # A version or id a client sends back may not pass what every database's integer holds.
 MAX_INT = 2**31 - 1
 MAX_REASON = 200

@@ -68,7 +68,7 @@ def question_clean(value: str | None) -> str:
 
 
 def region_resolve(code: str | None) -> Region | None:
-    """The region of a 6-digit code (1 query), None without one."""
+    """The region of a code, six digits or nine for a street (1 query), None without one."""
     code = (code or "").strip()
     if not code:
         return None
@@ -76,7 +76,8 @@ def region_resolve(code: str | None) -> Region | None:
         region_code_validator(code)
     except ValidationError as error:
         raise ValidationError(
-            _("A region code has exactly six digits."), code=REGION_INVALID
+            _("A region code has six digits, or nine for a street, town or township."),
+            code=REGION_INVALID,
         ) from error
     region = Region.objects.filter(code=code).only("id", "code").first()
     if region is None:

@@ -85,8 +85,10 @@ ATTRIBUTES = (
             "(default: the province)."
         ),
         order=2,
-        datatype_description=_("Six digits (GB/T 2260), e.g. 330106."),
-        max_length=6,
+        datatype_description=_(
+            "Six digits (GB/T 2260), e.g. 330106, or nine for a street or township, e.g. 330106002."
+        ),
+        max_length=9,
     ),
     Attribute(
         code="public",

@@ -40,7 +40,7 @@ _W3C = re.compile(
 # an unencoded "+08:00" in a query string arrives as " 08:00"
 _SPACE_OFFSET = re.compile(r" (\d{2}:\d{2})$")
 _ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
-_REGION_CODE = re.compile(r"^\d{6}$")
+_REGION_CODE = re.compile(r"^\d{6}(\d{3})?$")
 
 
 def unknown_service(code: str) -> str:
@@ -219,7 +219,10 @@ def request_form_parse(data, files) -> RequestForm:
         )
     if form.address_id and not _REGION_CODE.match(form.address_id):
         errors.append(
-            _("address_id: “%(value)s” is not a region code of six digits (GB/T 2260).")
+            _(
+                "address_id: “%(value)s” is not a region code of six digits, or nine for a "
+                "street (GB/T 2260)."
+            )
             % {"value": form.address_id}
         )
 
@@ -317,7 +320,10 @@ def _attributes_read(data, service: Service, into: dict[str, str]) -> list[str]:
             continue
         if code == "region" and not _REGION_CODE.match(value):
             errors.append(
-                _("%(key)s: “%(value)s” is not a region code of six digits (GB/T 2260).")
+                _(
+                    "%(key)s: “%(value)s” is not a region code of six digits, or nine for a "
+                    "street (GB/T 2260)."
+                )
                 % {"key": key, "value": value}
             )
             continue

@@ -117,12 +117,13 @@ def _region(form: RequestForm) -> Region | None:
 
 
 def _region_named_in(address: str) -> Region | None:
-    """The most precise region whose name the address contains (“杭州市西湖区文三路” → 西湖区),
+    """The most precise region whose name the address contains (“杭州市西湖区文三路” → 西湖区,
+    “西湖区北山街道” → 北山街道),
     when exactly one region of that level is named; None otherwise. One query."""
     if not address:
         return None
     named = [r for r in Region.objects.only("code", "name", "level") if r.name in address]
-    for level in (Region.Level.COUNTY, Region.Level.CITY):
+    for level in (Region.Level.STREET, Region.Level.COUNTY, Region.Level.CITY):
         found = [r for r in named if r.level == level]
         if len(found) == 1:
             return found[0]

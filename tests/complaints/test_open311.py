@@ -501,7 +501,7 @@ def test_missing_location_is_400(desk, api, key, fmt):
         "lat: Give a number from -90 to 90."
     ]
     assert _refused(api, fmt, 400, good_post(key, address_id="3301")) == [
-        "address_id: “3301” is not a region code of six digits (GB/T 2260)."
+        "address_id: “3301” is not a region code of six digits, or nine for a street (GB/T 2260)."
     ]
 
 
