@@ -14,6 +14,7 @@ from .decision import MAX_TEXT_CHARS, dispatch_decide
 from .departments import DepartmentRef, department_ref
 from .model import model_load
 from .rules import Rule, dispatch_rules
+from .text import recognisable
 
 REASONS = 5
 
@@ -101,8 +102,14 @@ class Predictor:
         start, end = features.indptr[row], features.indptr[row + 1]
         columns = features.indices[start:end]
         weights = features.data[start:end] * self._margins[self._margin_classes[category], columns]
-        order = np.argsort(-weights, kind="stable")[:REASONS]
-        return tuple(str(self._terms[columns[i]]) for i in order if weights[i] > 0)
+        found: list[str] = []
+        for i in np.argsort(-weights, kind="stable"):
+            if weights[i] <= 0 or len(found) >= REASONS:
+                break
+            term = str(self._terms[columns[i]])
+            if recognisable(term):  # no function words, digits or lone characters
+                found.append(term)
+        return tuple(found)
 
 
 def _class_margins(calibrated) -> tuple[np.ndarray, dict[str, int]]:

@@ -25,6 +25,34 @@ STOPWORDS = frozenset(
 )
 
 
+# Words that say how or when, never what: a dispatcher does not recognise a matter in them, so
+# they are never given as the reasons of a suggestion (they may still weigh in the model).
+GENERIC_WORDS = frozenset(
+    """
+    很 太 非常 特别 比较 十分 一直 已经 还是 还有 没有 不是 不能 不要 不会 怎么 什么 为什么 如何
+    现在 目前 最近 今天 昨天 今年 去年 上次 多次 每次 一次 几次 多年 时候 时间 以后 以前 之前
+    之后 期间 问题 情况 事情 反映 希望 要求 相关 有关 部门 处理 解决 回复 答复 投诉 举报 咨询
+    建议 市民 本人 我家 他们 自己 大家 这样 那样 这些 那些 号 元 年 月 日 点 号楼 单元
+    """.split()  # noqa: SIM905
+)
+DIGIT_RE = re.compile(r"[0-9０-９]")
+NUMERAL_RE = re.compile(r"^[一二三四五六七八九十百千万两零几]+[个次年月日号点天元楼层岁]?$")
+
+
+def recognisable(term: str) -> bool:
+    """Whether a model term (a word, or words joined by spaces) names something a dispatcher
+    recognises: no digits or numbers, no lone character, not only generic words."""
+    words_ = term.split()
+    if not words_ or DIGIT_RE.search(term):
+        return False
+    content = [
+        w
+        for w in words_
+        if w not in GENERIC_WORDS and w not in STOPWORDS and not NUMERAL_RE.match(w)
+    ]
+    return bool(content) and all(len(w) >= 2 for w in content)
+
+
 def normalize(value: str) -> str:
     value = value or ""
     # Most texts are NFKC already; checking is much cheaper than normalising.

@@ -229,3 +229,23 @@ def test_choose_threshold_keeps_the_widest_coverage_at_the_target():
     # At 0.1 the precision would fall to 8/9.
     assert choose_threshold(confidence, correct) == (0.2, 1.0, 0.8)
     assert choose_threshold(confidence, ~correct) == (None, None, 0.0)
+
+
+@pytest.mark.django_db
+def test_reasons_are_words_a_dispatcher_recognises(predictor):
+    from complaints.dispatch.text import recognisable
+
+    kitchen = (
+        "上次在文三路18号那家饭店吃饭，发现后厨用的食材很多已经过期，冰箱里的肉都变质了，"
+        "很不卫生，希望有关部门去查一查。"
+    )
+    texts = (kitchen, SCHOOL, WAGES, BUILDING)
+    for prediction in predictor.predict(list(texts)):
+        assert prediction.reasons, prediction
+        for reason in prediction.reasons:
+            assert recognisable(reason), reason
+            assert not set(reason.split()) & {"号", "很", "上次", "已经", "希望"}, reason
+    for word in ("号", "很", "上次", "18", "三楼", "有关 部门"):
+        assert not recognisable(word), word
+    for word in ("后厨", "过期", "食材 过期", "补课费", "万达广场"):
+        assert recognisable(word), word
