@@ -13,6 +13,7 @@ Every write goes through ``complaints.services``; a refusal there (``Refused``, 
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -33,7 +34,13 @@ from complaints.errors import ComplaintsErrorCode
 from workflows.selectors import application_list_for_citizen
 from zheliban.accounts.models import User
 from zheliban.core.api import ErrorSerializer, valid_data
-from zheliban.core.idempotency import idempotency_key_of, idempotency_parameter
+from zheliban.core.idempotency import (
+    body_digest,
+    idempotency_check,
+    idempotency_key_of,
+    idempotency_parameter,
+    idempotency_remember,
+)
 from zheliban.core.schema import link, response_links
 
 from .. import selectors, services
@@ -218,6 +225,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
+            422: ErrorSerializer,
             429: ErrorSerializer,
         },
     )
@@ -249,28 +257,32 @@ class TicketViewSet(viewsets.GenericViewSet):
                 raise field_error(
                     "application", _("This is not one of your applications."), "not_yours"
                 )
+        digest = body_digest(request) if key else ""
+        idempotency_check(user=user, scope="tickets", key=key, digest=digest)
         try:
-            ticket, created = services.ticket_submit_once(
-                idempotency_key=key,
-                kind=data["kind"],
-                channel=Ticket.Channel.API,
-                content=data["content"],
-                title=data["title"],
-                region=data.get("region"),
-                address=data["address"],
-                latitude=data["latitude"],
-                longitude=data["longitude"],
-                citizen=user,
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                contact_email=data["contact_email"],
-                is_anonymous=data["anonymous"],
-                is_public=data["public"],
-                uploads=data["attachments"],
-                application=application,
-                # resolved by the service among the tickets a ticket may join: never a report
-                link_to=data.get("link_to"),
-            )
+            with transaction.atomic():  # the key's record commits with the ticket it made
+                ticket, created = services.ticket_submit_once(
+                    idempotency_key=key,
+                    kind=data["kind"],
+                    channel=Ticket.Channel.API,
+                    content=data["content"],
+                    title=data["title"],
+                    region=data.get("region"),
+                    address=data["address"],
+                    latitude=data["latitude"],
+                    longitude=data["longitude"],
+                    citizen=user,
+                    contact_name=data["contact_name"],
+                    contact_phone=data["contact_phone"],
+                    contact_email=data["contact_email"],
+                    is_anonymous=data["anonymous"],
+                    is_public=data["public"],
+                    uploads=data["attachments"],
+                    application=application,
+                    # resolved by the service among the tickets a ticket may join: never a report
+                    link_to=data.get("link_to"),
+                )
+                idempotency_remember(user=user, scope="tickets", key=key, digest=digest)
         except services.TicketInvalid as error:
             raise exceptions.ValidationError(
                 {

@@ -72,8 +72,8 @@ def dispatched(desk, kind="zhujian", **fields) -> Ticket:
     )
 
 
-def photo_with_exif() -> bytes:
-    image = Image.new("RGB", (16, 16), "red")
+def photo_with_exif(colour="red") -> bytes:
+    image = Image.new("RGB", (16, 16), colour)
     exif = Image.Exif()
     exif[0x010F] = "SecretCam"  # Make
     exif[0x0132] = "2026:01:02 03:04:05"  # DateTime
@@ -127,6 +127,33 @@ def test_a_citizen_sends_a_ticket_in_json(desk):
     assert body["parts"] == []
     assert body["version"] == ticket.version
     assert body["satisfaction"] is None
+
+
+def test_a_multipart_retry_with_the_same_key_is_the_same_submission(desk):
+    raw = photo_with_exif()
+
+    def send(content: bytes):
+        return api(desk.citizen).post(
+            TICKETS,
+            {
+                "kind": "complaint",
+                "content": NOISE,
+                "region": "330106",
+                "attachments": [
+                    SimpleUploadedFile("scene.jpg", content, content_type="image/jpeg")
+                ],
+            },
+            HTTP_IDEMPOTENCY_KEY="photo-1",
+        )
+
+    first = send(raw)
+    assert first.status_code == 201, first.content
+    again = send(raw)  # another multipart boundary, the same fields and file
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    other = send(photo_with_exif(colour=(0, 0, 255)))
+    assert other.status_code == 422
+    assert Ticket.objects.count() == 1
+    assert TicketAttachment.objects.count() == 1
 
 
 def test_a_photo_sent_in_multipart_is_kept_without_its_metadata(desk):
@@ -802,7 +829,7 @@ def test_a_retry_with_the_same_idempotency_key_answers_with_the_first_ticket(des
 
     again = client.post(
         TICKETS,
-        {"kind": "complaint", "content": NOISE + "（重发）", "region": "330106"},
+        {"region": "330106", "content": NOISE, "kind": "complaint"},  # the same, reordered
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY="retry-key-1",
     )
@@ -811,6 +838,19 @@ def test_a_retry_with_the_same_idempotency_key_answers_with_the_first_ticket(des
     assert again.json()["content"] == NOISE
     assert Ticket.objects.count() == 1
     assert Ticket.objects.get().idempotency_key == "retry-key-1"
+    assert desk.citizen.notices.count() == notices
+    assert TicketEvent.objects.count() == events
+
+    # the same key with another body is another submission: refused, nothing changes
+    other = client.post(
+        TICKETS,
+        {"kind": "complaint", "content": NOISE + "（重发）", "region": "330106"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="retry-key-1",
+    )
+    assert other.status_code == 422, other.content
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert Ticket.objects.count() == 1
     assert desk.citizen.notices.count() == notices
     assert TicketEvent.objects.count() == events
 

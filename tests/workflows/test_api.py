@@ -154,6 +154,14 @@ def test_the_same_key_files_one_application(joint):
     assert Application.objects.count() == 1
     assert Task.objects.count() == 2
 
+    # the same key with another body is another submission: 422, nothing filed or changed
+    changed = {"bundle": "newborn", "answers": {**joint.answers(), "baby_name": "王小二"}}
+    reused = apply(citizen, changed, key="6f1c2a7e-3b0d-4c8e-9f51-2d7a4b9e0c13")
+    assert reused.status_code == 422, reused.content
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert Application.objects.count() == 1
+    assert Task.objects.count() == 2
+
 
 def test_a_retry_is_answered_even_when_the_form_changed_since(joint):
     citizen = api(joint.citizen)

@@ -9,6 +9,7 @@ gets an empty worklist.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -24,7 +25,13 @@ from rest_framework.response import Response
 
 from workflows.errors import WorkflowsErrorCode
 from zheliban.core.api import ErrorSerializer, Refusal, valid_data
-from zheliban.core.idempotency import idempotency_key_of, idempotency_parameter
+from zheliban.core.idempotency import (
+    body_digest,
+    idempotency_check,
+    idempotency_key_of,
+    idempotency_parameter,
+    idempotency_remember,
+)
 from zheliban.core.schema import link, response_links
 
 from .. import selectors, services
@@ -232,14 +239,19 @@ class ApplicationViewSet(viewsets.GenericViewSet):
             400: ApplicationErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
+            422: ErrorSerializer,
         },
     )
     def create(self, request):
         key = idempotency_key_of(request)
         data = valid_data(ApplicationCreateSerializer, request.data)
+        digest = body_digest(request)
+        idempotency_check(user=request.user, scope="applications", key=key, digest=digest)
         app = application_submitted_with_key(user=request.user, key=key)
         created = False
-        if app is None:
+        if app is not None:
+            idempotency_remember(user=request.user, scope="applications", key=key, digest=digest)
+        else:
             bundle, item = data.get("bundle"), data.get("item")
             workflow = services.workflow_for(bundle=bundle, item=item)
             prepared = selectors.application_prepare(
@@ -248,14 +260,18 @@ class ApplicationViewSet(viewsets.GenericViewSet):
             spec = prepared.spec
             check_no_uploads_needed(spec)
             answers = checked_answers(spec=spec, user=request.user, given=data["answers"])
-            app, created = services.application_create_and_submit(
-                applicant=request.user,
-                bundle=bundle,
-                item=item,
-                answers=answers,
-                idempotency_key=key,
-                prepared=prepared,
-            )
+            with transaction.atomic():  # the key's record commits with the application
+                app, created = services.application_create_and_submit(
+                    applicant=request.user,
+                    bundle=bundle,
+                    item=item,
+                    answers=answers,
+                    idempotency_key=key,
+                    prepared=prepared,
+                )
+                idempotency_remember(
+                    user=request.user, scope="applications", key=key, digest=digest
+                )
         app = selectors.application_get_for_citizen(user=request.user, pk=app.pk)
         body = ApplicationDetailSerializer(app, context=self.get_serializer_context()).data
         if not created:

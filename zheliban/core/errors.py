@@ -26,6 +26,7 @@ class CoreErrorCode(ErrorCode):
     ID_NUMBER_FORMAT = "id_number_format"
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     JSON_TOO_DEEP = "json_too_deep"
     MISMATCH = "mismatch"
     NOT_FOUND = "not_found"

@@ -245,3 +245,26 @@ class NoticePreference(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class IdempotencyRecord(models.Model):
+    """What a submission made with an ``Idempotency-Key`` was: the digest of its body, so that a
+    retry with the same key and another body is refused rather than answered with the first."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(_("scope"), max_length=40)
+    key = models.CharField(_("key"), max_length=64)
+    body_digest = models.CharField(_("body digest"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "scope", "key"], name="idempotency_record_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
