@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer
+from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, FlagField
 
 from ..models import (
     Audience,
@@ -26,7 +26,6 @@ from ..models import (
 
 # What Django's reverse() leaves unquoted in a path, less "/" (a code is one segment).
 URL_SAFE_IN_SEGMENT = "!$&'()*+,;=~:@"
-FLAG_CHOICES = [("0", "no restriction"), ("1", "only items that have it")]
 FLAGS = ("online", "mobile", "zero_trips", "id_only")
 
 
@@ -77,28 +76,16 @@ class ItemSearchQuerySerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Only items addressed to citizens (自然人) or to enterprises (法人).",
     )
-    online = serializers.ChoiceField(
-        choices=FLAG_CHOICES,
-        required=False,
-        allow_blank=True,
+    online = FlagField(
         help_text="1: only items that can be handled online. 0 or absent: no restriction.",
     )
-    mobile = serializers.ChoiceField(
-        choices=FLAG_CHOICES,
-        required=False,
-        allow_blank=True,
+    mobile = FlagField(
         help_text="1: only items that can be handled on a phone. 0 or absent: no restriction.",
     )
-    zero_trips = serializers.ChoiceField(
-        choices=FLAG_CHOICES,
-        required=False,
-        allow_blank=True,
+    zero_trips = FlagField(
         help_text="1: only items that need no trip to the hall. 0 or absent: no restriction.",
     )
-    id_only = serializers.ChoiceField(
-        choices=FLAG_CHOICES,
-        required=False,
-        allow_blank=True,
+    id_only = FlagField(
         help_text="1: only items the ID card alone suffices for (一证通办). "
         "0 or absent: no restriction.",
     )

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from departments.models import Region
-from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
+from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, FlagField, TextField
 from zheliban.core.schema import NamedChoiceField
 
 from ..dispatch.categories import CATEGORIES
@@ -26,7 +26,6 @@ REGION_CODE_PATTERN = r"^([0-9]{6}([0-9]{3})?)?$"  # empty: no region; 9 digits:
 # A version or id a client sends back may not pass what every database's integer holds.
 MAX_INT = 2**31 - 1
 MAX_REASON = 200
-FLAG_CHOICES = [("0", "no restriction"), ("1", "only those")]
 
 
 @extend_schema_field({"type": "string", "pattern": REGION_CODE_PATTERN})
@@ -155,16 +154,10 @@ class TicketListQuerySerializer(serializers.Serializer):
         help_text="Only tickets in this state. Absent: a citizen gets all their tickets, staff "
         "the open ones.",
     )
-    overdue = serializers.ChoiceField(
-        choices=FLAG_CHOICES,
-        required=False,
-        allow_blank=True,
+    overdue = FlagField(
         help_text="1: only open tickets past the current step's due date.",
     )
-    queue = serializers.ChoiceField(
-        choices=FLAG_CHOICES,
-        required=False,
-        allow_blank=True,
+    queue = FlagField(
         help_text="Staff: 1 for the tickets waiting for a dispatcher (overrides `state`).",
     )
     department = serializers.RegexField(

@@ -181,7 +181,10 @@ def test_search_finds_words_and_keeps_highlighting_safe(client, catalog):
         ({"type": "ggfw"}, ["330100WJ0002"]),
         ({"type": ""}, ["330100HK0001", "330100WJ0002"]),
         ({"online": "1"}, ["330100HK0001"]),
+        ({"online": "true"}, ["330100HK0001"]),  # a boolean as clients send it
+        ({"online": "True"}, ["330100HK0001"]),
         ({"online": "0"}, ["330100HK0001", "330100WJ0002"]),
+        ({"online": "false"}, ["330100HK0001", "330100WJ0002"]),
         ({"mobile": "1"}, ["330100HK0001"]),
         ({"zero_trips": "1"}, ["330100HK0001"]),
         ({"id_only": "1"}, []),
@@ -211,8 +214,8 @@ def test_selected_facet_is_marked(client, catalog):
     [
         ({"type": "permit"}, "type", "invalid_choice"),
         ({"online": "2"}, "online", "invalid_choice"),
-        ({"online": "true"}, "online", "invalid_choice"),
-        ({"zero_trips": "yes"}, "zero_trips", "invalid_choice"),
+        ({"online": "maybe"}, "online", "invalid_choice"),
+        ({"zero_trips": "on"}, "zero_trips", "invalid_choice"),
         ({"audience": "both"}, "audience", "invalid_choice"),
         ({"region": "3301"}, "region", "invalid"),
         ({"region": "３３０１００"}, "region", "invalid"),

@@ -12,7 +12,7 @@ from rest_framework.reverse import reverse
 
 from catalog.models import Bundle, ServiceItem
 from workflows.errors import WorkflowsErrorCode
-from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, TextField
+from zheliban.core.api import SLUG_PATTERN, CodeNameSerializer, FlagField, TextField
 
 from ..forms import MAX_TEXTAREA
 from ..models import Application, Extension, Rating, Task
@@ -30,7 +30,6 @@ MAX_REASON = 2000
 MAX_OUTPUT = 200
 # A version a client sends back may not pass what every database's integer holds.
 MAX_VERSION = 2**31 - 1
-OVERDUE_CHOICES = [("0", "no restriction"), ("1", "only overdue tasks")]
 
 
 def person_name(user) -> str | None:
@@ -154,10 +153,7 @@ class WorklistQuerySerializer(serializers.Serializer):
         help_text="Only tasks in this state. Absent: the open ones (ready, accepted, "
         "correction). Waiting tasks are in no worklist.",
     )
-    overdue = serializers.ChoiceField(
-        choices=OVERDUE_CHOICES,
-        required=False,
-        allow_blank=True,
+    overdue = FlagField(
         help_text="1: only open tasks past their due date. 0 or absent: no restriction. A "
         "supervisor of a government service centre also gets the overdue tasks of every "
         "department in the regions the centre oversees (read only: their moves answer 404).",

@@ -26,6 +26,28 @@ class TextField(serializers.CharField):
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
 
 
+# A yes/no query flag as clients send it: 1/0, true/false or yes/no, in any case.
+FLAG_VALUES = {"1": "1", "true": "1", "yes": "1", "0": "0", "false": "0", "no": "0"}
+
+
+class FlagField(serializers.ChoiceField):
+    """A query flag: "1" (only those) or "0" (no restriction), also sent as true/false or
+    yes/no; anything else is refused with the accepted values named."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(choices=[(v, v) for v in ("1", "0", "true", "false")], **kwargs)
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        value = FLAG_VALUES.get(str(data).strip().lower())
+        if value is None:
+            self.fail("invalid_choice", input=data)
+        return value
+
+
 class CodeNameSerializer(serializers.Serializer):
     """A thing named by its code: a department, a region, an item."""
 
