@@ -74,6 +74,8 @@ MIDDLEWARE = [
     # Below the headers' middleware, so a refusal carries them; above every view.
     "zheliban.core.middleware.ControlCharacterMiddleware",
     "axes.middleware.AxesMiddleware",
+    # The API's query parameters are its schema's: others answer 400 before the view runs.
+    "zheliban.core.strict_query.StrictQueryMiddleware",
     # Last: public pages kept whole for visitors without a session (PUBLIC_PAGES below).
     "zheliban.core.page_cache.PublicPageCacheMiddleware",
 ]

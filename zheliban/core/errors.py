@@ -27,6 +27,7 @@ class CoreErrorCode(ErrorCode):
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    UNKNOWN_PARAMETER = "unknown_parameter"
     JSON_TOO_DEEP = "json_too_deep"
     MISMATCH = "mismatch"
     NOT_FOUND = "not_found"
