@@ -176,6 +176,7 @@ PARAMETERS = [
     _parameter(
         "department",
         "Lead department's code; one in the caller's scope.",
+        pattern=r"^[-a-zA-Z0-9_]{1,40}$",
         examples=[OpenApiExample("A department", value="330100-zhujian")],
     ),
     _parameter("category", "Dispatch category.", enum=list(CATEGORIES)),
