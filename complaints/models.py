@@ -886,3 +886,4 @@ class Open311Key(TimeStampedModel):
         return f"{self.name} ({self.prefix}…)"
 
 
+from .rollup_models import *  # noqa: E402,F403

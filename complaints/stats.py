@@ -1,10 +1,15 @@
 """Leaders' statistics of the complaints desk: selectors, their filters and who may see what.
 
-Everything is counted by the database (``aggregate`` / ``values().annotate()`` with filtered
-``Count`` and ``Avg``), so one call runs a fixed number of queries whatever the number of tickets:
-one for the totals, two for the time series, six for the breakdowns and one for the top issues.
-Nothing here loops over tickets; the Python loops run over aggregated rows (periods, departments,
-categories), whose number the data size does not change.
+The figures are read from the roll-ups (``complaints.rollup_models``, kept by
+``complaints.rollups``): for each query, the smallest cuboid that keeps every dimension it filters
+and groups by, over the fewest buckets (months, weeks, days) covering the range. A day whose
+cells may not be read (never counted, changed since, or its overdue figure of another date) is
+counted live from the tickets, in the same query (``UNION ALL``), with the same definitions
+(``rollups.ticket_counts``); ``ticket_stats(..., live=True)`` counts everything that way, the
+reference the cells are tested against. One call runs seven queries whatever the number of
+tickets: which cells may be read, then department × category (the totals, the departments, the
+categories and the top issues), region (and city), kind, channel, and the two series. Nothing
+here loops over tickets; the Python loops run over aggregated rows.
 
 Definitions (the page's "How the figures are counted" says the same in words):
 
@@ -16,6 +21,10 @@ Definitions (the page's "How the figures are counted" says the same in words):
   share is over those; the returned and reopened shares are over all the tickets received;
 - an on-time rate is the share of ``True`` among the tickets whose step happened (non-null);
 - satisfaction is over rated tickets: the average (1–5), the share rating 4–5 and the share 1–2;
+- *senders* are all the tickets received, *matters* the same less the linked duplicates (a matter
+  sent by many is counted once);
+- shares are rounded half up from the counts: to four decimals (0 to 1) in the API, to a tenth of
+  a percent on the page and in the CSV (4 of 11 is 36.4 %); the average to two decimals;
 - the time series counts, per day, week or month, the tickets received in that period and, of the
   tickets received in the range, those closed in that period (by ``closed_at``); a ticket received
   before the range is not counted, so every figure on the page is about the same tickets;
@@ -25,34 +34,39 @@ Definitions (the page's "How the figures are counted" says the same in words):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import (
-    Avg,
-    Case,
-    CharField,
     Count,
+    Exists,
     F,
+    OuterRef,
     Q,
     QuerySet,
-    When,
 )
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from complaints.errors import ComplaintsErrorCode
-from departments.models import Department, Membership, Region
-from departments.scoping import scope_queryset
+from departments.models import Department, Region
+from departments.scoping import member_department_ids, scope_queryset
 
+from . import rollups
 from .dispatch.categories import CATEGORIES
-from .models import Ticket
+from .models import Ticket, TicketClosedCell, TicketStatsBucket, TicketStatsCell, TicketStatsChange
 
 PERIODS = ("day", "week", "month")
 DEFAULT_DAYS = 30
@@ -67,7 +81,7 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DEPARTMENT_CODE_RE = re.compile(r"^[-a-zA-Z0-9_]{1,40}$")
 REGION_CODE_RE = re.compile(r"^\d{6}$")
 
-OPEN = Q(state__in=list(Ticket.OPEN_STATES))
+OPEN = rollups.OPEN
 UNKNOWN = "—"
 
 
@@ -76,14 +90,22 @@ UNKNOWN = "—"
 
 @dataclass(frozen=True)
 class StatsScope:
-    """Whose tickets a viewer's statistics count: every ticket, or their departments' ones."""
+    """Whose tickets a viewer's statistics count: every ticket, or their departments' ones.
+
+    ``department_ids``: the departments the viewer works in (as ``member_department_ids`` says),
+    read with the desk check; a list the planner can size, where a subquery of memberships would
+    make it read every cell of the range."""
 
     user: Any
     sees_all: bool
+    department_ids: tuple[int, ...] = ()
+
+    def restrict(self, rows: QuerySet) -> QuerySet:
+        """Tickets, or cells, of the viewer's scope (by their lead department)."""
+        return rows if self.sees_all else rows.filter(department_id__in=self.department_ids)
 
     def tickets(self) -> QuerySet[Ticket]:
-        tickets = Ticket.objects.all()
-        return tickets if self.sees_all else scope_queryset(tickets, self.user)
+        return self.restrict(Ticket.objects.all())
 
     def departments(self) -> QuerySet[Department]:
         departments = Department.objects.all()
@@ -105,33 +127,34 @@ def stats_scope_for(user) -> StatsScope:
         return StatsScope(user=user, sees_all=True)
     if not user.is_staff:
         raise PermissionDenied(_("Only staff may see the complaints statistics."))
-    memberships = Membership.objects.filter(user_id=user.pk).aggregate(
-        any=Count("id"),
-        desk=Count(
-            "id",
-            filter=Q(department__kind=Department.Kind.HOTLINE, department__is_active=True),
-        ),
+    memberships = list(
+        member_department_ids(user).values_list(
+            "department_id", "department__kind", "department__is_active"
+        )
     )
-    if memberships["desk"]:
+    if any(kind == Department.Kind.HOTLINE and active for _id, kind, active in memberships):
         return StatsScope(user=user, sees_all=True)
-    if memberships["any"]:
-        return StatsScope(user=user, sees_all=False)
+    if memberships:
+        ids = tuple(sorted({department_id for department_id, _kind, _active in memberships}))
+        return StatsScope(user=user, sees_all=False, department_ids=ids)
     raise PermissionDenied(_("Only staff of a department may see the complaints statistics."))
 
 
-def department_choices(scope: StatsScope) -> list[Department]:
-    """The departments the filter offers: the active ones in the viewer's scope (one query)."""
+def department_choices(scope: StatsScope) -> list[tuple[str, str]]:
+    """(code, name) of the departments the filter offers: the active ones in the viewer's scope
+    (one query)."""
     return list(
         scope.departments()
         .filter(is_active=True)
-        .select_related("region")
         .order_by("region__code", "kind", "name")
+        .values_list("code", "name")
     )
 
 
-def region_choices() -> list[Region]:
-    """Every region, in code order (a province, then its cities and their counties)."""
-    return list(Region.objects.order_by("code"))
+def region_choices() -> list[tuple[str, str, str]]:
+    """(code, name, level) of every region, in code order (a province, then its cities and their
+    counties)."""
+    return list(Region.objects.order_by("code").values_list("code", "name", "level"))
 
 
 # ---------------------------------------------------------------- filters
@@ -347,81 +370,66 @@ class TicketStatsFilterForm(forms.Form):
         )
 
 
-# ---------------------------------------------------------------- selectors
+# ---------------------------------------------------------------- figures
+
+_day_start = rollups.day_start
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+def _half_up(part: int, whole: int, places: int) -> Decimal:
+    """``part / whole`` rounded half up to ``places`` decimals, exactly (integers only)."""
+    scale = 10**places
+    return Decimal((2 * part * scale + whole) // (2 * whole)).scaleb(-places)
 
 
-def _filtered(tickets: QuerySet[Ticket], filters: StatsFilters) -> QuerySet[Ticket]:
-    """Every filter but the date range."""
-    if filters.department is not None:
-        tickets = tickets.filter(department=filters.department)
-    if filters.category:
-        tickets = tickets.filter(category=filters.category)
-    if filters.region is not None:
-        prefix = filters.region_prefix
-        if len(prefix) == 6:
-            tickets = tickets.filter(region=filters.region)
-        else:
-            tickets = tickets.filter(region__code__startswith=prefix)
-    if filters.kind:
-        tickets = tickets.filter(kind=filters.kind)
-    if filters.channel:
-        tickets = tickets.filter(channel=filters.channel)
-    return tickets.order_by()
+def rate(part: int, whole: int) -> float | None:
+    """A share from 0 to 1, rounded half up to four decimals; ``None`` when nothing counted."""
+    return float(_half_up(part, whole, 4)) if whole else None
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+def percent(part: int, whole: int) -> Decimal | None:
+    """A share as a percentage rounded half up to one decimal (4 of 11 → 36.4), computed from
+    the counts, not from a rounded share; ``None`` when nothing counted."""
+    return _half_up(part * 100, whole, 1) if whole else None
 
 
-def _average(value) -> float | None:
-    return round(float(value), 2) if value is not None else None
+def _average(total: int, count: int) -> float | None:
+    return float(_half_up(total, count, 2)) if count else None
 
 
-def _metrics(today: dt.date) -> dict:
-    return {
-        "n_count": Count("id"),
-        "n_open": Count("id", filter=OPEN),
-        "n_closed": Count("id", filter=Q(state=Ticket.State.CLOSED)),
-        "n_overdue": Count("id", filter=OPEN & Q(node_due_date__lt=today)),
-        "n_signed_on_time": Count("id", filter=Q(signed_on_time=True)),
-        "n_signed": Count("id", filter=Q(signed_on_time__isnull=False)),
-        "n_answered_on_time": Count("id", filter=Q(answered_on_time=True)),
-        "n_answered": Count("id", filter=Q(answered_on_time__isnull=False)),
-        "n_rated": Count("id", filter=Q(satisfaction__isnull=False)),
-        "n_satisfied": Count("id", filter=Q(satisfaction__gte=4)),
-        "n_unsatisfied": Count("id", filter=Q(satisfaction__lte=2)),
-        "n_satisfaction_avg": Avg("satisfaction"),
-    }
-
-
-def _row(key, label: str, values: dict) -> dict:
+def _row(key, label: str, counts: dict[str, int]) -> dict:
+    """A breakdown row; ``_counts`` keeps what its shares are of, for the page and the CSV (the
+    API and the JSON downloads leave it out)."""
     return {
         "key": key,
         "label": label,
-        "count": values["n_count"],
-        "open": values["n_open"],
-        "closed": values["n_closed"],
-        "overdue": values["n_overdue"],
-        "signed_on_time_rate": _rate(values["n_signed_on_time"], values["n_signed"]),
-        "answered_on_time_rate": _rate(values["n_answered_on_time"], values["n_answered"]),
-        "rated": values["n_rated"],
-        "satisfaction_average": _average(values["n_satisfaction_avg"]),
-        "satisfied_share": _rate(values["n_satisfied"], values["n_rated"]),
-        "unsatisfied_share": _rate(values["n_unsatisfied"], values["n_rated"]),
+        "count": counts["received"],
+        "senders": counts["received"],
+        "matters": counts["received"] - counts["linked"],
+        "open": counts["open"],
+        "closed": counts["closed"],
+        "overdue": counts["overdue"],
+        "signed_on_time_rate": rate(counts["signed_on_time"], counts["signed"]),
+        "answered_on_time_rate": rate(counts["answered_on_time"], counts["answered"]),
+        "rated": counts["rated"],
+        "satisfaction_average": _average(counts["satisfaction_sum"], counts["rated"]),
+        "satisfied_share": rate(counts["satisfied"], counts["rated"]),
+        "unsatisfied_share": rate(counts["unsatisfied"], counts["rated"]),
+        "_counts": counts,
     }
+
+
+def _public(value):
+    """``value`` without the ``_counts`` the rows carry for the page."""
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [_public(item) for item in value]
+    return value
 
 
 def _ordered(rows: list[dict]) -> list[dict]:
     """Most tickets first; rows without a key (no department, region...) last among equals."""
     return sorted(rows, key=lambda row: (-row["count"], not row["key"], str(row["key"] or "")))
-
-
-def _breakdown(tickets: QuerySet[Ticket], today: dt.date, *group: str) -> list[dict]:
-    return list(tickets.values(*group).annotate(**_metrics(today)).order_by())
 
 
 def _period_starts(filters: StatsFilters) -> list[dt.date]:
@@ -443,32 +451,380 @@ def _period_starts(filters: StatsFilters) -> list[dt.date]:
     return starts
 
 
-TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+# ---------------------------------------------------------------- reading cells and tickets
+
+# What reading a bucket costs, roughly in rows, for choosing how to cover a range: the cells of a
+# day, a week, a month, or the tickets of a day counted live.
+COST = {rollups.DAY: 1, rollups.WEEK: 2, rollups.MONTH: 3}
+LIVE_COST = 20
+# What each query groups by: a name, the path on the cells, and on the tickets (a day is the
+# local day received or closed; the series turn days into periods).
+GROUPS: dict[str, tuple[tuple[str, Any, Any], ...]] = {
+    "department": (
+        ("department_id", "department_id", "department_id"),
+        ("department__code", "department__code", "department__code"),
+        ("department__name", "department__name", "department__name"),
+        ("category", "category", "category"),
+    ),
+    "region": (
+        ("region_id", "region_id", "region_id"),
+        ("region__code", "region__code", "region__code"),
+        ("region__name", "region__name", "region__name"),
+        ("region__level", "region__level", "region__level"),
+        ("region__parent__code", "region__parent__code", "region__parent__code"),
+        ("region__parent__name", "region__parent__name", "region__parent__name"),
+    ),
+    "kind": (("kind", "kind", "kind"),),
+    "channel": (("channel", "channel", "channel"),),
+    "received": (("day", "start", TruncDate("created_at")),),
+    "closed": (("day", "closed_day", TruncDate("closed_at")),),
+}
 
 
-def _local_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        return value.date()
-    return value
+@dataclass(frozen=True)
+class _Plan:
+    """What of the range may be read from the cells: the days counted and unchanged since (and
+    whose overdue figure the date has not changed), the weeks and months summed from such days.
+    Every other day is counted live from the tickets."""
+
+    first: dt.date
+    last: dt.date
+    days: frozenset[dt.date]
+    coarse: frozenset[tuple[str, dt.date]]
 
 
-def _series(received: QuerySet[Ticket], filters: StatsFilters) -> dict:
-    trunc = TRUNC[filters.period]
-    end = _day_start(filters.date_to + dt.timedelta(days=1))
-    counts = {
-        _local_date(row["at"]): row["n"]
-        for row in received.annotate(at=trunc("created_at")).values("at").annotate(n=Count("id"))
-    }
-    closed = (
-        received.filter(state=Ticket.State.CLOSED, closed_at__lt=end)
-        .annotate(at=trunc("closed_at"))
-        .values("at")
-        .annotate(n=Count("id"))
-        .order_by()
+def _plan(filters: StatsFilters, today: dt.date, *, live: bool) -> _Plan:
+    """One query, and a second only while some day's overdue figure is of an earlier date (until
+    the beat task has moved it to today)."""
+    first, last = filters.date_from, filters.date_to
+    if live:
+        return _Plan(first, last, frozenset(), frozenset())
+    rows = (
+        TicketStatsBucket.objects.filter(start__gte=first, start__lte=last, fresh=True)
+        .annotate(changed=Exists(TicketStatsChange.objects.filter(day=OuterRef("start"))))
+        .values_list("level", "start", "as_of", "changed")
     )
-    closed_counts = {_local_date(row["at"]): row["n"] for row in closed}
+    days: dict[dt.date, dt.date] = {}
+    coarse = []
+    for level, start, as_of, changed in rows:
+        if level == rollups.DAY:
+            if not changed and as_of is not None:
+                days[start] = as_of
+        elif rollups.bucket_end(level, start) <= last:
+            coarse.append((level, start))
+    behind = {day: as_of for day, as_of in days.items() if as_of != today}
+    if behind:
+        dates = [*behind.values(), today]
+        due = (
+            Ticket.objects.filter(
+                OPEN,
+                node_due_date__gte=min(dates),
+                node_due_date__lt=max(dates),
+                created_at__gte=_day_start(first),
+                created_at__lt=_day_start(last + dt.timedelta(days=1)),
+            )
+            .annotate(day=TruncDate("created_at"))
+            .values_list("day", "node_due_date")
+            .order_by()
+        )
+        for day, due_date in due:
+            if (
+                due_date is not None
+                and day in behind
+                and rollups.overdue_shifted(behind[day], due_date, today)
+            ):
+                days.pop(day, None)
+    readable = frozenset(days)
+    # a week or a month is read only if every one of its days may be
+    unreadable = [
+        day
+        for day in (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+        if day not in readable
+    ]
+
+    def whole(level: str, start: dt.date) -> bool:
+        at = bisect.bisect_left(unreadable, start)
+        return at == len(unreadable) or unreadable[at] > rollups.bucket_end(level, start)
+
+    return _Plan(first, last, readable, frozenset(bucket for bucket in coarse if whole(*bucket)))
+
+
+@dataclass(frozen=True)
+class _Tiles:
+    days: tuple[tuple[dt.date, dt.date], ...]  # runs of day cells
+    coarse: tuple[tuple[str, dt.date], ...]  # weeks and months
+    live: tuple[tuple[dt.date, dt.date], ...]  # runs of days counted from the tickets
+
+
+def _within(period: str | None, start: dt.date, end: dt.date) -> bool:
+    """Whether a bucket lies inside one period of the time series (any bucket, without one)."""
+    if period is None:
+        return True
+    if period == "week":
+        return start.weekday() == 0 and end == start + dt.timedelta(days=6)
+    if period == "month":
+        return (start.year, start.month) == (end.year, end.month)
+    return start == end
+
+
+def _tiles(plan: _Plan, levels: tuple[str, ...], period: str | None) -> _Tiles:
+    """The cheapest cover of the range by readable buckets (none crossing a period of the series
+    when ``period`` is given) and days counted live: a shortest path over the days."""
+    n = (plan.last - plan.first).days + 1
+    cost: list[float] = [0.0] + [float("inf")] * n
+    step: list[tuple[str, dt.date] | None] = [None] * (n + 1)
+    for i in range(n):
+        day = plan.first + dt.timedelta(days=i)
+        readable = day in plan.days
+        options = [(i + 1, (rollups.DAY if readable else "live", day))]
+        for level in levels:
+            if level != rollups.DAY and (level, day) in plan.coarse:
+                end = rollups.bucket_end(level, day)
+                if end <= plan.last and _within(period, day, end):
+                    options.append(((end - plan.first).days + 1, (level, day)))
+        for j, (kind, start) in options:
+            spent = cost[i] + (LIVE_COST if kind == "live" else COST[kind])
+            if spent < cost[j]:
+                cost[j], step[j] = spent, (kind, start)
+    chosen = []
+    j = n
+    while j:
+        kind, start = step[j]  # type: ignore[misc]
+        chosen.append((kind, start))
+        j = (start - plan.first).days
+    chosen.reverse()
+    days = [start for kind, start in chosen if kind == rollups.DAY]
+    live = [start for kind, start in chosen if kind == "live"]
+    return _Tiles(
+        days=tuple(rollups.day_runs(days)),
+        coarse=tuple((kind, start) for kind, start in chosen if kind in rollups.COARSE_LEVELS),
+        live=tuple(rollups.day_runs(live)),
+    )
+
+
+def _cells_q(tiles: _Tiles) -> Q | None:
+    parts = [Q(level=rollups.DAY, start__gte=a, start__lte=b) for a, b in tiles.days]
+    for level in rollups.COARSE_LEVELS:
+        starts = [start for kind, start in tiles.coarse if kind == level]
+        if starts:
+            parts.append(Q(level=level, start__in=starts))
+    return reduce(operator.or_, parts) if parts else None
+
+
+def _live_q(tiles: _Tiles) -> Q | None:
+    parts = [
+        Q(created_at__gte=_day_start(a), created_at__lt=_day_start(b + dt.timedelta(days=1)))
+        for a, b in tiles.live
+    ]
+    return reduce(operator.or_, parts) if parts else None
+
+
+def _filtered(rows: QuerySet, filters: StatsFilters) -> QuerySet:
+    """Every filter but the date range, on tickets or on cells (the same fields)."""
+    if filters.department is not None:
+        rows = rows.filter(department=filters.department)
+    if filters.category:
+        rows = rows.filter(category=filters.category)
+    if filters.region is not None:
+        prefix = filters.region_prefix
+        if len(prefix) == 6:
+            rows = rows.filter(region=filters.region)
+        else:
+            rows = rows.filter(region__code__startswith=prefix)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.channel:
+        rows = rows.filter(channel=filters.channel)
+    return rows.order_by()
+
+
+def _dimensions_filtered(scope: StatsScope, filters: StatsFilters) -> int:
+    """The dimensions the scope and the filters select by: a cuboid read must keep them."""
+    dims = 0
+    if filters.department is not None or not scope.sees_all:
+        dims |= rollups.DEPARTMENT
+    if filters.category:
+        dims |= rollups.CATEGORY
+    if filters.region is not None:
+        dims |= rollups.REGION
+    if filters.kind:
+        dims |= rollups.KIND
+    if filters.channel:
+        dims |= rollups.CHANNEL
+    return dims
+
+
+@dataclass
+class _Reading:
+    scope: StatsScope
+    filters: StatsFilters
+    today: dt.date
+    plan: _Plan
+    _tiles: dict = field(default_factory=dict)
+
+    def tiles(self, levels: tuple[str, ...], period: str | None) -> _Tiles:
+        key = (levels, period)
+        if key not in self._tiles:
+            self._tiles[key] = _tiles(self.plan, levels, period)
+        return self._tiles[key]
+
+    def fetch(self, *, need: int, group: str, period: str | None = None) -> list[dict]:
+        """One query: the cells of the smallest cuboid keeping ``need`` over the readable buckets
+        and, ``UNION ALL``, the tickets of the other days counted live, each grouped by
+        ``group``; the two are added up here. The series (``group`` "received" or "closed")
+        are read by day, never across a period of ``period``."""
+        closed = group == "closed"
+        cuboids = rollups.CLOSED_CUBOIDS if closed else rollups.RECEIVED_CUBOIDS
+        dims = next(c for c in cuboids if c & need == need)
+        columns = GROUPS[group]
+        names = [name for name, _cell, _ticket in columns]
+        aliases = [f"g{i}" for i in range(len(columns))]
+        measures = ("closed",) if closed else rollups.MEASURES
+        tiles = self.tiles(rollups.levels_of(closed, dims), period if group == "received" else None)
+        # Only quoted names and the ORM's own SQL are put together; every value is a parameter.
+        quote = connection.ops.quote_name
+        keys = ", ".join(map(quote, aliases))
+        parts, params = [], []
+        cells_q = _cells_q(tiles)
+        if cells_q is not None:
+            model = TicketClosedCell if closed else TicketStatsCell
+            cells = self.scope.restrict(
+                _filtered(model.objects.filter(cells_q, dims=dims), self.filters)
+            )
+            if closed:
+                cells = cells.filter(closed_day__lte=self.filters.date_to)
+            rows = cells.annotate(
+                **{alias: F(path) for alias, (_n, path, _t) in zip(aliases, columns, strict=True)}
+            ).values(*aliases, *measures)
+            inner, inner_params = rows.query.sql_with_params()
+            sums = ", ".join(f"SUM({quote(m)}) AS {quote(f'n_{m}')}" for m in measures)
+            parts.append(f"SELECT {keys}, {sums} FROM ({inner}) cells GROUP BY {keys}")  # noqa: S608
+            params += inner_params
+        live_q = _live_q(tiles)
+        if live_q is not None:
+            tickets = self.scope.restrict(
+                _filtered(
+                    Ticket.objects.filter(live_q, state__in=Ticket.State.values), self.filters
+                )
+            )
+            counts = rollups.ticket_counts(self.today)
+            if closed:
+                tickets = tickets.filter(
+                    state=Ticket.State.CLOSED,
+                    closed_at__lt=_day_start(self.filters.date_to + dt.timedelta(days=1)),
+                )
+                counts = {"closed": Count("id")}
+            rows = (
+                tickets.annotate(
+                    **{
+                        alias: F(path) if isinstance(path, str) else path
+                        for alias, (_n, _c, path) in zip(aliases, columns, strict=True)
+                    }
+                )
+                .values(*aliases)
+                .annotate(**{f"n_{name}": count for name, count in counts.items()})
+            )
+            inner, inner_params = rows.query.sql_with_params()
+            selected = ", ".join(map(quote, [*aliases, *(f"n_{m}" for m in measures)]))
+            parts.append(f"SELECT {selected} FROM ({inner}) live")  # noqa: S608
+            params += inner_params
+        sql = " UNION ALL ".join(parts)
+        merged: dict[tuple, dict] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                key = row[: len(names)]
+                entry = merged.get(key)
+                if entry is None:
+                    entry = merged[key] = {
+                        **dict(zip(names, key, strict=True)),
+                        **dict.fromkeys(measures, 0),
+                    }
+                for name, value in zip(measures, row[len(names) :], strict=True):
+                    entry[name] += value or 0
+        if group in ("received", "closed"):
+            return _by_period(merged.values(), period or "day", measures)
+        return list(merged.values())
+
+
+def _by_period(rows: Iterable[dict], period: str, measures: Iterable[str]) -> list[dict]:
+    """Rows by day (a date, or its text on SQLite) added up by the period starting on or
+    before it."""
+    totals: dict[dt.date, dict] = {}
+    for row in rows:
+        day = row["day"]
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day[:10])
+        elif isinstance(day, dt.datetime):
+            day = day.date()
+        if period == "week":
+            day -= dt.timedelta(days=day.weekday())
+        elif period == "month":
+            day = day.replace(day=1)
+        entry = totals.setdefault(day, {"m_period": day, **dict.fromkeys(measures, 0)})
+        for name in measures:
+            entry[name] += row[name]
+    return list(totals.values())
+
+
+def _added(rows: Iterable[dict]) -> dict[str, int]:
+    total = dict.fromkeys(rollups.MEASURES, 0)
+    for row in rows:
+        for name in rollups.MEASURES:
+            total[name] += row[name]
+    return total
+
+
+def _grouped(rows: list[dict], key) -> dict:
+    """The rows added up by ``key(row)``: key → (first row, counts)."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return {k: (members[0], _added(members)) for k, members in groups.items()}
+
+
+def _top_issues(pairs: list[dict], by_category: list[dict]) -> dict:
+    # One row per (department, category) pair: bounded by the number of departments times the
+    # number of categories, not by the number of tickets.
+    departments: dict = {}
+    for row in pairs:
+        if not row["category"] or not row["received"]:
+            continue
+        entry = departments.setdefault(
+            row["department_id"],
+            {
+                "key": row["department__code"],
+                "label": row["department__name"] or _("Not dispatched yet"),
+                "count": 0,
+                "categories": [],
+            },
+        )
+        entry["categories"].append({"category": row["category"], "count": row["received"]})
+        entry["count"] += row["received"]
+    per_department = _ordered(list(departments.values()))
+    for entry in per_department:
+        # Sorted here, not in SQL, so that ties break the same way whatever the collation.
+        entry["categories"].sort(key=lambda c: (-c["count"], c["category"]))
+        del entry["categories"][TOP_CATEGORIES_PER_DEPARTMENT:]
+    total = sum(row["count"] for row in by_category)
+    return {
+        "categories": [
+            {
+                "category": row["key"],
+                "count": row["count"],
+                "share": rate(row["count"], total),
+                "_counts": {"part": row["count"], "whole": total},
+            }
+            for row in by_category
+            if row["key"]
+        ][:TOP_CATEGORIES],
+        "by_department": per_department,
+    }
+
+
+def _series(received: list[dict], closed: list[dict], filters: StatsFilters) -> dict:
+    counts = {row["m_period"]: row["received"] for row in received}
+    closed_counts = {row["m_period"]: row["closed"] for row in closed}
     return {
         "period": filters.period,
         "points": [
@@ -479,44 +835,6 @@ def _series(received: QuerySet[Ticket], filters: StatsFilters) -> dict:
             }
             for start_day in _period_starts(filters)
         ],
-    }
-
-
-def _top_issues(tickets: QuerySet[Ticket], by_category: list[dict]) -> dict:
-    # One row per (department, category) pair: bounded by the number of departments times the
-    # number of categories, not by the number of tickets.
-    pairs = (
-        tickets.exclude(category="")
-        .values("department_id", "department__code", "department__name", "category")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    departments: dict = {}
-    for row in pairs:
-        entry = departments.setdefault(
-            row["department_id"],
-            {
-                "key": row["department__code"],
-                "label": row["department__name"] or _("Not dispatched yet"),
-                "count": 0,
-                "categories": [],
-            },
-        )
-        entry["categories"].append({"category": row["category"], "count": row["n"]})
-        entry["count"] += row["n"]
-    per_department = _ordered(list(departments.values()))
-    for entry in per_department:
-        # Sorted here, not in SQL, so that ties break the same way whatever the collation.
-        entry["categories"].sort(key=lambda c: (-c["count"], c["category"]))
-        del entry["categories"][TOP_CATEGORIES_PER_DEPARTMENT:]
-    total = sum(row["count"] for row in by_category)
-    return {
-        "categories": [
-            {"category": row["key"], "count": row["count"], "share": _rate(row["count"], total)}
-            for row in by_category
-            if row["key"]
-        ][:TOP_CATEGORIES],
-        "by_department": per_department,
     }
 
 
@@ -535,161 +853,182 @@ class TicketStats:
     by_kind: list[dict] = field(default_factory=list)
     by_channel: list[dict] = field(default_factory=list)
     top_issues: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
 
     BREAKDOWNS = ("by_department", "by_category", "by_region", "by_city", "by_kind", "by_channel")
+    # The tables of the page, each downloadable as CSV and JSON (``?format=…&table=…``).
+    TABLES = ("totals", "series", *BREAKDOWNS, "top_issues")
 
-    def as_dict(self) -> dict:
+    def _head(self) -> dict:
         return {
             "filters": self.filters.as_dict(),
             "scope": "all" if self.sees_all else "own_departments",
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            **self._head(),
             "totals": self.totals,
             "timeliness": self.timeliness,
             "satisfaction": self.satisfaction,
             "series": self.series,
-            **{name: getattr(self, name) for name in self.BREAKDOWNS},
-            "top_issues": self.top_issues,
+            **{name: _public(getattr(self, name)) for name in self.BREAKDOWNS},
+            "top_issues": _public(self.top_issues),
         }
 
+    def table_dict(self, table: str) -> dict:
+        """One table as the API shows it: its part of ``as_dict()``, with the filters and scope.
+        The key figures are the totals, the timeliness and the satisfaction."""
+        document = self.as_dict()
+        keys = ("totals", "timeliness", "satisfaction") if table == "totals" else (table,)
+        return {**self._head(), **{key: document[key] for key in keys}}
 
-def ticket_stats(*, scope: StatsScope, filters: StatsFilters) -> TicketStats:
-    """The statistics of the tickets in ``scope`` matching ``filters``: ten queries."""
+
+def ticket_stats(*, scope: StatsScope, filters: StatsFilters, live: bool = False) -> TicketStats:
+    """The statistics of the tickets in ``scope`` matching ``filters``: seven queries (one to
+    know which cells may be read, six for the figures), whatever the number of tickets.
+
+    ``live``: count everything from the tickets, none from the cells (the reference the cells
+    are tested against)."""
     today = timezone.localdate()
-    scoped = _filtered(scope.tickets(), filters)
-    tickets = scoped.filter(
-        # Every state, spelled out, so that PostgreSQL can range-scan ticket_state_idx
-        # (state, created_at) for the dates: created_at has no index of its own.
-        state__in=Ticket.State.values,
-        created_at__gte=_day_start(filters.date_from),
-        created_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)),
-    )
+    reading = _Reading(scope, filters, today, _plan(filters, today, live=live))
+    selected = _dimensions_filtered(scope, filters)
+    pairs = reading.fetch(need=selected | rollups.DEPARTMENT | rollups.CATEGORY, group="department")
+    regions = reading.fetch(need=selected | rollups.REGION, group="region")
+    kinds_rows = reading.fetch(need=selected | rollups.KIND, group="kind")
+    channels_rows = reading.fetch(need=selected | rollups.CHANNEL, group="channel")
+    received_rows = reading.fetch(need=selected, group="received", period=filters.period)
+    closed_rows = reading.fetch(need=selected, group="closed", period=filters.period)
 
-    totals = tickets.aggregate(
-        **_metrics(today),
-        n_linked=Count("id", filter=Q(state=Ticket.State.LINKED)),
-        n_dispatched=Count(
-            "id", filter=Q(department__isnull=False) & ~Q(state=Ticket.State.LINKED)
-        ),
-        n_auto=Count(
-            "id",
-            filter=Q(dispatched_automatically=True, department__isnull=False)
-            & ~Q(state=Ticket.State.LINKED),
-        ),
-        n_returned=Count("id", filter=Q(return_count__gt=0)),
-        n_reopened=Count("id", filter=Q(reopen_count__gt=0)),
-    )
-    received = totals["n_count"]
-
+    totals = _added(pairs)
+    received = totals["received"]
     kinds = dict(Ticket.Kind.choices)
     channels = dict(Ticket.Channel.choices)
     level_label = {
         Region.Level.PROVINCE: _("province-level"),
         Region.Level.CITY: _("city-level"),
     }
-    city_of = {
-        "city_code": Case(
-            When(region__level=Region.Level.COUNTY, then=F("region__parent__code")),
-            default=F("region__code"),
-            output_field=CharField(),
-        ),
-        "city_name": Case(
-            When(region__level=Region.Level.COUNTY, then=F("region__parent__name")),
-            default=F("region__name"),
-            output_field=CharField(),
-        ),
-    }
 
     by_department = [
-        _row(r["department__code"], r["department__name"] or _("Not dispatched yet"), r)
-        for r in _breakdown(tickets, today, "department_id", "department__code", "department__name")
+        _row(row["department__code"], row["department__name"] or _("Not dispatched yet"), counts)
+        for row, counts in _grouped(pairs, lambda r: r["department_id"]).values()
     ]
-    by_category = [
-        _row(r["category"], r["category"] or _("Uncategorised"), r)
-        for r in _breakdown(tickets, today, "category")
-    ]
+    by_category = _ordered(
+        [
+            _row(row["category"], row["category"] or _("Uncategorised"), counts)
+            for row, counts in _grouped(pairs, lambda r: r["category"]).values()
+        ]
+    )
+
+    def region_label(row: dict) -> str:
+        if not row["region__code"]:
+            return _("No region")
+        if row["region__level"] in level_label:
+            return f"{row['region__name']} ({level_label[row['region__level']]})"
+        return row["region__name"]
+
+    def city_of(row: dict) -> tuple:
+        if row["region__level"] == Region.Level.COUNTY:
+            return row["region__parent__code"], row["region__parent__name"]
+        return row["region__code"], row["region__name"]
+
     by_region = [
-        _row(
-            r["region__code"],
-            (
-                f"{r['region__name']} ({level_label[r['region__level']]})"
-                if r["region__level"] in level_label
-                else r["region__name"]
-            )
-            if r["region__code"]
-            else _("No region"),
-            r,
-        )
-        for r in _breakdown(tickets, today, "region__code", "region__name", "region__level")
+        _row(row["region__code"], region_label(row), counts)
+        for row, counts in _grouped(regions, lambda r: r["region_id"]).values()
     ]
     by_city = [
-        _row(r["city_code"], r["city_name"] or _("No region"), r)
-        for r in _breakdown(tickets.annotate(**city_of), today, "city_code", "city_name")
+        _row(code, name or _("No region"), counts)
+        for (code, name), (_first, counts) in _grouped(regions, city_of).items()
     ]
     by_kind = [
-        _row(r["kind"], str(kinds.get(r["kind"], r["kind"])), r)
-        for r in _breakdown(tickets, today, "kind")
+        _row(row["kind"], str(kinds.get(row["kind"], row["kind"])), counts)
+        for row, counts in _grouped(kinds_rows, lambda r: r["kind"]).values()
     ]
     by_channel = [
-        _row(r["channel"], str(channels.get(r["channel"], r["channel"])), r)
-        for r in _breakdown(tickets, today, "channel")
+        _row(row["channel"], str(channels.get(row["channel"], row["channel"])), counts)
+        for row, counts in _grouped(channels_rows, lambda r: r["channel"]).values()
     ]
-    by_category = _ordered(by_category)
 
     return TicketStats(
         filters=filters,
         sees_all=scope.sees_all,
         totals={
             "received": received,
-            "open": totals["n_open"],
-            "closed": totals["n_closed"],
-            "linked": totals["n_linked"],
-            "overdue": totals["n_overdue"],
-            "dispatched": totals["n_dispatched"],
-            "dispatched_automatically": totals["n_auto"],
-            "auto_dispatch_share": _rate(totals["n_auto"], totals["n_dispatched"]),
-            "returned": totals["n_returned"],
-            "returned_share": _rate(totals["n_returned"], received),
-            "reopened": totals["n_reopened"],
-            "reopened_share": _rate(totals["n_reopened"], received),
+            "senders": received,
+            "matters": received - totals["linked"],
+            "open": totals["open"],
+            "closed": totals["closed"],
+            "linked": totals["linked"],
+            "overdue": totals["overdue"],
+            "dispatched": totals["dispatched"],
+            "dispatched_automatically": totals["dispatched_automatically"],
+            "auto_dispatch_share": rate(totals["dispatched_automatically"], totals["dispatched"]),
+            "returned": totals["returned"],
+            "returned_share": rate(totals["returned"], received),
+            "reopened": totals["reopened"],
+            "reopened_share": rate(totals["reopened"], received),
         },
         timeliness={
-            "signed": totals["n_signed"],
-            "signed_on_time": totals["n_signed_on_time"],
-            "signed_on_time_rate": _rate(totals["n_signed_on_time"], totals["n_signed"]),
-            "answered": totals["n_answered"],
-            "answered_on_time": totals["n_answered_on_time"],
-            "answered_on_time_rate": _rate(totals["n_answered_on_time"], totals["n_answered"]),
+            "signed": totals["signed"],
+            "signed_on_time": totals["signed_on_time"],
+            "signed_on_time_rate": rate(totals["signed_on_time"], totals["signed"]),
+            "answered": totals["answered"],
+            "answered_on_time": totals["answered_on_time"],
+            "answered_on_time_rate": rate(totals["answered_on_time"], totals["answered"]),
         },
         satisfaction={
-            "rated": totals["n_rated"],
-            "average": _average(totals["n_satisfaction_avg"]),
-            "satisfied": totals["n_satisfied"],
-            "satisfied_share": _rate(totals["n_satisfied"], totals["n_rated"]),
-            "unsatisfied": totals["n_unsatisfied"],
-            "unsatisfied_share": _rate(totals["n_unsatisfied"], totals["n_rated"]),
+            "rated": totals["rated"],
+            "average": _average(totals["satisfaction_sum"], totals["rated"]),
+            "satisfied": totals["satisfied"],
+            "satisfied_share": rate(totals["satisfied"], totals["rated"]),
+            "unsatisfied": totals["unsatisfied"],
+            "unsatisfied_share": rate(totals["unsatisfied"], totals["rated"]),
         },
-        series=_series(tickets, filters),
+        series=_series(received_rows, closed_rows, filters),
         by_department=_ordered(by_department),
         by_category=by_category,
         by_region=_ordered(by_region),
         by_city=_ordered(by_city),
         by_kind=_ordered(by_kind),
         by_channel=_ordered(by_channel),
-        top_issues=_top_issues(tickets, by_category),
+        top_issues=_top_issues(pairs, by_category),
+        counts=totals,
     )
 
 
+# The columns of a breakdown in the CSV downloads; shares as percentages, rounded half up.
 BREAKDOWN_COLUMNS = (
-    "count",
+    "senders",
+    "matters",
     "open",
     "closed",
     "overdue",
-    "signed_on_time_rate",
-    "answered_on_time_rate",
+    "signed_on_time_percent",
+    "answered_on_time_percent",
     "rated",
     "satisfaction_average",
-    "satisfied_share",
-    "unsatisfied_share",
+    "satisfied_percent",
+    "unsatisfied_percent",
 )
+
+
+def breakdown_values(row: dict) -> list:
+    """A breakdown row's values in the order of ``BREAKDOWN_COLUMNS`` (``None``: nothing was
+    counted for that share)."""
+    counts = row["_counts"]
+    return [
+        row["senders"],
+        row["matters"],
+        row["open"],
+        row["closed"],
+        row["overdue"],
+        percent(counts["signed_on_time"], counts["signed"]),
+        percent(counts["answered_on_time"], counts["answered"]),
+        row["rated"],
+        row["satisfaction_average"],
+        percent(counts["satisfied"], counts["rated"]),
+        percent(counts["unsatisfied"], counts["rated"]),
+    ]
 
 
 def breakdown_rows(stats: TicketStats):

@@ -377,6 +377,8 @@ CELERY_BEAT_SCHEDULE = {
     # Deadlines live in the database; this one sweep reminds and escalates (督办).
     "deadlines-sweep": {"task": "workflows.deadlines_sweep", "schedule": 900.0},
     "tickets-sweep": {"task": "complaints.tickets_sweep", "schedule": 900.0},
+    # The leaders' statistics: changed days left over, the weeks and months, overdue by the date.
+    "ticket-stats": {"task": "complaints.ticket_stats_refresh", "schedule": 300.0},
     # The board's snapshots of the running periods, every hour; closed periods stay as they are.
     "scoreboard": {"task": "scoreboard.compute", "schedule": 3600.0},
 }

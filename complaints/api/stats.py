@@ -1,8 +1,10 @@
 """``GET /api/v1/tickets/stats/``: the leaders' statistics of the complaints desk as JSON.
 
-The same filters, scope and figures as the page (``complaints.stats``). A refused filter answers
-400 in the shared error shape with the field and its code; a citizen or staff outside any
-department 403; an anonymous caller 401 or 403 (the first authentication class decides).
+The same filters, scope and figures as the page (``complaints.stats``, read from the roll-ups
+``complaints.rollups`` keeps); the page's JSON downloads are parts of this document. A refused
+filter answers 400 in the shared error shape with the field and its code; a citizen or staff
+outside any department 403; an anonymous caller 401 or 403 (the first authentication class
+decides).
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ class _Filters(serializers.Serializer):
 
 class _Totals(serializers.Serializer):
     received = serializers.IntegerField()
+    senders = serializers.IntegerField(
+        help_text="Every ticket received, the linked duplicates included (= received)."
+    )
+    matters = serializers.IntegerField(
+        help_text="Received minus the linked duplicates: a matter sent by many counted once."
+    )
     open = serializers.IntegerField()
     closed = serializers.IntegerField()
     linked = serializers.IntegerField(help_text="Duplicates linked to an earlier ticket.")
@@ -88,7 +96,9 @@ class _Row(serializers.Serializer):
         allow_null=True, help_text="Code or value; null for tickets without one."
     )
     label = serializers.CharField()
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Tickets received (= senders).")
+    senders = serializers.IntegerField(help_text="Every ticket received.")
+    matters = serializers.IntegerField(help_text="Received minus the linked duplicates.")
     open = serializers.IntegerField()
     closed = serializers.IntegerField()
     overdue = serializers.IntegerField()
@@ -203,7 +213,9 @@ class TicketStatsView(APIView):
             "category, region, city, kind and channel, and the top issues, for the tickets "
             "received in a date range (default: the last 30 days). The 12345 hotline desk and "
             "superusers see every ticket; other staff those led by their departments; anyone "
-            "else is refused. Shares and rates are from 0 to 1, null when nothing was counted."
+            "else is refused. Shares and rates are from 0 to 1, rounded half up to four "
+            "decimals, null when nothing was counted. Senders count every ticket received; "
+            "matters leave out the tickets linked to another as the same matter."
         ),
         parameters=PARAMETERS,
         responses={

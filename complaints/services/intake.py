@@ -27,6 +27,7 @@ from ..models import (
     Ticket,
     TicketAttachment,
 )
+from ..rollups import ticket_stats_mark
 from ..selectors import duplicates_find
 from .common import (
     CONTENT_MAX_CHARS,
@@ -277,6 +278,7 @@ def ticket_submit(
             metadata_removed=f.metadata_removed,
         )
     _event(ticket, "receive", "", S.RECEIVED, actor=entered_by or citizen)
+    ticket_stats_mark(ticket=ticket)  # the leaders' statistics count its day again
     if question is not None:
         AssistantQuestion.objects.filter(pk=question.pk, ticket__isnull=True).update(ticket=ticket)
     if link_to is not None:

@@ -17,6 +17,7 @@ from ..models import (
     TicketDepartment,
     TicketEvent,
 )
+from ..rollups import ticket_stats_mark
 from ..selectors import link_target_for
 from .common import S, _on_time, _start_step
 
@@ -69,6 +70,7 @@ def _move(
         due_date=kept[0],
         on_time=kept[1],
     )
+    ticket_stats_mark(ticket=ticket)  # the leaders' statistics count its day again
 
 
 def _stay(ticket: Ticket, action: str, *, who: str, **event) -> None:
