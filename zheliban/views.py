@@ -96,6 +96,7 @@ def api_root(request, format=None):
         "me": "api:me",
         "register": "api:accounts-register",
         "token": "api:auth-token",
+        "tokens": "api:auth-tokens",
         "staff_memberships": "api:membership-list",
         "applications": "api:application-list",
         "tasks": "api:task-list",

@@ -62,11 +62,11 @@ def test_api_me_is_masked_and_needs_auth(client):
 
 
 def test_api_token_authentication(client):
-    from rest_framework.authtoken.models import Token
+    from zheliban.accounts.services import personal_token_issue
 
     user = UserFactory()
-    token = Token.objects.create(user=user)
-    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = personal_token_issue(user=user)
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert response.json()["username"] == user.username
 
@@ -91,9 +91,12 @@ def test_api_token_from_credentials_and_lockout(client, settings):
         url, {"username": user.phone, "password": PASSWORD}, content_type="application/json"
     )
     assert ok.status_code == 200
-    from rest_framework.authtoken.models import Token
+    from zheliban.accounts.models import PersonalToken
+    from zheliban.accounts.services import personal_token_hash
 
-    assert ok.json() == {"token": Token.objects.get(user=user).key}
+    issued = PersonalToken.objects.get(user=user)
+    assert issued.key_hash == personal_token_hash(ok.json()["token"])
+    assert ok.json()["id"] == issued.pk
     bad = client.post(
         url,
         {"username": user.phone, "password": "wrong-wrong-1"},

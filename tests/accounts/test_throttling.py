@@ -7,9 +7,9 @@ import pytest
 from axes.models import AccessAttempt
 from django.db.models import Sum
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from tests.factories import PASSWORD, StaffFactory, UserFactory
+from zheliban.accounts.models import PersonalToken
 from zheliban.accounts.selectors import login_counter_key, login_name_parse, user_for_login
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +142,7 @@ def test_five_spellings_lock_the_account_for_every_spelling_on_the_token_endpoin
         assert response.status_code == 429, login
         assert response.json() == {"error": {"code": "login_locked", "message": LOCKED_EN}}
         assert response["Retry-After"] == "900"
-    assert not Token.objects.filter(user=citizen).exists()
+    assert not PersonalToken.objects.filter(user=citizen).exists()
     assert failures_of(citizen.username) == 5
 
 

@@ -832,7 +832,32 @@ def routes_api() -> dict[str, Route]:
         "api/v1/": Route(one("/api/v1/", public)),
         "api/v1/me/": Route(one("/api/v1/me/", auth)),
         "api/v1/accounts/register/": Route(one("/api/v1/accounts/register/", everyone(405))),
-        "api/v1/auth/token/": Route(one("/api/v1/auth/token/", everyone(405))),
+        "api/v1/auth/token/": Route(
+            one("/api/v1/auth/token/", everyone(405)),
+            lambda w: [
+                # A session is no token: nothing to revoke.
+                Write(
+                    "revoke the token in use",
+                    "delete",
+                    "/api/v1/auth/token/",
+                    frozenset(ROLES),
+                    logged_in(400, anon=DENIED_API),
+                )
+            ],
+        ),
+        "api/v1/auth/tokens/": Route(one("/api/v1/auth/tokens/", auth)),
+        "api/v1/auth/tokens/<int:pk>/": Route(
+            lambda w: [Read("A's token", f"/api/v1/auth/tokens/{o(w)['token'].pk}/", post_only)],
+            lambda w: [
+                Write(
+                    "revoke A's token",
+                    "delete",
+                    f"/api/v1/auth/tokens/{o(w)['token'].pk}/",
+                    frozenset(ROLES) - {CITIZEN_A},
+                    logged_in(404, anon=DENIED_API),
+                )
+            ],
+        ),
         "api/v1/regions/$": Route(one("/api/v1/regions/", public)),
         "api/v1/regions/(?P<code>\\d{6}(?:\\d{3})?)/$": Route(
             one("/api/v1/regions/330100/", public)
@@ -1311,9 +1336,7 @@ def admin_specs() -> dict[str, AdminSpec]:
         return Group.objects.get_or_create(name="示例组")[0]
 
     def token(w):
-        from rest_framework.authtoken.admin import TokenProxy
-
-        return TokenProxy.objects.get(user=w.users[CITIZEN_A])
+        return o(w)["token"]
 
     def axes(model):
         def get(w):
@@ -1327,7 +1350,7 @@ def admin_specs() -> dict[str, AdminSpec]:
 
     return {
         "auth.group": AdminSpec(group),
-        "authtoken.tokenproxy": AdminSpec(token),
+        "accounts.personaltoken": AdminSpec(token, add=CLOSED, delete=CLOSED),
         "axes.accessattempt": AdminSpec(axes(AccessAttempt), add=CLOSED),
         "axes.accesslog": AdminSpec(axes(AccessLog), add=CLOSED),
         "axes.accessfailurelog": AdminSpec(axes(AccessFailureLog), add=CLOSED),

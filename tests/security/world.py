@@ -659,10 +659,9 @@ def _assistant(world: World) -> None:
     )
     o["open311_key"], world.open311_key = open311_key_issue(name="示例集成商")
     world.secret(world.open311_key, "the Open311 api_key", frozenset())
-    from rest_framework.authtoken.models import Token
+    from zheliban.accounts.services import personal_token_issue
 
-    o["token"] = Token.objects.create(user=world.users[CITIZEN_A])
-    world.token = o["token"].key
+    o["token"], world.token = personal_token_issue(user=world.users[CITIZEN_A], name="A's client")
     world.secret(world.token, "A's API token", frozenset())
 
 

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from rest_framework.authtoken.admin import TokenProxy
 
-from .models import User
+from . import services
+from .models import PersonalToken, User
 
 
 @admin.register(User)
@@ -53,3 +56,46 @@ class UserAdmin(BaseUserAdmin):
             obj.kind = User.Kind.STAFF
             obj.is_staff = True
         super().save_model(request, obj, form, change)
+
+
+# DRF's permanent tokens are no longer accepted (``PersonalToken`` replaced them); the app stays
+# installed for its migrations, its admin goes, so nobody issues a token that would not work.
+if TokenProxy in admin.site._registry:
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(admin.ModelAdmin):
+    """API tokens are issued through the API only; here they can be seen and revoked. Keys are
+    never stored, so never shown: the prefix identifies a token."""
+
+    list_display = (
+        "user",
+        "name",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead: the row records that the token existed and was used
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request, queryset):
+        count = services.personal_tokens_revoke(tokens=queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 import uuid
 
 from django.contrib.auth.password_validation import validate_password
@@ -10,6 +12,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -23,7 +26,7 @@ from zheliban.core.identity import (
 )
 from zheliban.core.text import fold_width
 
-from .models import User
+from .models import PersonalToken, User
 from .selectors import mobile_normalize
 
 PHONE_CODE_MESSAGE = "phone_format"
@@ -272,3 +275,51 @@ def _save_new_identity(user, *, field: str):
             }
         ) from None
     return user
+
+
+# ---------------------------------------------------------------- API tokens
+
+PERSONAL_TOKEN_PREFIX_CHARS = 8
+PERSONAL_TOKEN_NAME_MAX_CHARS = 100
+# ``last_used_at`` is written at most this often per token, not on every request.
+PERSONAL_TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+def personal_token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def personal_token_issue(*, user: User, name: str = "") -> tuple[PersonalToken, str]:
+    """A new API token for ``user``, valid for ``settings.API_TOKEN_DAYS``: the stored row and the
+    key itself, which is never kept and cannot be shown again."""
+    name = " ".join((name or "").split())[:PERSONAL_TOKEN_NAME_MAX_CHARS]
+    key = secrets.token_urlsafe(32)
+    token = PersonalToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[:PERSONAL_TOKEN_PREFIX_CHARS],
+        key_hash=personal_token_hash(key),
+    )
+    return token, key
+
+
+def personal_token_revoke(*, token: PersonalToken, now: dt.datetime | None = None) -> None:
+    """Revoke ``token`` from now on; revoking a revoked token changes nothing."""
+    PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=now or timezone.now()
+    )
+    token.refresh_from_db(fields=["revoked_at"])
+
+
+def personal_tokens_revoke(*, tokens) -> int:
+    """Revoke every token of the queryset ``tokens`` not revoked yet; the number revoked."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def personal_token_touch(*, token: PersonalToken, now: dt.datetime) -> None:
+    """Record that ``token`` was used, at most once per ``PERSONAL_TOKEN_TOUCH_INTERVAL``: a
+    write per request would serialise a busy client on the token's row."""
+    if token.last_used_at is not None and now - token.last_used_at < PERSONAL_TOKEN_TOUCH_INTERVAL:
+        return
+    PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now

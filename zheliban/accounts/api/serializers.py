@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from zheliban.core.api import TextField
 
-from ..models import User
+from ..models import PersonalToken, User
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -36,7 +36,49 @@ class TokenRequestSerializer(serializers.Serializer):
         "user name (any case).",
     )
     password = TextField(write_only=True, style={"input_type": "password"})
+    name = TextField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="A label for the token, e.g. the name of the client that will use it.",
+    )
 
 
-class TokenSerializer(serializers.Serializer):
-    token = TextField()
+class TokenSerializer(serializers.ModelSerializer):
+    """A token just issued: the key is in this answer and in no other."""
+
+    token = TextField(
+        help_text="The key: send it as `Authorization: Token <key>`. It is not "
+        "stored and cannot be shown again."
+    )
+
+    class Meta:
+        model = PersonalToken
+        fields = ["token", "id", "name", "prefix", "expires_at"]
+        read_only_fields = fields
+
+
+class TokenListSerializer(serializers.ModelSerializer):
+    """One of the caller's tokens, without its key."""
+
+    current = serializers.SerializerMethodField(
+        help_text="Whether this token authenticated the request."
+    )
+
+    class Meta:
+        model = PersonalToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "current",
+        ]
+        read_only_fields = fields
+
+    def get_current(self, token: PersonalToken) -> bool:
+        auth = getattr(self.context.get("request"), "auth", None)
+        return isinstance(auth, PersonalToken) and auth.pk == token.pk
