@@ -91,7 +91,9 @@ class BoardForm(PeriodForm):
         },
     )
     page = _page_field()
-    level = _choice("level", Region.Level.values, _("Choose the level: province, city, county or street."))
+    level = _choice(
+        "level", Region.Level.values, _("Choose the level: province, city, county or street.")
+    )
     regions = _choice(
         "regions",
         ("0", "1"),
