@@ -771,7 +771,7 @@ def articles_suggested(ticket: Ticket, *, limit: int = 3) -> list[Article]:
 
     hits = current_index().search(
         f"{ticket.title} {ticket.content}",
-        region_code=ticket.region.code if ticket.region_id else None,
+        region_code=ticket.region.code if ticket.region is not None else None,
         day=timezone.localdate(),
         limit=limit * 4,
     )

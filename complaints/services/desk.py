@@ -57,7 +57,7 @@ def _h_resolve(ticket: Ticket, *, actor, who, now, note, article, **_kw) -> None
     ticket.replied_at = now
     ticket.closed_at = now
     ticket.answered_on_time = kept[1]
-    if article.department_id is not None:
+    if article.department is not None:
         matter = CATEGORY_BY_KIND.get(article.department.kind)
         if matter is not None:
             ticket.category = matter.name

@@ -329,9 +329,9 @@ def _h_link(ticket: Ticket, *, actor, who, now, target, **_kw) -> None:
             )
             % {
                 "number": ticket.number,
-                "region": ticket.region.name,
+                "region": ticket.region.name if ticket.region else "",
                 "target": target.number,
-                "other": target.region.name,
+                "other": target.region.name if target.region else "",
             },
             code=ComplaintsErrorCode.REGION_MISMATCH,
         )

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -39,13 +39,13 @@ class IdempotencyKeyReused(exceptions.APIException):
 def body_digest(request) -> str:
     """A digest of what a request submits, the same for every retry of it: its fields in a
     canonical order and the content of its files (a multipart body's boundary changes)."""
-    data = request.data
-    files = getattr(request, "FILES", None) or {}
+    data: Any = request.data
+    files: Any = getattr(request, "FILES", None) or {}
     if hasattr(data, "getlist"):
         fields = {k: data.getlist(k) for k in sorted(data.keys()) if k not in files}
     else:
         fields = data
-    digests = {}
+    digests: dict[str, list[str]] = {}
     for name in sorted(files.keys()):
         digests[name] = []
         for upload in files.getlist(name):

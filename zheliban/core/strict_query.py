@@ -27,7 +27,8 @@ def _build() -> dict:
     generator = SchemaGenerator()
     schema = generator.get_schema(request=None, public=True)
     allowed: dict = {}
-    for path, _regex, method, callback in generator.endpoints:
+    endpoints: list = list(generator.endpoints or [])
+    for path, _regex, method, callback in endpoints:
         operation = schema["paths"].get(path, {}).get(method.lower())
         if operation is None:
             continue
