@@ -435,7 +435,10 @@ def test_a_dispatcher_empties_a_queue_of_ten_in_at_most_sixteen_page_loads(
             )
             assert (ticket.category, ticket.category_guessed) == ("劳动和社会保障", guessed)
             assert ticket.reply.startswith(PENSION_ANSWER)
-            assert ticket.reply.endswith(f"({article.get_absolute_url()})")
+            # the source, in the language the desk worked in (Chinese, the default)
+            assert ticket.reply.endswith(
+                f"出处：知识库“{article.question}”（{article.get_absolute_url()}）"
+            )
             assert list(ticket.events.values_list("action", "actor", "department")) == [
                 ("receive", sender, None),
                 ("queue", None, None),
