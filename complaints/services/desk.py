@@ -13,6 +13,7 @@ from complaints.errors import ComplaintsErrorCode
 from departments.models import Region
 from zheliban.core.errors import Conflict, Refused
 from zheliban.core.machines import SYSTEM
+from zheliban.core.notices import notify
 from zheliban.core.workdays import add_workdays, workdays_between
 
 from ..dispatch.categories import CATEGORY_BY_KIND
@@ -224,20 +225,24 @@ def _h_decide(ticket: Ticket, *, actor, who, now, note, data, **_kw) -> None:
     delay.decision_note = note
     label = delay.get_kind_display()
     event = {"kind": delay.kind, "until": delay.until.isoformat(), "approve": approve}
-    if not approve:
+
+    def decided(to: str, data: dict, *, keep_step: bool = True) -> None:
         delay.save()
         _move(
             ticket,
             "decide",
             who=who,
-            to=S.HANDLING,
+            to=to,
             step=None,
             now=now,
             actor=actor,
             note=note,
-            data=event,
-            keep_step=True,
+            data=data,
+            keep_step=keep_step,
         )
+
+    if not approve:
+        decided(S.HANDLING, event)
         _tell_department(
             ticket,
             delay,
@@ -247,22 +252,10 @@ def _h_decide(ticket: Ticket, *, actor, who, now, note, data, **_kw) -> None:
         return
     ticket.delay_count += 1
     if delay.kind == TicketDelay.Kind.EXTENSION:
-        delay.save()
         ticket.node_due_date = delay.until
         ticket.node_due_provisional = False
         ticket.reminded_at = None
-        _move(
-            ticket,
-            "decide",
-            who=who,
-            to=S.HANDLING,
-            step=None,
-            now=now,
-            actor=actor,
-            note=note,
-            data=event,
-            keep_step=True,
-        )
+        decided(S.HANDLING, event)
         body = _(
             "%(department)s needs more time (“%(reason)s”); the desk agreed. The answer is now "
             "due by %(date)s."
@@ -274,18 +267,8 @@ def _h_decide(ticket: Ticket, *, actor, who, now, note, data, **_kw) -> None:
             else (0, False)
         )
         delay.remaining_workdays = max(left, 0)
-        delay.save()
-        _move(
-            ticket,
-            "decide",
-            who=who,
-            to=S.SUSPENDED,
-            step=None,
-            now=now,
-            actor=actor,
-            note=note,
-            data={**event, "remaining": delay.remaining_workdays},
-        )
+        # the clock stops: no due date while suspended
+        decided(S.SUSPENDED, {**event, "remaining": delay.remaining_workdays}, keep_step=False)
         body = _(
             "%(department)s is waiting (“%(reason)s”); the desk agreed to suspend the ticket "
             "until %(date)s. The time to answer stands still until then."
@@ -353,7 +336,5 @@ def delays_withdraw(ticket: Ticket, *, now) -> int:
 
 
 def _tell_department(ticket: Ticket, delay: TicketDelay, subject: str, body: str) -> None:
-    from zheliban.core.notices import notify
-
     if delay.requested_by is not None and delay.requested_by.is_active:
         notify(delay.requested_by, subject=subject, body=body, link=ticket.get_absolute_url())
